@@ -1,0 +1,422 @@
+//! Key ranges, queries, and the cursor that walks a tree: a stack of (node, index) frames from
+//! the root down. A cursor may rest on an inner entry ("shallow": at the start of that child's
+//! subtree, not yet loaded), which is what lets diff skip equal subtrees without loading them.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::node::{Entry, Node};
+use crate::store::{Loader, NodeStore};
+
+/// A range of keys: a start and an end bound over byte strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    /// The lower bound.
+    pub start: Bound<Vec<u8>>,
+    /// The upper bound.
+    pub end: Bound<Vec<u8>>,
+}
+
+impl KeyRange {
+    /// Every key.
+    pub fn all() -> Self {
+        KeyRange { start: Bound::Unbounded, end: Bound::Unbounded }
+    }
+
+    /// `start..end` (end excluded).
+    pub fn between(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
+        KeyRange { start: Bound::Included(start.into()), end: Bound::Excluded(end.into()) }
+    }
+
+    /// Every key that starts with `prefix`.
+    pub fn prefix(prefix: &[u8]) -> Self {
+        // The end is the shortest key greater than every key with this prefix: drop trailing
+        // 0xff bytes and increment the last one; a prefix of only 0xff bytes has no end.
+        let mut end = prefix.to_vec();
+        while end.last() == Some(&0xff) {
+            end.pop();
+        }
+        let end = match end.last_mut() {
+            Some(b) => {
+                *b += 1;
+                Bound::Excluded(end)
+            }
+            None => Bound::Unbounded,
+        };
+        KeyRange { start: Bound::Included(prefix.to_vec()), end }
+    }
+
+    /// True when `key` lies before the start bound.
+    pub fn before_start(&self, key: &[u8]) -> bool {
+        match &self.start {
+            Bound::Included(s) => key < s.as_slice(),
+            Bound::Excluded(s) => key <= s.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    /// True when `key` lies after the end bound.
+    pub fn after_end(&self, key: &[u8]) -> bool {
+        match &self.end {
+            Bound::Included(e) => key > e.as_slice(),
+            Bound::Excluded(e) => key >= e.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    /// True when `key` is in the range.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        !self.before_start(key) && !self.after_end(key)
+    }
+}
+
+impl<R: std::ops::RangeBounds<Vec<u8>>> From<R> for KeyRange {
+    fn from(r: R) -> Self {
+        KeyRange { start: r.start_bound().cloned(), end: r.end_bound().cloned() }
+    }
+}
+
+/// A range read: which keys, which way, how many.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// The keys.
+    pub range: KeyRange,
+    /// Newest (largest key) first when true.
+    pub reverse: bool,
+    /// At most this many entries; `None` for all.
+    pub limit: Option<usize>,
+}
+
+impl Query {
+    /// Every entry of `range`, in key order.
+    pub fn new(range: impl Into<KeyRange>) -> Self {
+        Query { range: range.into(), reverse: false, limit: None }
+    }
+
+    /// The same query, largest keys first.
+    pub fn reverse(mut self) -> Self {
+        self.reverse = true;
+        self
+    }
+
+    /// The same query, stopping after `n` entries.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+}
+
+pub(crate) struct Frame {
+    pub(crate) node: Arc<Node>,
+    pub(crate) idx: usize,
+}
+
+/// A position in a tree; exhausted when it has no frames.
+pub(crate) struct Cursor {
+    pub(crate) frames: Vec<Frame>,
+}
+
+impl Cursor {
+    /// At the start of the root's first entry (or exhausted, for the empty tree).
+    pub(crate) fn at_start(root: Arc<Node>) -> Self {
+        let frames =
+            if root.entries.is_empty() { vec![] } else { vec![Frame { node: root, idx: 0 }] };
+        Cursor { frames }
+    }
+
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    fn top(&self) -> &Frame {
+        &self.frames[self.frames.len() - 1]
+    }
+
+    /// The entry the cursor rests on. Panics when exhausted (callers check first).
+    pub(crate) fn entry(&self) -> &Entry {
+        let f = self.top();
+        &f.node.entries[f.idx]
+    }
+
+    /// The level of the node the cursor rests in: 0 at a leaf entry, else shallow.
+    pub(crate) fn level(&self) -> u8 {
+        self.top().node.level
+    }
+
+    /// The largest key before the position (the last entry passed at any level), if any.
+    pub(crate) fn prev_key(&self) -> Option<&[u8]> {
+        self.frames
+            .iter()
+            .rev()
+            .find(|f| f.idx > 0)
+            .map(|f| f.node.entries[f.idx - 1].key.as_slice())
+    }
+
+    /// Moves into the child under the current inner entry, at its first or last entry.
+    pub(crate) fn descend<S: NodeStore + ?Sized>(
+        &mut self,
+        loader: &Loader<'_, S>,
+        last: bool,
+    ) -> Result<(), Error> {
+        let f = self.top();
+        let child = loader.load_child(&f.node, f.idx)?;
+        let idx = if last { child.entries.len() - 1 } else { 0 };
+        self.frames.push(Frame { node: child, idx });
+        Ok(())
+    }
+
+    /// Moves past the current entry (and its whole subtree, if shallow) in key order, staying
+    /// at the level where the next entry is found.
+    pub(crate) fn advance(&mut self) {
+        while let Some(f) = self.frames.last_mut() {
+            f.idx += 1;
+            if f.idx < f.node.entries.len() {
+                return;
+            }
+            self.frames.pop();
+        }
+    }
+
+    /// Moves to the entry before the current one, in reverse key order.
+    pub(crate) fn retreat(&mut self) {
+        while let Some(f) = self.frames.last_mut() {
+            if f.idx > 0 {
+                f.idx -= 1;
+                return;
+            }
+            self.frames.pop();
+        }
+    }
+
+    /// Positions at the first entry not before `range`'s start, down to a leaf.
+    pub(crate) fn seek_first<S: NodeStore + ?Sized>(
+        loader: &Loader<'_, S>,
+        root: Arc<Node>,
+        range: &KeyRange,
+    ) -> Result<Self, Error> {
+        let mut c = Cursor { frames: vec![] };
+        let mut node = root;
+        loop {
+            let idx = node.entries.partition_point(|e| range.before_start(&e.key));
+            if idx == node.entries.len() {
+                // Everything here is before the start. Only possible at the root: a child's
+                // largest key (its parent entry) is not before the start.
+                if !node.entries.is_empty() {
+                    c.frames.push(Frame { idx: idx - 1, node });
+                    c.advance();
+                }
+                return Ok(c);
+            }
+            let leaf = node.is_leaf();
+            c.frames.push(Frame { node, idx });
+            if leaf {
+                return Ok(c);
+            }
+            let f = c.top();
+            node = loader.load_child(&f.node, f.idx)?;
+        }
+    }
+
+    /// Positions at the last entry not after `range`'s end, down to a leaf (or exhausted).
+    pub(crate) fn seek_last<S: NodeStore + ?Sized>(
+        loader: &Loader<'_, S>,
+        root: Arc<Node>,
+        range: &KeyRange,
+    ) -> Result<Self, Error> {
+        let mut c = Cursor { frames: vec![] };
+        let mut node = root;
+        loop {
+            if node.entries.is_empty() {
+                return Ok(c);
+            }
+            let upto = node.entries.partition_point(|e| !range.after_end(&e.key));
+            if node.is_leaf() {
+                let none_here = upto == 0;
+                c.frames.push(Frame { node, idx: upto.saturating_sub(1) });
+                if none_here {
+                    c.retreat();
+                    c.settle(loader, true)?;
+                }
+                return Ok(c);
+            }
+            let idx = upto.min(node.entries.len() - 1);
+            c.frames.push(Frame { node, idx });
+            let f = c.top();
+            node = loader.load_child(&f.node, f.idx)?;
+        }
+    }
+
+    /// Descends until the cursor rests on a leaf entry (first or last of each subtree).
+    pub(crate) fn settle<S: NodeStore + ?Sized>(
+        &mut self,
+        loader: &Loader<'_, S>,
+        last: bool,
+    ) -> Result<(), Error> {
+        while !self.is_exhausted() && self.level() > 0 {
+            self.descend(loader, last)?;
+        }
+        Ok(())
+    }
+}
+
+/// A lazy range scan; see [`crate::Prolly::range`]. Ends after the first error.
+pub struct Range<'s, S: ?Sized> {
+    loader: Loader<'s, S>,
+    root: crate::Hash,
+    query: Query,
+    cursor: Option<Cursor>,
+    remaining: usize,
+    done: bool,
+}
+
+impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
+    pub(crate) fn new(loader: Loader<'s, S>, root: crate::Hash, query: Query) -> Self {
+        let remaining = query.limit.unwrap_or(usize::MAX);
+        Range { loader, root, query, cursor: None, remaining, done: false }
+    }
+
+    /// Nodes read from the store so far.
+    pub fn nodes_loaded(&self) -> u64 {
+        self.loader.loads()
+    }
+
+    pub(crate) fn loader(&self) -> &Loader<'s, S> {
+        &self.loader
+    }
+
+    fn step(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        let reverse = self.query.reverse;
+        let cursor = match &mut self.cursor {
+            Some(c) => {
+                if reverse { c.retreat() } else { c.advance() }
+                c
+            }
+            None => {
+                let root = self.loader.load(&self.root)?;
+                let c = if reverse {
+                    Cursor::seek_last(&self.loader, root, &self.query.range)?
+                } else {
+                    Cursor::seek_first(&self.loader, root, &self.query.range)?
+                };
+                self.cursor.insert(c)
+            }
+        };
+        if let Err(e) = cursor.settle(&self.loader, reverse) {
+            return Err(widen_missing(&self.loader, cursor, &self.query, self.remaining, e));
+        }
+        if cursor.is_exhausted() {
+            return Ok(None);
+        }
+        let e = cursor.entry();
+        let out_of_range =
+            if reverse { self.query.range.before_start(&e.key) } else { self.query.range.after_end(&e.key) };
+        if out_of_range {
+            return Ok(None);
+        }
+        self.remaining -= 1;
+        let value = match &e.val {
+            crate::node::Val::Leaf(v) => v.clone(),
+            crate::node::Val::Child { .. } => unreachable!("settle stops at leaves"),
+        };
+        Ok(Some((e.key.clone(), value)))
+    }
+}
+
+impl<S: NodeStore + ?Sized> Iterator for Range<'_, S> {
+    type Item = Result<(Vec<u8>, Vec<u8>), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.step().transpose();
+        if !matches!(r, Some(Ok(_))) {
+            self.done = true;
+        }
+        r
+    }
+}
+
+/// Turns "child X is missing" into "these children are missing": every sibling in the same
+/// parent that the scan would still read (inside the range, within the remaining limit by
+/// subtree counts) and the store lacks. One fetch of that list lets the scan go a level deeper.
+fn widen_missing<S: NodeStore + ?Sized>(
+    loader: &Loader<'_, S>,
+    cursor: &Cursor,
+    query: &Query,
+    remaining: usize,
+    err: Error,
+) -> Error {
+    let Error::MissingNodes(first) = &err else { return err };
+    let [first] = first.as_slice() else { return err };
+    let Some(f) = cursor.frames.last() else { return err };
+    let entries = &f.node.entries;
+    let mut budget = remaining as u64;
+    let mut wanted = Vec::new();
+    let mut visit = |j: usize| {
+        if budget == 0 {
+            return false;
+        }
+        budget = budget.saturating_sub(entries[j].count());
+        wanted.extend(entries[j].child_id());
+        true
+    };
+    if query.reverse {
+        for j in (0..=f.idx).rev() {
+            if (j != f.idx && query.range.before_start(&entries[j].key)) || !visit(j) {
+                break;
+            }
+        }
+    } else {
+        for j in f.idx..entries.len() {
+            if (j != f.idx && query.range.after_end(&entries[j - 1].key)) || !visit(j) {
+                break;
+            }
+        }
+    }
+    match loader.missing_among(*first, wanted.into_iter()) {
+        Ok(all) => Error::MissingNodes(all),
+        Err(e) => e,
+    }
+}
+
+/// Number of keys in the tree under `root` that sort before `key` (or not after it when
+/// `inclusive`), in one root-to-leaf descent using subtree counts.
+pub(crate) fn rank<S: NodeStore + ?Sized>(
+    loader: &Loader<'_, S>,
+    root: Arc<Node>,
+    key: &[u8],
+    inclusive: bool,
+) -> Result<u64, Error> {
+    let below = |k: &[u8]| if inclusive { k <= key } else { k < key };
+    let mut node = root;
+    let mut total = 0u64;
+    loop {
+        let idx = node.entries.partition_point(|e| below(&e.key));
+        total += node.entries[..idx].iter().map(Entry::count).sum::<u64>();
+        if node.is_leaf() || idx == node.entries.len() {
+            return Ok(total);
+        }
+        node = loader.load_child(&node, idx)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges() {
+        let r = KeyRange::prefix(b"ab");
+        assert!(r.contains(b"ab") && r.contains(b"ab\xff\xff") && !r.contains(b"ac"));
+        assert!(!r.contains(b"aa\xff"));
+        let r = KeyRange::prefix(b"a\xff");
+        assert!(r.contains(b"a\xff\x00") && !r.contains(b"b") && r.end == Bound::Excluded(b"b".to_vec()));
+        assert_eq!(KeyRange::prefix(b"\xff\xff").end, Bound::Unbounded);
+        assert_eq!(KeyRange::prefix(b"").end, Bound::Unbounded);
+    }
+}

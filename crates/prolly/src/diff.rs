@@ -1,0 +1,211 @@
+//! Diff of two trees over a key range, as a lazy iterator that skips equal subtrees.
+//!
+//! Two cursors walk the trees in key order, as Dolt's `tree/diff.go` does. A cursor may rest on
+//! an inner entry, meaning "at the start of this child's subtree, not yet loaded". When both rest
+//! at the same level on children with the same id, both subtrees are identical and both cursors
+//! step over them without loading anything below. Otherwise the cursor resting higher descends
+//! (both, at equal levels), and at the leaves entries are compared by key. Because node boundaries
+//! depend only on keys, the two trees fall back into step right after each change, so a diff
+//! costs about (changes in range + 1) × depth node loads.
+//!
+//! Correctness of the skip: the walk keeps "every key below both cursors' positions is handled";
+//! two subtrees with one id hold the same keys, so when both cursors stand at the start of such
+//! subtrees they stand at the same key and the same keys follow, up to the subtrees' last key.
+
+use crate::cursor::{Cursor, KeyRange};
+use crate::error::Error;
+use crate::hash::Hash;
+use crate::node::Val;
+use crate::store::{Loader, NodeStore};
+
+/// One difference between the old and the new tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// In the new tree only.
+    Added {
+        /// The key.
+        key: Vec<u8>,
+        /// Its value in the new tree.
+        value: Vec<u8>,
+    },
+    /// In the old tree only.
+    Removed {
+        /// The key.
+        key: Vec<u8>,
+        /// Its value in the old tree.
+        value: Vec<u8>,
+    },
+    /// In both, with different values.
+    Changed {
+        /// The key.
+        key: Vec<u8>,
+        /// Its value in the old tree.
+        old: Vec<u8>,
+        /// Its value in the new tree.
+        new: Vec<u8>,
+    },
+}
+
+impl Change {
+    /// The key that differs.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Change::Added { key, .. } | Change::Removed { key, .. } | Change::Changed { key, .. } => key,
+        }
+    }
+}
+
+/// A lazy diff; see [`crate::Prolly::diff`]. Ends after the first error.
+pub struct Diff<'s, S: ?Sized> {
+    loader: Loader<'s, S>,
+    roots: (Hash, Hash),
+    range: KeyRange,
+    cursors: Option<(Cursor, Cursor)>,
+    done: bool,
+}
+
+fn leaf_value(v: &Val) -> Vec<u8> {
+    match v {
+        Val::Leaf(v) => v.clone(),
+        Val::Child { .. } => Vec::new(),
+    }
+}
+
+impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
+    pub(crate) fn new(store: &'s S, old: Hash, new: Hash, range: KeyRange) -> Self {
+        Diff { loader: Loader::new(store), roots: (old, new), range, cursors: None, done: old == new }
+    }
+
+    /// Nodes read from the store so far, both trees together.
+    pub fn nodes_loaded(&self) -> u64 {
+        self.loader.loads()
+    }
+
+    fn start(&self, root: &Hash) -> Result<Cursor, Error> {
+        let node = self.loader.load(root)?;
+        match self.range.start {
+            std::ops::Bound::Unbounded => Ok(Cursor::at_start(node)),
+            _ => Cursor::seek_first(&self.loader, node, &self.range),
+        }
+    }
+
+    /// Whether nothing at or after the cursor can be in range.
+    fn finished(&self, c: &Cursor) -> bool {
+        if c.is_exhausted() {
+            return true;
+        }
+        if c.level() == 0 {
+            return self.range.after_end(&c.entry().key);
+        }
+        // A shallow cursor's subtree holds only keys above the last key passed.
+        c.prev_key().is_some_and(|k| self.range.after_end(k))
+    }
+
+    /// Descends the cursors that need it; if children are missing, names every missing child
+    /// still ahead in range in the parents of both.
+    fn descend(&self, old: Option<&mut Cursor>, new: Option<&mut Cursor>) -> Result<(), Error> {
+        let mut missing = Vec::new();
+        for c in [old, new].into_iter().flatten() {
+            match c.descend(&self.loader, false) {
+                Ok(()) => {}
+                Err(Error::MissingNodes(first)) => {
+                    let f = &c.frames[c.frames.len() - 1];
+                    let ahead = f.node.entries[f.idx..]
+                        .iter()
+                        .enumerate()
+                        .take_while(|(j, _)| *j == 0 || !self.range.after_end(&f.node.entries[f.idx + j - 1].key))
+                        .filter_map(|(_, e)| e.child_id());
+                    missing.extend(self.loader.missing_among(first[0], ahead)?);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if missing.is_empty() { Ok(()) } else { Err(Error::MissingNodes(missing)) }
+    }
+
+    fn step(&mut self) -> Result<Option<Change>, Error> {
+        let (mut old, mut new) = match self.cursors.take() {
+            Some(c) => c,
+            None => (self.start(&self.roots.0)?, self.start(&self.roots.1)?),
+        };
+        let out = loop {
+            match (self.finished(&old), self.finished(&new)) {
+                (true, true) => break None,
+                (false, false) => {
+                    let (lo, ln) = (old.level(), new.level());
+                    if lo > 0 || ln > 0 {
+                        if lo == ln && old.entry().child_id() == new.entry().child_id() {
+                            old.advance();
+                            new.advance();
+                        } else {
+                            self.descend((lo >= ln).then_some(&mut old), (ln >= lo).then_some(&mut new))?;
+                        }
+                        continue;
+                    }
+                    let (a, b) = (old.entry(), new.entry());
+                    match a.key.cmp(&b.key) {
+                        std::cmp::Ordering::Less => {
+                            let ch = Change::Removed { key: a.key.clone(), value: leaf_value(&a.val) };
+                            old.advance();
+                            break Some(ch);
+                        }
+                        std::cmp::Ordering::Greater => {
+                            let ch = Change::Added { key: b.key.clone(), value: leaf_value(&b.val) };
+                            new.advance();
+                            break Some(ch);
+                        }
+                        std::cmp::Ordering::Equal => {
+                            let ch = (a.val != b.val).then(|| Change::Changed {
+                                key: a.key.clone(),
+                                old: leaf_value(&a.val),
+                                new: leaf_value(&b.val),
+                            });
+                            old.advance();
+                            new.advance();
+                            if ch.is_some() {
+                                break ch;
+                            }
+                        }
+                    }
+                }
+                (false, true) => {
+                    if old.level() > 0 {
+                        self.descend(Some(&mut old), None)?;
+                        continue;
+                    }
+                    let a = old.entry();
+                    let ch = Change::Removed { key: a.key.clone(), value: leaf_value(&a.val) };
+                    old.advance();
+                    break Some(ch);
+                }
+                (true, false) => {
+                    if new.level() > 0 {
+                        self.descend(None, Some(&mut new))?;
+                        continue;
+                    }
+                    let b = new.entry();
+                    let ch = Change::Added { key: b.key.clone(), value: leaf_value(&b.val) };
+                    new.advance();
+                    break Some(ch);
+                }
+            }
+        };
+        self.cursors = Some((old, new));
+        Ok(out)
+    }
+}
+
+impl<S: NodeStore + ?Sized> Iterator for Diff<'_, S> {
+    type Item = Result<Change, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.step().transpose();
+        if !matches!(r, Some(Ok(_))) {
+            self.done = true;
+        }
+        r
+    }
+}

@@ -1,0 +1,99 @@
+//! Node ids and key hashes: the two places blake3 is used, each behind its own domain separator.
+
+use std::fmt;
+
+/// Domain separator hashed before a node's bytes to make its id.
+const NODE_DOMAIN: &[u8] = b"rookery/prolly/node/v1\0";
+/// Domain separator hashed before a key to decide where chunks end.
+const KEY_DOMAIN: &[u8] = b"rookery/prolly/key/v1\0";
+
+/// The 32-byte blake3 id of a node: `blake3(NODE_DOMAIN ‖ bytes)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    /// The id of a node whose canonical encoding is `bytes`.
+    pub fn of_node(bytes: &[u8]) -> Self {
+        let mut h = blake3::Hasher::new();
+        h.update(NODE_DOMAIN);
+        h.update(bytes);
+        Hash(*h.finalize().as_bytes())
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        if s.len() != 64 || !s.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Hash(out))
+    }
+}
+
+impl From<[u8; 32]> for Hash {
+    fn from(b: [u8; 32]) -> Self {
+        Hash(b)
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Twelve hex digits are plenty to tell nodes apart in logs and test failures.
+        write!(f, "Hash({})", &self.to_hex()[..12])
+    }
+}
+
+/// The chunking hash of a key: the first 8 bytes of `blake3(KEY_DOMAIN ‖ key)`, big-endian.
+///
+/// It depends on the key alone, never on the value or the position, which is what makes
+/// boundaries (and so the whole tree shape) a function of the key set.
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(KEY_DOMAIN);
+    h.update(key);
+    let out = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&out.as_bytes()[..8]);
+    u64::from_be_bytes(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let h = Hash::of_node(b"abc");
+        assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(Hash::from_hex("zz"), None);
+        assert_eq!(Hash::from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn domains_separate() {
+        assert_ne!(Hash::of_node(b"k").0[..8], key_hash(b"k").to_be_bytes());
+    }
+}

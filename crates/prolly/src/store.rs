@@ -1,0 +1,214 @@
+//! The `NodeStore` trait (get and put-many by id), the in-memory store, and the loader every
+//! tree operation reads nodes through.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::error::{Error, StoreError};
+use crate::hash::Hash;
+use crate::node::Node;
+
+/// A node and its id, as written to a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeBytes {
+    /// `Hash::of_node(&bytes)`.
+    pub id: Hash,
+    /// The canonical encoding.
+    pub bytes: Vec<u8>,
+}
+
+/// Where nodes live, by id. Implementations are plain key-value maps: they need not check
+/// anything, because every read goes through a loader that checks the bytes against the id.
+pub trait NodeStore {
+    /// The bytes stored under `id`, if any.
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores a batch of nodes at once (one transaction where the store has them). Storing a node
+    /// that is already there is not an error.
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError>;
+
+    /// Whether `id` is stored.
+    fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
+        Ok(self.get(id)?.is_some())
+    }
+}
+
+impl<T: NodeStore + ?Sized> NodeStore for &T {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(id)
+    }
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
+        (**self).put_many(nodes)
+    }
+    fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
+        (**self).contains(id)
+    }
+}
+
+impl<T: NodeStore + ?Sized> NodeStore for Arc<T> {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(id)
+    }
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
+        (**self).put_many(nodes)
+    }
+    fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
+        (**self).contains(id)
+    }
+}
+
+/// A `NodeStore` in memory, for tests, proofs and scratch work.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    nodes: RwLock<HashMap<Hash, Arc<[u8]>>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of nodes held.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// True when no node is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes a node (to simulate a sparse store in tests). Returns whether it was there.
+    pub fn remove(&self, id: &Hash) -> bool {
+        self.nodes.write().unwrap_or_else(|e| e.into_inner()).remove(id).is_some()
+    }
+
+    /// Stores bytes under an id of the caller's choosing, unchecked (to simulate corruption).
+    pub fn insert_raw(&self, id: Hash, bytes: Vec<u8>) {
+        self.nodes.write().unwrap_or_else(|e| e.into_inner()).insert(id, bytes.into());
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Hash, Arc<[u8]>>> {
+        // A panic while holding the lock cannot leave the map half-written (every write is a
+        // single insert or remove), so a poisoned lock is safe to use.
+        self.nodes.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl NodeStore for MemStore {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read().get(id).map(|b| b.to_vec()))
+    }
+
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
+        let mut map = self.nodes.write().unwrap_or_else(|e| e.into_inner());
+        for n in nodes {
+            map.entry(n.id).or_insert_with(|| n.bytes.as_slice().into());
+        }
+        Ok(())
+    }
+
+    fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
+        Ok(self.read().contains_key(id))
+    }
+}
+
+/// Reads nodes for one operation: checks each node's bytes against its id and decodes them
+/// strictly, counts loads, and optionally caches decoded nodes (mutations revisit paths) or
+/// records the bytes it read (range proofs).
+pub(crate) struct Loader<'s, S: ?Sized> {
+    store: &'s S,
+    cache: Option<RefCell<HashMap<Hash, Arc<Node>>>>,
+    record: Option<RefCell<Vec<NodeBytes>>>,
+    loads: Cell<u64>,
+}
+
+impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
+    pub(crate) fn new(store: &'s S) -> Self {
+        Loader { store, cache: None, record: None, loads: Cell::new(0) }
+    }
+
+    pub(crate) fn cached(store: &'s S) -> Self {
+        Loader { cache: Some(RefCell::default()), ..Self::new(store) }
+    }
+
+    pub(crate) fn recording(store: &'s S) -> Self {
+        Loader { record: Some(RefCell::default()), ..Self::new(store) }
+    }
+
+    /// Nodes read from the store so far (cache hits and the empty root not counted).
+    pub(crate) fn loads(&self) -> u64 {
+        self.loads.get()
+    }
+
+    pub(crate) fn take_recorded(&self) -> Vec<NodeBytes> {
+        self.record.as_ref().map(|r| std::mem::take(&mut *r.borrow_mut())).unwrap_or_default()
+    }
+
+    pub(crate) fn load(&self, id: &Hash) -> Result<Arc<Node>, Error> {
+        if *id == Node::empty_id() {
+            return Ok(Node::empty_arc());
+        }
+        if let Some(cache) = &self.cache
+            && let Some(n) = cache.borrow().get(id)
+        {
+            return Ok(n.clone());
+        }
+        let bytes = self.store.get(id).map_err(Error::Store)?.ok_or(Error::MissingNodes(vec![*id]))?;
+        self.loads.set(self.loads.get() + 1);
+        let actual = Hash::of_node(&bytes);
+        if actual != *id {
+            return Err(Error::HashMismatch { expected: *id, actual });
+        }
+        let node = Arc::new(Node::decode(&bytes).map_err(|source| Error::Decode { id: *id, source })?);
+        if let Some(cache) = &self.cache {
+            cache.borrow_mut().insert(*id, node.clone());
+        }
+        if let Some(rec) = &self.record {
+            rec.borrow_mut().push(NodeBytes { id: *id, bytes });
+        }
+        Ok(node)
+    }
+
+    /// Loads the child behind `parent.entries[idx]` and checks that it fits there: one level
+    /// down, ending at the entry's key, holding the entry's count, starting after the previous
+    /// entry's key.
+    pub(crate) fn load_child(&self, parent: &Node, idx: usize) -> Result<Arc<Node>, Error> {
+        let entry = &parent.entries[idx];
+        let Some(id) = entry.child_id() else {
+            return Err(Error::Inconsistent { id: Node::empty_id(), reason: "leaf has no children" });
+        };
+        let child = self.load(&id)?;
+        let fail = |reason| Err(Error::Inconsistent { id, reason });
+        if child.level + 1 != parent.level {
+            return fail("child level is not one below its parent");
+        }
+        if child.last_key() != Some(entry.key.as_slice()) {
+            return fail("child's largest key differs from its parent entry");
+        }
+        if child.count() != entry.count() {
+            return fail("child's entry count differs from its parent entry");
+        }
+        if idx > 0 && child.entries[0].key <= parent.entries[idx - 1].key {
+            return fail("child overlaps its left sibling");
+        }
+        Ok(child)
+    }
+
+    /// The ids among `ids` that the store lacks; `first` is known missing and always listed.
+    pub(crate) fn missing_among(
+        &self,
+        first: Hash,
+        ids: impl Iterator<Item = Hash>,
+    ) -> Result<Vec<Hash>, Error> {
+        let mut out = vec![first];
+        for id in ids {
+            if id != first && id != Node::empty_id() && !self.store.contains(&id).map_err(Error::Store)? {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,256 @@
+//! The tree against a `BTreeMap` model: contents, history independence, get, range, count, diff
+//! and merge, on random trees including empty ones, single entries and ranges that end exactly
+//! on node edges.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use proptest::prelude::*;
+use rookery_prolly::{Change, Hash, KeyRange, MemStore, NodeStore, Prolly, Query};
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Keys from a space small enough that batches collide with earlier ones, of varying lengths
+/// (so prefix compression sees shared and unshared prefixes).
+fn key() -> impl Strategy<Value = Vec<u8>> {
+    (0u32..4000).prop_map(|n| format!("k{}", n * 7919 % 4000).into_bytes())
+}
+
+/// Values are usually small; with `big`, some are near the value cap, so nodes hit the 16 KiB
+/// hard cap and forced boundaries get exercised.
+fn value(big: bool) -> BoxedStrategy<Vec<u8>> {
+    if big {
+        prop_oneof![3 => prop::collection::vec(any::<u8>(), 0..8), 1 => prop::collection::vec(any::<u8>(), 900..1024)].boxed()
+    } else {
+        prop::collection::vec(any::<u8>(), 0..8).boxed()
+    }
+}
+
+fn batches(big: bool) -> impl Strategy<Value = Vec<Vec<(Vec<u8>, Option<Vec<u8>>)>>> {
+    let edit = (key(), prop::option::weighted(0.8, value(big)));
+    prop::collection::vec(prop::collection::vec(edit, 0..1500), 1..5)
+}
+
+fn apply_model(model: &mut Model, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
+    for (k, v) in batch {
+        match v {
+            Some(v) => model.insert(k.clone(), v.clone()),
+            None => model.remove(k),
+        };
+    }
+}
+
+fn contents(p: &Prolly<MemStore>, root: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
+    p.range(root, Query::new(KeyRange::all())).collect::<Result<_, _>>().unwrap()
+}
+
+/// Builds the model's set in one batch on a fresh store.
+fn build(model: &Model) -> (Prolly<MemStore>, Hash) {
+    let p = Prolly::new(MemStore::new());
+    let root = p.apply(&Prolly::<MemStore>::empty_root(), model.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
+    (p, root)
+}
+
+fn bound(keys: &[Vec<u8>], pick: (u8, usize)) -> Bound<Vec<u8>> {
+    if keys.is_empty() {
+        return Bound::Unbounded;
+    }
+    let k = keys[pick.1 % keys.len()].clone();
+    match pick.0 % 4 {
+        0 => Bound::Unbounded,
+        1 => Bound::Included(k),
+        2 => Bound::Excluded(k),
+        // A key that is not in the tree: just after an existing one.
+        _ => Bound::Included([k, vec![0]].concat()),
+    }
+}
+
+fn in_range(r: &KeyRange, k: &[u8]) -> bool {
+    r.contains(k)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Any sequence of batches gives the model's contents, and the root depends only on the set.
+    #[test]
+    fn batches_match_model_and_are_history_independent(batches in batches(false), seed in any::<u64>()) {
+        let p = Prolly::new(MemStore::new());
+        let mut root = Prolly::<MemStore>::empty_root();
+        let mut model = Model::new();
+        for batch in &batches {
+            root = p.apply(&root, batch.clone()).unwrap();
+            apply_model(&mut model, batch);
+            prop_assert_eq!(contents(&p, &root), model.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+        }
+        // Same set, one batch, fresh store.
+        let (_, fresh) = build(&model);
+        prop_assert_eq!(root, fresh);
+        // Same set, entries one small batch at a time in a scrambled order.
+        let mut entries: Vec<_> = model.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+        let n = entries.len().max(1);
+        for i in 0..entries.len() {
+            let j = (seed as usize).wrapping_mul(i + 1).wrapping_add(i * 31) % n;
+            entries.swap(i, j);
+        }
+        let q = Prolly::new(MemStore::new());
+        let mut r2 = Prolly::<MemStore>::empty_root();
+        for chunk in entries.chunks(97) {
+            r2 = q.apply(&r2, chunk.to_vec()).unwrap();
+        }
+        prop_assert_eq!(r2, root);
+        // Deleting everything gives the empty tree.
+        let gone = p.apply(&root, model.keys().map(|k| (k.clone(), None))).unwrap();
+        prop_assert_eq!(gone, Prolly::<MemStore>::empty_root());
+    }
+
+    /// The same, with values near the cap so nodes end at the hard cap (forced boundaries).
+    #[test]
+    fn forced_boundaries_are_history_independent(batches in batches(true)) {
+        let p = Prolly::new(MemStore::new());
+        let mut root = Prolly::<MemStore>::empty_root();
+        let mut model = Model::new();
+        for batch in &batches {
+            root = p.apply(&root, batch.clone()).unwrap();
+            apply_model(&mut model, batch);
+        }
+        prop_assert_eq!(contents(&p, &root), model.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+        prop_assert_eq!(root, build(&model).1);
+    }
+
+    /// get, range (both directions, limits), count and diff agree with the model.
+    #[test]
+    fn reads_match_model(
+        a in batches(false),
+        b in prop::collection::vec((key(), prop::option::weighted(0.7, value(false))), 0..200),
+        picks in prop::collection::vec(((any::<u8>(), any::<usize>()), (any::<u8>(), any::<usize>()), any::<bool>(), prop::option::of(0usize..80)), 12),
+        probes in prop::collection::vec(key(), 20),
+    ) {
+        let mut model = Model::new();
+        for batch in &a { apply_model(&mut model, batch); }
+        let (p, root) = build(&model);
+        let mut model2 = model.clone();
+        apply_model(&mut model2, &b);
+        let root2 = p.apply(&root, b.clone()).unwrap();
+
+        for k in &probes {
+            prop_assert_eq!(p.get(&root, k).unwrap(), model.get(k).cloned());
+        }
+        // Bounds from existing keys, from keys where leaves end, and from absent keys.
+        let mut keys: Vec<Vec<u8>> = model.keys().cloned().collect();
+        keys.extend(common::leaf_edges(p.store(), &root));
+        for ((s, e, reverse, limit), i) in picks.iter().zip(0..) {
+            let range = KeyRange { start: bound(&keys, *s), end: bound(&keys, *e) };
+            let mut expect: Vec<_> = model.iter().filter(|(k, _)| in_range(&range, k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            if *reverse { expect.reverse(); }
+            if let Some(l) = limit { expect.truncate(*l); }
+            let mut q = Query::new(range.clone());
+            if *reverse { q = q.reverse(); }
+            if let Some(l) = limit { q = q.limit(*l); }
+            let got: Vec<_> = p.range(&root, q).collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(&got, &expect, "range {:?} rev {} limit {:?} (case {})", range, reverse, limit, i);
+
+            let n = model.keys().filter(|k| in_range(&range, k)).count() as u64;
+            prop_assert_eq!(p.count(&root, &range).unwrap(), n);
+
+            let mut want = Vec::new();
+            let keys2: std::collections::BTreeSet<_> = model.keys().chain(model2.keys()).filter(|k| in_range(&range, k)).collect();
+            for k in keys2 {
+                match (model.get(k), model2.get(k)) {
+                    (Some(v), None) => want.push(Change::Removed { key: k.clone(), value: v.clone() }),
+                    (None, Some(v)) => want.push(Change::Added { key: k.clone(), value: v.clone() }),
+                    (Some(o), Some(n)) if o != n => want.push(Change::Changed { key: k.clone(), old: o.clone(), new: n.clone() }),
+                    _ => {}
+                }
+            }
+            let got: Vec<_> = p.diff(&root, &root2, range.clone()).collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(&got, &want);
+            // And the other way round.
+            let back: Vec<_> = p.diff(&root2, &root, range).collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(back.len(), want.len());
+        }
+    }
+
+    /// Merge is the union; the resolver decides keys present in both with different values.
+    #[test]
+    fn merge_is_union(a in batches(false), b in batches(false)) {
+        let (mut ma, mut mb) = (Model::new(), Model::new());
+        for x in &a { apply_model(&mut ma, x); }
+        for x in &b { apply_model(&mut mb, x); }
+        let p = Prolly::new(MemStore::new());
+        let empty = Prolly::<MemStore>::empty_root();
+        let ra = p.apply(&empty, ma.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
+        let rb = p.apply(&empty, mb.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
+        let m = p.merge(&ra, &rb, |_, ours, theirs| ours.max(theirs).to_vec()).unwrap();
+        p.store().put_many(&m.nodes).unwrap();
+        let mut want = ma.clone();
+        for (k, v) in &mb {
+            want.entry(k.clone()).and_modify(|o| if v > o { *o = v.clone() }).or_insert(v.clone());
+        }
+        prop_assert_eq!(m.root, build(&want).1);
+    }
+}
+
+#[test]
+fn empty_and_single_entry_trees() {
+    let p = Prolly::new(MemStore::new());
+    let empty = Prolly::<MemStore>::empty_root();
+    assert_eq!(p.get(&empty, b"x").unwrap(), None);
+    assert_eq!(p.count(&empty, &KeyRange::all()).unwrap(), 0);
+    assert_eq!(p.range(&empty, Query::new(KeyRange::all()).reverse()).count(), 0);
+    assert_eq!(p.stats(&empty).unwrap().depth, 0);
+    // Deleting from the empty tree changes nothing and makes no nodes.
+    let m = p.mutate(&empty, [(b"x".to_vec(), None)]).unwrap();
+    assert_eq!((m.root, m.nodes.len()), (empty, 0));
+
+    let one = p.apply(&empty, [(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+    assert_eq!(p.get(&one, b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(p.count(&one, &KeyRange::all()).unwrap(), 1);
+    let d: Vec<_> = p.diff(&empty, &one, KeyRange::all()).collect::<Result<_, _>>().unwrap();
+    assert_eq!(d, vec![Change::Added { key: b"k".to_vec(), value: b"v".to_vec() }]);
+    // Re-setting a key to its value is a no-op that writes nothing.
+    let m = p.mutate(&one, [(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+    assert_eq!((m.root, m.nodes.len()), (one, 0));
+    assert_eq!(p.apply(&one, [(b"k".to_vec(), None)]).unwrap(), empty);
+}
+
+#[test]
+fn later_edits_of_a_key_win() {
+    let p = Prolly::new(MemStore::new());
+    let root = p
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            [(b"b".to_vec(), Some(b"1".to_vec())), (b"a".to_vec(), Some(b"x".to_vec())), (b"b".to_vec(), None), (b"b".to_vec(), Some(b"2".to_vec()))],
+        )
+        .unwrap();
+    assert_eq!(p.get(&root, b"b").unwrap(), Some(b"2".to_vec()));
+    assert_eq!(p.count(&root, &KeyRange::all()).unwrap(), 2);
+}
+
+#[test]
+fn oversized_keys_and_values_are_refused() {
+    let p = Prolly::new(MemStore::new());
+    let empty = Prolly::<MemStore>::empty_root();
+    let big = vec![0u8; rookery_prolly::MAX_KEY_LEN + 1];
+    assert!(matches!(p.mutate(&empty, [(big.clone(), None)]), Err(rookery_prolly::Error::KeyTooLong { .. })));
+    assert!(matches!(p.mutate(&empty, [(b"k".to_vec(), Some(big))]), Err(rookery_prolly::Error::ValueTooLong { .. })));
+    assert!(p.store().is_empty());
+}
+
+#[test]
+fn diff_skips_equal_subtrees() {
+    // 100 scattered changes in a 50,000-entry tree: the diff loads at most 2 × changes × depth
+    // nodes, far fewer than the tree has.
+    let p = Prolly::new(MemStore::new());
+    let n = 50_000u64;
+    let root = p.apply(&Prolly::<MemStore>::empty_root(), (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i))))).unwrap();
+    let changed = p.apply(&root, (0..100).map(|i| (common::ts_key(i * 499 + 7), Some(b"changed".to_vec())))).unwrap();
+    let stats = p.stats(&root).unwrap();
+    let mut d = p.diff(&root, &changed, KeyRange::all());
+    let changes = d.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
+    assert_eq!(changes.len(), 100);
+    assert!(d.nodes_loaded() <= 2 * 100 * u64::from(stats.depth), "{} loads", d.nodes_loaded());
+    assert!(d.nodes_loaded() < stats.nodes / 4);
+}
