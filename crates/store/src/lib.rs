@@ -1,1 +1,181 @@
-//! placeholder
+//! Rookery's storage: one redb database per node. For now it holds the Prolly node table and the
+//! schema version; later issues add message bodies, heads, last-seen roots and peers.
+//!
+//! **Invariant:** every node in the `nodes` table was written under the blake3 id of its bytes
+//! (readers re-check it anyway, see `rookery_prolly`), and every batch of nodes lands in one
+//! write transaction: after a crash either all of a mutation's nodes are there or none.
+#![deny(missing_docs, unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+use rookery_prolly::{Hash, NodeBytes, NodeStore, StoreError, verify_node};
+
+/// Prolly nodes by id: `blake3 id → canonical node bytes`.
+const NODES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("nodes");
+/// Small named settings of the database itself; holds `schema_version`.
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// The schema this build writes. Opening a database with an older one runs the numbered
+/// migrations in [`MIGRATIONS`]; a newer one is refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Migration `i` takes a database from schema version `i + 1` to `i + 2`, inside the write
+/// transaction that also records the new version. None yet: version 1 is the first.
+type Migration = fn(&WriteTransaction) -> Result<(), Error>;
+const MIGRATIONS: &[Migration] = &[];
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database file could not be opened or created (missing directory, not a redb file,
+    /// corrupt header, locked by another process...).
+    #[error("could not open the database at {}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What redb said.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The database was written by a newer Rookery.
+    #[error("database schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// Its version.
+        found: u64,
+        /// Ours.
+        supported: u64,
+    },
+    /// A transaction could not start.
+    #[error("database transaction failed to start")]
+    Transaction(#[from] redb::TransactionError),
+    /// A table could not be opened.
+    #[error("database table failed to open")]
+    Table(#[from] redb::TableError),
+    /// A read or write failed.
+    #[error("database read or write failed")]
+    Storage(#[from] redb::StorageError),
+    /// A commit failed; nothing of the transaction was written.
+    #[error("database commit failed")]
+    Commit(#[from] redb::CommitError),
+    /// A node offered for import failed verification; nothing of its batch was written.
+    #[error("rejected a node from outside")]
+    BadNode(#[source] rookery_prolly::Error),
+}
+
+/// The database. Cheap to share behind an `Arc`; redb serializes writers itself.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it (and its tables) if it does not exist, and
+    /// migrating it if it is older.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::create(&path).map_err(|source| Error::Open { path: path.clone(), source })?;
+        let store = Store { db, path };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init(&self) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let found = meta.get(SCHEMA_VERSION_KEY)?.map(|v| v.value());
+            match found {
+                // A new database: create every table at the current version.
+                None => {
+                    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+                }
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(Error::SchemaTooNew { found: v, supported: SCHEMA_VERSION });
+                }
+                Some(v) => {
+                    for migrate in &MIGRATIONS[(v as usize).saturating_sub(1)..] {
+                        migrate(&txn)?;
+                    }
+                    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+                }
+            }
+            txn.open_table(NODES)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<u64, Error> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        Ok(meta.get(SCHEMA_VERSION_KEY)?.map_or(0, |v| v.value()))
+    }
+
+    /// Writes `nodes` inside a caller's write transaction, so that nodes and the data that
+    /// refers to them (bodies, heads) commit together. The nodes must come from this node's own
+    /// mutations or from [`verify_node`]; use [`Store::import_nodes`] for anything else.
+    pub fn put_nodes_in(txn: &WriteTransaction, nodes: &[NodeBytes]) -> Result<(), Error> {
+        let mut table = txn.open_table(NODES)?;
+        for n in nodes {
+            table.insert(n.id.as_bytes(), n.bytes.as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Verifies every node (bytes hash to the id, strict decode, canonical chunking) and then
+    /// stores them all in one transaction. If any node fails, nothing is written.
+    pub fn import_nodes(&self, nodes: &[NodeBytes]) -> Result<(), Error> {
+        for n in nodes {
+            verify_node(&n.id, &n.bytes).map_err(Error::BadNode)?;
+        }
+        self.write_nodes(nodes)
+    }
+
+    /// Begins a write transaction (durable on commit).
+    pub fn begin_write(&self) -> Result<WriteTransaction, Error> {
+        Ok(self.db.begin_write()?)
+    }
+
+    fn write_nodes(&self, nodes: &[NodeBytes]) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        Self::put_nodes_in(&txn, nodes)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Number of nodes stored.
+    pub fn node_count(&self) -> Result<u64, Error> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(NODES)?.len()?)
+    }
+
+    fn get_node(&self, id: &Hash) -> Result<Option<Vec<u8>>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(NODES)?;
+        Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+    }
+}
+
+impl NodeStore for Store {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get_node(id)?)
+    }
+
+    /// One write transaction for the whole batch.
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
+        Ok(self.write_nodes(nodes)?)
+    }
+}
