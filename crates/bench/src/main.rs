@@ -1,1 +1,30 @@
-fn main() {}
+//! `rookery-bench`: Rookery's benchmark harness. Each scenario measures Rookery side by side with
+//! real peers in one run on this machine and prints ratios (a timing alone says little on a
+//! shared, noisy machine). Run by `make bench`; speed is never asserted in tests.
+//!
+//! Scenarios: `tree` (the Prolly tree against redb, `BTreeMap` and the `prollytree` crate).
+//! Later issues add `feeds` and `sync`.
+
+mod tree;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rookery-bench", about = "Side-by-side benchmarks for Rookery")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// The Prolly tree: build, single inserts, diff, proofs and appends, against redb, BTreeMap
+    /// and the `prollytree` crate.
+    Tree(tree::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().scenario {
+        Scenario::Tree(args) => tree::run(&args),
+    }
+}

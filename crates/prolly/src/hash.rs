@@ -71,10 +71,19 @@ impl fmt::Debug for Hash {
 /// It depends on the key alone, never on the value or the position, which is what makes
 /// boundaries (and so the whole tree shape) a function of the key set.
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
-    let mut h = blake3::Hasher::new();
-    h.update(KEY_DOMAIN);
-    h.update(key);
-    let out = h.finalize();
+    // Keys are short: hash domain ‖ key from one stack buffer with the one-shot function, which
+    // skips the incremental hasher's bookkeeping (a measurable share of a bulk build).
+    let mut buf = [0u8; 128];
+    let out = if KEY_DOMAIN.len() + key.len() <= buf.len() {
+        buf[..KEY_DOMAIN.len()].copy_from_slice(KEY_DOMAIN);
+        buf[KEY_DOMAIN.len()..KEY_DOMAIN.len() + key.len()].copy_from_slice(key);
+        blake3::hash(&buf[..KEY_DOMAIN.len() + key.len()])
+    } else {
+        let mut h = blake3::Hasher::new();
+        h.update(KEY_DOMAIN);
+        h.update(key);
+        h.finalize()
+    };
     let mut first = [0u8; 8];
     first.copy_from_slice(&out.as_bytes()[..8]);
     u64::from_be_bytes(first)
@@ -90,6 +99,16 @@ mod tests {
         assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(Hash::from_hex("zz"), None);
         assert_eq!(Hash::from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn key_hash_is_domain_then_key() {
+        for len in [0, 10, 106, 107, 500] {
+            let key = vec![7u8; len];
+            let mut h = blake3::Hasher::new();
+            h.update(KEY_DOMAIN).update(&key);
+            assert_eq!(key_hash(&key).to_be_bytes(), h.finalize().as_bytes()[..8]);
+        }
     }
 
     #[test]

@@ -165,9 +165,13 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                         (None, true) => Ordering::Greater,
                         (Some(o), true) => o.key.cmp(&edits[i].0),
                     };
+                    // An old entry before its node's last is not a natural boundary here:
+                    // every stored node is canonical (made by the chunker or checked on import).
+                    let mut known_interior = false;
                     let entry = match order {
                         Ordering::Less => {
                             oi += 1;
+                            known_interior = oi < node.entries.len();
                             Some(node.entries[oi - 1].clone())
                         }
                         Ordering::Equal | Ordering::Greater => {
@@ -179,7 +183,7 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                             val.map(|val| Entry { key, val })
                         }
                     };
-                    if let Some(b) = entry.and_then(|e| chunker.push(e)) {
+                    if let Some(b) = entry.and_then(|e| chunker.push_known(e, known_interior)) {
                         self.emit(b, &mut up, &mut new_ids);
                     }
                 }

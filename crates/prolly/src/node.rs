@@ -389,7 +389,15 @@ impl Chunker {
 
     /// Adds the next entry (keys must increase); returns the node it closes, if any.
     pub(crate) fn push(&mut self, e: Entry) -> Option<Built> {
-        let boundary = is_boundary(self.level, key_hash(&e.key));
+        self.push_known(e, false)
+    }
+
+    /// [`Chunker::push`] for an entry known not to be a natural boundary at this level, because
+    /// it sat before the last entry of a node of this level that the chunker made (or that
+    /// passed [`Node::check_chunking`]). Saves the key hash: most entries a mutation re-chunks
+    /// are such copies.
+    pub(crate) fn push_known(&mut self, e: Entry, known_interior: bool) -> Option<Built> {
+        let boundary = !known_interior && is_boundary(self.level, key_hash(&e.key));
         self.size += e.size();
         self.entries.push(e);
         if boundary || at_cap(self.entries.len(), self.size) { Some(self.close()) } else { None }
