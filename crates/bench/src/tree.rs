@@ -57,6 +57,14 @@ struct Report {
     newest32_proof_bytes: usize,
     append1_new_node_bytes: usize,
     append1000_new_node_bytes: usize,
+    /// The two figures above vary with the tree's tip (the rightmost node of each level is
+    /// whatever follows its level's last boundary), so they are also measured over 200
+    /// successive single appends: median and 95th percentile.
+    tips_measured: usize,
+    newest32_proof_bytes_p50: usize,
+    newest32_proof_bytes_p95: usize,
+    append1_new_node_bytes_p50: usize,
+    append1_new_node_bytes_p95: usize,
     ratio_build_vs_redb_raw: f64,
     ratio_build_vs_prollytree: f64,
     ratio_insert1_prollytree_vs_rookery: f64,
@@ -65,7 +73,11 @@ struct Report {
 
 fn key(i: u64) -> Vec<u8> {
     // Posts one second apart, seq from 1; the same shape as the messages index.
-    [(1_700_000_000_000 + i * 1_000).to_be_bytes(), (i + 1).to_be_bytes()].concat()
+    [
+        (1_700_000_000_000 + i * 1_000).to_be_bytes(),
+        (i + 1).to_be_bytes(),
+    ]
+    .concat()
 }
 
 fn value(i: u64) -> Vec<u8> {
@@ -86,7 +98,9 @@ fn scattered(n: u64, count: u64, salt: u64) -> Vec<u64> {
     let mut x = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..count)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 11) % n
         })
         .collect()
@@ -94,12 +108,20 @@ fn scattered(n: u64, count: u64, salt: u64) -> Vec<u64> {
 
 /// A key between entries `i` and `i + 1`: same timestamp as `i`, a seq no entry has.
 fn between(i: u64, salt: u64) -> Vec<u8> {
-    [(1_700_000_000_000 + i * 1_000).to_be_bytes(), (u64::MAX - salt).to_be_bytes()].concat()
+    [
+        (1_700_000_000_000 + i * 1_000).to_be_bytes(),
+        (u64::MAX - salt).to_be_bytes(),
+    ]
+    .concat()
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let n = args.entries.max(1);
-    let mut r = Report { cores: std::thread::available_parallelism().map_or(1, |c| c.get()), entries: n, ..Report::default() };
+    let mut r = Report {
+        cores: std::thread::available_parallelism().map_or(1, |c| c.get()),
+        entries: n,
+        ..Report::default()
+    };
     let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (key(i), value(i))).collect();
     let dir = tempfile::tempdir()?;
     let empty = Prolly::<MemStore>::empty_root();
@@ -108,10 +130,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let store = Store::open(dir.path().join("rookery.redb"))?;
     let p = Prolly::new(store);
     // The input batch is made before the clock starts, as the raw redb insert's input is.
-    let batch: Vec<_> = entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    let batch: Vec<_> = entries
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
     let t = Instant::now();
     let m = p.mutate(&empty, batch)?;
-    p.store().put_many(&m.nodes).map_err(anyhow::Error::from_boxed)?;
+    p.store()
+        .put_many(&m.nodes)
+        .map_err(anyhow::Error::from_boxed)?;
     r.build_entries_per_s = per_s(n, t.elapsed());
     let root = m.root;
     drop(m);
@@ -140,7 +167,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     r.btreemap_entries_per_s = per_s(n, t.elapsed());
 
     // The prollytree crate, configured for the same mean fan-out (32).
-    let config = || TreeConfig::<32> { pattern: 0b1_1111, ..TreeConfig::default() };
+    let config = || TreeConfig::<32> {
+        pattern: 0b1_1111,
+        ..TreeConfig::default()
+    };
     let keys: Vec<Vec<u8>> = entries.iter().map(|e| e.0.clone()).collect();
     let values: Vec<Vec<u8>> = entries.iter().map(|e| e.1.clone()).collect();
     let t = Instant::now();
@@ -161,7 +191,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     // Single inserts at scattered positions, each on top of the last, in memory...
     let mem = Prolly::new(MemStore::new());
-    let mut mroot = mem.apply(&empty, entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))?;
+    let mut mroot = mem.apply(
+        &empty,
+        entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+    )?;
     let samples: Vec<Duration> = scattered(n, 1000, 1)
         .into_iter()
         .enumerate()
@@ -216,8 +249,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     drop((keys, values));
 
     // Diff: 100 scattered changes, against scanning both trees in full and comparing.
-    let changes: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-        scattered(n, 100, 5).into_iter().map(|i| (key(i), Some(b"changed".to_vec()))).collect();
+    let changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = scattered(n, 100, 5)
+        .into_iter()
+        .map(|i| (key(i), Some(b"changed".to_vec())))
+        .collect();
     let changed = mem.apply(&mroot, changes)?;
     let t = Instant::now();
     let mut diff = mem.diff(&mroot, &changed, KeyRange::all());
@@ -228,7 +263,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let naive = full_scan_diff(&mem, &mroot, &changed)?;
     r.full_scan_us = t.elapsed().as_secs_f64() * 1e6;
-    anyhow::ensure!(naive == r.diff_changes, "full scan found {naive} changes, diff {}", r.diff_changes);
+    anyhow::ensure!(
+        naive == r.diff_changes,
+        "full scan found {naive} changes, diff {}",
+        r.diff_changes
+    );
 
     // What a new follower fetches for the first screen: the newest 32, as a range proof.
     let (newest, proof) = p.prove_range(&root, &Query::new(KeyRange::all()).reverse().limit(32))?;
@@ -242,13 +281,48 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let append1000 = p.mutate(&root, (n..n + 1000).map(|i| (key(i), Some(value(i)))))?;
     r.append1000_new_node_bytes = append1000.new_bytes();
 
+    // The same two figures over 200 successive tips, one append at a time, in memory (the
+    // in-memory store holds this very tree: same entries, same root).
+    let (mut proofs, mut appends) = (Vec::new(), Vec::new());
+    let mut tip = mem.apply(
+        &empty,
+        entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+    )?;
+    anyhow::ensure!(
+        tip == root,
+        "the in-memory build differs from the redb build"
+    );
+    for j in n..n + 200 {
+        let m = mem.mutate(&tip, [(key(j), Some(value(j)))])?;
+        appends.push(m.new_bytes());
+        mem.store()
+            .put_many(&m.nodes)
+            .map_err(anyhow::Error::from_boxed)?;
+        tip = m.root;
+        proofs.push(
+            mem.prove_range(&tip, &Query::new(KeyRange::all()).reverse().limit(32))?
+                .1
+                .byte_len(),
+        );
+    }
+    proofs.sort_unstable();
+    appends.sort_unstable();
+    r.tips_measured = proofs.len();
+    r.newest32_proof_bytes_p50 = proofs[proofs.len() / 2];
+    r.newest32_proof_bytes_p95 = proofs[proofs.len() * 95 / 100];
+    r.append1_new_node_bytes_p50 = appends[appends.len() / 2];
+    r.append1_new_node_bytes_p95 = appends[appends.len() * 95 / 100];
+
     r.ratio_build_vs_redb_raw = r.build_entries_per_s / r.redb_raw_entries_per_s;
     r.ratio_build_vs_prollytree = r.build_entries_per_s / r.prollytree_entries_per_s;
     r.ratio_insert1_prollytree_vs_rookery = r.prollytree_insert1_us / r.insert1_us;
     r.ratio_full_scan_vs_diff = r.full_scan_us / r.diff_us;
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r).context("serializing the report")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).context("serializing the report")?
+        );
     } else {
         print_report(&r);
     }
@@ -299,18 +373,69 @@ fn check(ok: bool) -> &'static str {
 }
 
 fn print_report(r: &Report) {
-    println!("rookery-bench tree: {} entries, {} cores", r.entries, r.cores);
-    println!("shape     depth {} ({} target ≤ 4), {} nodes, mean {:.0} B / max {} B, {:.1} entries per node, {:.1} per leaf",
-        r.depth, check(r.depth <= 4), r.nodes, r.mean_node_bytes, r.max_node_bytes, r.mean_entries_per_node, r.mean_entries_per_leaf);
-    println!("build     rookery→redb {:>12.0}/s | redb raw {:>12.0}/s | BTreeMap {:>12.0}/s | prollytree {:>10.0}/s",
-        r.build_entries_per_s, r.redb_raw_entries_per_s, r.btreemap_entries_per_s, r.prollytree_entries_per_s);
-    println!("          rookery/redb-raw ×{:.2} ({} target ≥ 1), rookery/prollytree ×{:.1}",
-        r.ratio_build_vs_redb_raw, check(r.ratio_build_vs_redb_raw >= 1.0), r.ratio_build_vs_prollytree);
-    println!("insert1   rookery mem {:.1} µs ({} target ≤ 100), rookery redb+commit {:.1} µs, BTreeMap {:.2} µs, prollytree@{} {:.1} µs (×{:.1} rookery's)",
-        r.insert1_us, check(r.insert1_us <= 100.0), r.insert1_redb_us, r.btreemap_insert1_us, r.prollytree_insert1_entries, r.prollytree_insert1_us, r.ratio_insert1_prollytree_vs_rookery);
-    println!("diff      {} changes: {} nodes visited ({} target ≤ {}), {:.0} µs vs full scan {:.0} µs (×{:.0})",
-        r.diff_changes, r.diff_nodes_visited, check(r.diff_nodes_visited <= 2 * 100 * u64::from(r.depth)), 2 * 100 * r.depth, r.diff_us, r.full_scan_us, r.ratio_full_scan_vs_diff);
-    println!("proof     newest 32: {} nodes, {} B ({} target ≤ 8192)", r.newest32_proof_nodes, r.newest32_proof_bytes, check(r.newest32_proof_bytes <= 8192));
-    println!("append    1 entry: {} B of new nodes ({} target ≤ 5120); 1000 entries: {} B",
-        r.append1_new_node_bytes, check(r.append1_new_node_bytes <= 5120), r.append1000_new_node_bytes);
+    println!(
+        "rookery-bench tree: {} entries, {} cores",
+        r.entries, r.cores
+    );
+    println!(
+        "shape     depth {} ({} target ≤ 4), {} nodes, mean {:.0} B / max {} B, {:.1} entries per node, {:.1} per leaf",
+        r.depth,
+        check(r.depth <= 4),
+        r.nodes,
+        r.mean_node_bytes,
+        r.max_node_bytes,
+        r.mean_entries_per_node,
+        r.mean_entries_per_leaf
+    );
+    println!(
+        "build     rookery→redb {:>12.0}/s | redb raw {:>12.0}/s | BTreeMap {:>12.0}/s | prollytree {:>10.0}/s",
+        r.build_entries_per_s,
+        r.redb_raw_entries_per_s,
+        r.btreemap_entries_per_s,
+        r.prollytree_entries_per_s
+    );
+    println!(
+        "          rookery/redb-raw ×{:.2} ({} target ≥ 1), rookery/prollytree ×{:.1}",
+        r.ratio_build_vs_redb_raw,
+        check(r.ratio_build_vs_redb_raw >= 1.0),
+        r.ratio_build_vs_prollytree
+    );
+    println!(
+        "insert1   rookery mem {:.1} µs ({} target ≤ 100), rookery redb+commit {:.1} µs, BTreeMap {:.2} µs, prollytree@{} {:.1} µs (×{:.1} rookery's)",
+        r.insert1_us,
+        check(r.insert1_us <= 100.0),
+        r.insert1_redb_us,
+        r.btreemap_insert1_us,
+        r.prollytree_insert1_entries,
+        r.prollytree_insert1_us,
+        r.ratio_insert1_prollytree_vs_rookery
+    );
+    println!(
+        "diff      {} changes: {} nodes visited ({} target ≤ {}), {:.0} µs vs full scan {:.0} µs (×{:.0})",
+        r.diff_changes,
+        r.diff_nodes_visited,
+        check(r.diff_nodes_visited <= 2 * 100 * u64::from(r.depth)),
+        2 * 100 * r.depth,
+        r.diff_us,
+        r.full_scan_us,
+        r.ratio_full_scan_vs_diff
+    );
+    println!(
+        "proof     newest 32: {} nodes, {} B ({} target ≤ 8192); over {} tips: median {} B, p95 {} B",
+        r.newest32_proof_nodes,
+        r.newest32_proof_bytes,
+        check(r.newest32_proof_bytes <= 8192),
+        r.tips_measured,
+        r.newest32_proof_bytes_p50,
+        r.newest32_proof_bytes_p95
+    );
+    println!(
+        "append    1 entry: {} B of new nodes ({} target ≤ 5120), over {} tips: median {} B, p95 {} B; 1000 entries: {} B",
+        r.append1_new_node_bytes,
+        check(r.append1_new_node_bytes <= 5120),
+        r.tips_measured,
+        r.append1_new_node_bytes_p50,
+        r.append1_new_node_bytes_p95,
+        r.append1000_new_node_bytes
+    );
 }

@@ -9,6 +9,9 @@ use crate::error::Error;
 use crate::node::{Entry, Node};
 use crate::store::{Loader, NodeStore};
 
+/// An entry as a range read returns it: key and value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// A range of keys: a start and an end bound over byte strings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRange {
@@ -21,12 +24,18 @@ pub struct KeyRange {
 impl KeyRange {
     /// Every key.
     pub fn all() -> Self {
-        KeyRange { start: Bound::Unbounded, end: Bound::Unbounded }
+        KeyRange {
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+        }
     }
 
     /// `start..end` (end excluded).
     pub fn between(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
-        KeyRange { start: Bound::Included(start.into()), end: Bound::Excluded(end.into()) }
+        KeyRange {
+            start: Bound::Included(start.into()),
+            end: Bound::Excluded(end.into()),
+        }
     }
 
     /// Every key that starts with `prefix`.
@@ -44,7 +53,10 @@ impl KeyRange {
             }
             None => Bound::Unbounded,
         };
-        KeyRange { start: Bound::Included(prefix.to_vec()), end }
+        KeyRange {
+            start: Bound::Included(prefix.to_vec()),
+            end,
+        }
     }
 
     /// True when `key` lies before the start bound.
@@ -73,7 +85,10 @@ impl KeyRange {
 
 impl<R: std::ops::RangeBounds<Vec<u8>>> From<R> for KeyRange {
     fn from(r: R) -> Self {
-        KeyRange { start: r.start_bound().cloned(), end: r.end_bound().cloned() }
+        KeyRange {
+            start: r.start_bound().cloned(),
+            end: r.end_bound().cloned(),
+        }
     }
 }
 
@@ -91,7 +106,11 @@ pub struct Query {
 impl Query {
     /// Every entry of `range`, in key order.
     pub fn new(range: impl Into<KeyRange>) -> Self {
-        Query { range: range.into(), reverse: false, limit: None }
+        Query {
+            range: range.into(),
+            reverse: false,
+            limit: None,
+        }
     }
 
     /// The same query, largest keys first.
@@ -120,8 +139,11 @@ pub(crate) struct Cursor {
 impl Cursor {
     /// At the start of the root's first entry (or exhausted, for the empty tree).
     pub(crate) fn at_start(root: Arc<Node>) -> Self {
-        let frames =
-            if root.entries.is_empty() { vec![] } else { vec![Frame { node: root, idx: 0 }] };
+        let frames = if root.entries.is_empty() {
+            vec![]
+        } else {
+            vec![Frame { node: root, idx: 0 }]
+        };
         Cursor { frames }
     }
 
@@ -189,62 +211,48 @@ impl Cursor {
         }
     }
 
-    /// Positions at the first entry not before `range`'s start, down to a leaf.
-    pub(crate) fn seek_first<S: NodeStore + ?Sized>(
+    /// From a cursor resting on the root, moves to the first entry not before `range`'s start
+    /// (`reverse`: the last entry not after its end), down to a leaf. On a missing node the
+    /// cursor is left on the parent entry that points to it.
+    pub(crate) fn seek<S: NodeStore + ?Sized>(
+        &mut self,
         loader: &Loader<'_, S>,
-        root: Arc<Node>,
         range: &KeyRange,
-    ) -> Result<Self, Error> {
-        let mut c = Cursor { frames: vec![] };
-        let mut node = root;
-        loop {
-            let idx = node.entries.partition_point(|e| range.before_start(&e.key));
-            if idx == node.entries.len() {
-                // Everything here is before the start. Only possible at the root: a child's
-                // largest key (its parent entry) is not before the start.
-                if !node.entries.is_empty() {
-                    c.frames.push(Frame { idx: idx - 1, node });
-                    c.advance();
+        reverse: bool,
+    ) -> Result<(), Error> {
+        while let Some(f) = self.frames.last_mut() {
+            let entries = &f.node.entries;
+            let leaf = f.node.is_leaf();
+            if reverse {
+                let upto = entries.partition_point(|e| !range.after_end(&e.key));
+                if leaf {
+                    f.idx = upto.saturating_sub(1);
+                    if upto == 0 {
+                        // Nothing here is inside the end bound: the answer is in an earlier leaf.
+                        self.retreat();
+                        return self.settle(loader, true);
+                    }
+                    return Ok(());
                 }
-                return Ok(c);
-            }
-            let leaf = node.is_leaf();
-            c.frames.push(Frame { node, idx });
-            if leaf {
-                return Ok(c);
-            }
-            let f = c.top();
-            node = loader.load_child(&f.node, f.idx)?;
-        }
-    }
-
-    /// Positions at the last entry not after `range`'s end, down to a leaf (or exhausted).
-    pub(crate) fn seek_last<S: NodeStore + ?Sized>(
-        loader: &Loader<'_, S>,
-        root: Arc<Node>,
-        range: &KeyRange,
-    ) -> Result<Self, Error> {
-        let mut c = Cursor { frames: vec![] };
-        let mut node = root;
-        loop {
-            if node.entries.is_empty() {
-                return Ok(c);
-            }
-            let upto = node.entries.partition_point(|e| !range.after_end(&e.key));
-            if node.is_leaf() {
-                let none_here = upto == 0;
-                c.frames.push(Frame { node, idx: upto.saturating_sub(1) });
-                if none_here {
-                    c.retreat();
-                    c.settle(loader, true)?;
+                // The first child reaching past the end holds the last key inside it.
+                f.idx = upto.min(entries.len() - 1);
+            } else {
+                let idx = entries.partition_point(|e| range.before_start(&e.key));
+                if idx == entries.len() {
+                    // Everything is before the start; only possible at the root, since a
+                    // child's largest key (its parent entry) is not before the start.
+                    f.idx = idx - 1;
+                    self.advance();
+                    return Ok(());
                 }
-                return Ok(c);
+                f.idx = idx;
+                if leaf {
+                    return Ok(());
+                }
             }
-            let idx = upto.min(node.entries.len() - 1);
-            c.frames.push(Frame { node, idx });
-            let f = c.top();
-            node = loader.load_child(&f.node, f.idx)?;
+            self.descend(loader, reverse)?;
         }
+        Ok(())
     }
 
     /// Descends until the cursor rests on a leaf entry (first or last of each subtree).
@@ -273,7 +281,14 @@ pub struct Range<'s, S: ?Sized> {
 impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
     pub(crate) fn new(loader: Loader<'s, S>, root: crate::Hash, query: Query) -> Self {
         let remaining = query.limit.unwrap_or(usize::MAX);
-        Range { loader, root, query, cursor: None, remaining, done: false }
+        Range {
+            loader,
+            root,
+            query,
+            cursor: None,
+            remaining,
+            done: false,
+        }
     }
 
     /// Nodes read from the store so far.
@@ -285,35 +300,48 @@ impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
         &self.loader
     }
 
-    fn step(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
+    fn step(&mut self) -> Result<Option<KeyValue>, Error> {
         if self.remaining == 0 {
             return Ok(None);
         }
         let reverse = self.query.reverse;
         let cursor = match &mut self.cursor {
             Some(c) => {
-                if reverse { c.retreat() } else { c.advance() }
-                c
+                if reverse {
+                    c.retreat()
+                } else {
+                    c.advance()
+                }
+                c.settle(&self.loader, reverse).map(|()| c)
             }
             None => {
                 let root = self.loader.load(&self.root)?;
-                let c = if reverse {
-                    Cursor::seek_last(&self.loader, root, &self.query.range)?
-                } else {
-                    Cursor::seek_first(&self.loader, root, &self.query.range)?
-                };
-                self.cursor.insert(c)
+                let c = self.cursor.insert(Cursor::at_start(root));
+                c.seek(&self.loader, &self.query.range, reverse).map(|()| c)
             }
         };
-        if let Err(e) = cursor.settle(&self.loader, reverse) {
-            return Err(widen_missing(&self.loader, cursor, &self.query, self.remaining, e));
-        }
+        let cursor = match cursor {
+            Ok(c) => c,
+            Err(e) => {
+                let Some(c) = &self.cursor else { return Err(e) };
+                return Err(widen_missing(
+                    &self.loader,
+                    c,
+                    &self.query,
+                    self.remaining,
+                    e,
+                ));
+            }
+        };
         if cursor.is_exhausted() {
             return Ok(None);
         }
         let e = cursor.entry();
-        let out_of_range =
-            if reverse { self.query.range.before_start(&e.key) } else { self.query.range.after_end(&e.key) };
+        let out_of_range = if reverse {
+            self.query.range.before_start(&e.key)
+        } else {
+            self.query.range.after_end(&e.key)
+        };
         if out_of_range {
             return Ok(None);
         }
@@ -327,7 +355,7 @@ impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
 }
 
 impl<S: NodeStore + ?Sized> Iterator for Range<'_, S> {
-    type Item = Result<(Vec<u8>, Vec<u8>), Error>;
+    type Item = Result<KeyValue, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -351,9 +379,15 @@ fn widen_missing<S: NodeStore + ?Sized>(
     remaining: usize,
     err: Error,
 ) -> Error {
-    let Error::MissingNodes(first) = &err else { return err };
-    let [first] = first.as_slice() else { return err };
-    let Some(f) = cursor.frames.last() else { return err };
+    let Error::MissingNodes(first) = &err else {
+        return err;
+    };
+    let [first] = first.as_slice() else {
+        return err;
+    };
+    let Some(f) = cursor.frames.last() else {
+        return err;
+    };
     let entries = &f.node.entries;
     let mut budget = remaining as u64;
     let mut wanted = Vec::new();
@@ -415,7 +449,11 @@ mod tests {
         assert!(r.contains(b"ab") && r.contains(b"ab\xff\xff") && !r.contains(b"ac"));
         assert!(!r.contains(b"aa\xff"));
         let r = KeyRange::prefix(b"a\xff");
-        assert!(r.contains(b"a\xff\x00") && !r.contains(b"b") && r.end == Bound::Excluded(b"b".to_vec()));
+        assert!(
+            r.contains(b"a\xff\x00")
+                && !r.contains(b"b")
+                && r.end == Bound::Excluded(b"b".to_vec())
+        );
         assert_eq!(KeyRange::prefix(b"\xff\xff").end, Bound::Unbounded);
         assert_eq!(KeyRange::prefix(b"").end, Bound::Unbounded);
     }

@@ -12,10 +12,12 @@
 //! two subtrees with one id hold the same keys, so when both cursors stand at the start of such
 //! subtrees they stand at the same key and the same keys follow, up to the subtrees' last key.
 
+use std::collections::HashSet;
+
 use crate::cursor::{Cursor, KeyRange};
 use crate::error::Error;
 use crate::hash::Hash;
-use crate::node::Val;
+use crate::node::{Node, Val};
 use crate::store::{Loader, NodeStore};
 
 /// One difference between the old and the new tree.
@@ -50,7 +52,9 @@ impl Change {
     /// The key that differs.
     pub fn key(&self) -> &[u8] {
         match self {
-            Change::Added { key, .. } | Change::Removed { key, .. } | Change::Changed { key, .. } => key,
+            Change::Added { key, .. }
+            | Change::Removed { key, .. }
+            | Change::Changed { key, .. } => key,
         }
     }
 }
@@ -73,7 +77,13 @@ fn leaf_value(v: &Val) -> Vec<u8> {
 
 impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
     pub(crate) fn new(store: &'s S, old: Hash, new: Hash, range: KeyRange) -> Self {
-        Diff { loader: Loader::new(store), roots: (old, new), range, cursors: None, done: old == new }
+        Diff {
+            loader: Loader::new(store),
+            roots: (old, new),
+            range,
+            cursors: None,
+            done: old == new,
+        }
     }
 
     /// Nodes read from the store so far, both trees together.
@@ -82,11 +92,11 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
     }
 
     fn start(&self, root: &Hash) -> Result<Cursor, Error> {
-        let node = self.loader.load(root)?;
-        match self.range.start {
-            std::ops::Bound::Unbounded => Ok(Cursor::at_start(node)),
-            _ => Cursor::seek_first(&self.loader, node, &self.range),
+        let mut c = Cursor::at_start(self.loader.load(root)?);
+        if !matches!(self.range.start, std::ops::Bound::Unbounded) {
+            c.seek(&self.loader, &self.range, false)?;
         }
+        Ok(c)
     }
 
     /// Whether nothing at or after the cursor can be in range.
@@ -101,26 +111,64 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
         c.prev_key().is_some_and(|k| self.range.after_end(k))
     }
 
-    /// Descends the cursors that need it; if children are missing, names every missing child
-    /// still ahead in range in the parents of both.
-    fn descend(&self, old: Option<&mut Cursor>, new: Option<&mut Cursor>) -> Result<(), Error> {
-        let mut missing = Vec::new();
-        for c in [old, new].into_iter().flatten() {
-            match c.descend(&self.loader, false) {
-                Ok(()) => {}
-                Err(Error::MissingNodes(first)) => {
-                    let f = &c.frames[c.frames.len() - 1];
-                    let ahead = f.node.entries[f.idx..]
-                        .iter()
-                        .enumerate()
-                        .take_while(|(j, _)| *j == 0 || !self.range.after_end(&f.node.entries[f.idx + j - 1].key))
-                        .filter_map(|(_, e)| e.child_id());
-                    missing.extend(self.loader.missing_among(first[0], ahead)?);
-                }
-                Err(e) => return Err(e),
-            }
+    /// Descends the cursors that need it.
+    fn descend(
+        &self,
+        old: &mut Cursor,
+        new: &mut Cursor,
+        which: (bool, bool),
+    ) -> Result<(), Error> {
+        if which.0 {
+            old.descend(&self.loader, false)?;
         }
-        if missing.is_empty() { Ok(()) } else { Err(Error::MissingNodes(missing)) }
+        if which.1 {
+            new.descend(&self.loader, false)?;
+        }
+        Ok(())
+    }
+
+    /// Called when the walk meets a missing node: walks both trees breadth-first over the
+    /// range, skipping subtrees they share, and names every missing node of the first level
+    /// that has any. Fetching that list and retrying costs one round per level, where the
+    /// depth-first walk alone would stop once per missing parent.
+    fn missing_level(&self) -> Result<Vec<Hash>, Error> {
+        let loader = Loader::new(self.loader.store());
+        let mut frontier: [HashSet<Hash>; 2] =
+            [HashSet::from([self.roots.0]), HashSet::from([self.roots.1])];
+        loop {
+            let shared: HashSet<Hash> = frontier[0].intersection(&frontier[1]).copied().collect();
+            let mut missing = Vec::new();
+            for id in frontier.iter().flatten().filter(|id| !shared.contains(*id)) {
+                if *id != Node::empty_id() && !loader.store().contains(id).map_err(Error::Store)? {
+                    missing.push(*id);
+                }
+            }
+            if !missing.is_empty() {
+                missing.sort_unstable();
+                missing.dedup();
+                return Ok(missing);
+            }
+            let mut next: [HashSet<Hash>; 2] = Default::default();
+            for (side, ids) in frontier.iter().enumerate() {
+                for id in ids.iter().filter(|id| !shared.contains(*id)) {
+                    let node = loader.load(id)?;
+                    for (j, e) in node.entries.iter().enumerate() {
+                        let starts_after_end =
+                            j > 0 && self.range.after_end(&node.entries[j - 1].key);
+                        if starts_after_end {
+                            break;
+                        }
+                        if !self.range.before_start(&e.key) {
+                            next[side].extend(e.child_id());
+                        }
+                    }
+                }
+            }
+            if next.iter().all(HashSet::is_empty) {
+                return Ok(Vec::new());
+            }
+            frontier = next;
+        }
     }
 
     fn step(&mut self) -> Result<Option<Change>, Error> {
@@ -138,19 +186,25 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
                             old.advance();
                             new.advance();
                         } else {
-                            self.descend((lo >= ln).then_some(&mut old), (ln >= lo).then_some(&mut new))?;
+                            self.descend(&mut old, &mut new, (lo >= ln, ln >= lo))?;
                         }
                         continue;
                     }
                     let (a, b) = (old.entry(), new.entry());
                     match a.key.cmp(&b.key) {
                         std::cmp::Ordering::Less => {
-                            let ch = Change::Removed { key: a.key.clone(), value: leaf_value(&a.val) };
+                            let ch = Change::Removed {
+                                key: a.key.clone(),
+                                value: leaf_value(&a.val),
+                            };
                             old.advance();
                             break Some(ch);
                         }
                         std::cmp::Ordering::Greater => {
-                            let ch = Change::Added { key: b.key.clone(), value: leaf_value(&b.val) };
+                            let ch = Change::Added {
+                                key: b.key.clone(),
+                                value: leaf_value(&b.val),
+                            };
                             new.advance();
                             break Some(ch);
                         }
@@ -170,21 +224,27 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
                 }
                 (false, true) => {
                     if old.level() > 0 {
-                        self.descend(Some(&mut old), None)?;
+                        self.descend(&mut old, &mut new, (true, false))?;
                         continue;
                     }
                     let a = old.entry();
-                    let ch = Change::Removed { key: a.key.clone(), value: leaf_value(&a.val) };
+                    let ch = Change::Removed {
+                        key: a.key.clone(),
+                        value: leaf_value(&a.val),
+                    };
                     old.advance();
                     break Some(ch);
                 }
                 (true, false) => {
                     if new.level() > 0 {
-                        self.descend(None, Some(&mut new))?;
+                        self.descend(&mut old, &mut new, (false, true))?;
                         continue;
                     }
                     let b = new.entry();
-                    let ch = Change::Added { key: b.key.clone(), value: leaf_value(&b.val) };
+                    let ch = Change::Added {
+                        key: b.key.clone(),
+                        value: leaf_value(&b.val),
+                    };
                     new.advance();
                     break Some(ch);
                 }
@@ -202,7 +262,15 @@ impl<S: NodeStore + ?Sized> Iterator for Diff<'_, S> {
         if self.done {
             return None;
         }
-        let r = self.step().transpose();
+        let r = match self.step() {
+            // Widen "this node is missing" to every missing node of its level.
+            Err(Error::MissingNodes(first)) => match self.missing_level() {
+                Ok(all) if !all.is_empty() => Some(Err(Error::MissingNodes(all))),
+                Ok(_) => Some(Err(Error::MissingNodes(first))),
+                Err(e) => Some(Err(e)),
+            },
+            r => r.transpose(),
+        };
         if !matches!(r, Some(Ok(_))) {
             self.done = true;
         }

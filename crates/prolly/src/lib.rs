@@ -23,13 +23,15 @@ mod store;
 
 use std::sync::Arc;
 
-pub use cursor::{KeyRange, Query, Range};
+pub use cursor::{KeyRange, KeyValue, Query, Range};
 pub use diff::{Change, Diff};
 pub use error::{DecodeError, Error, StoreError};
 pub use hash::Hash;
 pub use mutate::{Edit, Mutation};
-pub use node::{MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE, MAX_VALUE_LEN, Node, verify_node};
-pub use proof::{KeyValue, RangeProof, verify_range};
+pub use node::{
+    MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE, MAX_VALUE_LEN, Node, verify_node,
+};
+pub use proof::{RangeProof, verify_range};
 pub use store::{MemStore, NodeBytes, NodeStore};
 
 use store::Loader;
@@ -82,7 +84,9 @@ impl<S: NodeStore> Prolly<S> {
         let mut node = loader.load(root)?;
         loop {
             let idx = node.entries.partition_point(|e| e.key.as_slice() < key);
-            let Some(e) = node.entries.get(idx) else { return Ok(None) };
+            let Some(e) = node.entries.get(idx) else {
+                return Ok(None);
+            };
             if node.is_leaf() {
                 return Ok((e.key == key).then(|| match &e.val {
                     node::Val::Leaf(v) => v.clone(),
@@ -122,7 +126,11 @@ impl<S: NodeStore> Prolly<S> {
 
     /// Applies a batch of edits (later edits of a key win) and returns the new root with the
     /// new nodes, unstored. Only the paths to edited keys are read and rewritten.
-    pub fn mutate(&self, root: &Hash, edits: impl IntoIterator<Item = Edit>) -> Result<Mutation, Error> {
+    pub fn mutate(
+        &self,
+        root: &Hash,
+        edits: impl IntoIterator<Item = Edit>,
+    ) -> Result<Mutation, Error> {
         mutate::mutate(&self.store, root, edits)
     }
 
@@ -160,7 +168,11 @@ impl<S: NodeStore> Prolly<S> {
 
     /// Answers `query` and returns the nodes that prove the answer against `root`; see
     /// [`verify_range`].
-    pub fn prove_range(&self, root: &Hash, query: &Query) -> Result<(Vec<KeyValue>, RangeProof), Error> {
+    pub fn prove_range(
+        &self,
+        root: &Hash,
+        query: &Query,
+    ) -> Result<(Vec<KeyValue>, RangeProof), Error> {
         proof::prove(&self.store, root, query)
     }
 
@@ -168,7 +180,10 @@ impl<S: NodeStore> Prolly<S> {
     pub fn stats(&self, root: &Hash) -> Result<TreeStats, Error> {
         let loader = Loader::new(&self.store);
         let node = loader.load(root)?;
-        let mut s = TreeStats { depth: u32::from(node.level) + 1, ..TreeStats::default() };
+        let mut s = TreeStats {
+            depth: u32::from(node.level) + 1,
+            ..TreeStats::default()
+        };
         if node.entries.is_empty() {
             s.depth = 0;
             return Ok(s);

@@ -80,8 +80,16 @@ pub(crate) fn mutate<S: NodeStore + ?Sized>(
     }
     let loader = Loader::cached(store);
     let root_node = loader.load(root)?;
-    let mut m = Mutator { loader, root: root_node, root_id: *root, new_nodes: Vec::new() };
-    let mut level_edits: Vec<LevelEdit> = edits.into_iter().map(|(k, v)| (k, v.map(Val::Leaf))).collect();
+    let mut m = Mutator {
+        loader,
+        root: root_node,
+        root_id: *root,
+        new_nodes: Vec::new(),
+    };
+    let mut level_edits: Vec<LevelEdit> = edits
+        .into_iter()
+        .map(|(k, v)| (k, v.map(Val::Leaf)))
+        .collect();
     let top = m.root.level;
     let mut level = 0u8;
     loop {
@@ -89,13 +97,21 @@ pub(crate) fn mutate<S: NodeStore + ?Sized>(
         if up.is_empty() {
             // Nothing changed at this level, so nothing changes above it. (A change always
             // leaves an edit: a rewritten node, or the delete of a node that emptied.)
-            return Ok(Mutation { root: *root, nodes: m.new_nodes });
+            return Ok(Mutation {
+                root: *root,
+                nodes: m.new_nodes,
+            });
         }
         if level == top {
-            let nodes: Vec<Entry> =
-                up.into_iter().filter_map(|(key, val)| val.map(|val| Entry { key, val })).collect();
+            let nodes: Vec<Entry> = up
+                .into_iter()
+                .filter_map(|(key, val)| val.map(|val| Entry { key, val }))
+                .collect();
             let root = m.build_up(level, nodes)?;
-            return Ok(Mutation { root, nodes: m.new_nodes });
+            return Ok(Mutation {
+                root,
+                nodes: m.new_nodes,
+            });
         }
         level_edits = up;
         level += 1;
@@ -109,7 +125,10 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
         let (mut node, mut id, mut is_last) = (self.root.clone(), self.root_id, true);
         while node.level > level {
             let n = node.entries.len();
-            let idx = node.entries.partition_point(|e| e.key.as_slice() < key).min(n - 1);
+            let idx = node
+                .entries
+                .partition_point(|e| e.key.as_slice() < key)
+                .min(n - 1);
             is_last &= idx == n - 1;
             let child = self.loader.load_child(&node, idx)?;
             id = node.entries[idx].child_id().unwrap_or(id);
@@ -138,11 +157,18 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
     fn emit(&mut self, b: Built, up: &mut Vec<LevelEdit>, new_ids: &mut Vec<Hash>) {
         new_ids.push(b.id);
         up.push((b.parent_entry.key, Some(b.parent_entry.val)));
-        self.new_nodes.push(NodeBytes { id: b.id, bytes: b.bytes });
+        self.new_nodes.push(NodeBytes {
+            id: b.id,
+            bytes: b.bytes,
+        });
     }
 
     /// Applies sorted, unique `edits` at `level`; returns the edits for the level above.
-    fn apply_level(&mut self, level: u8, mut edits: Vec<LevelEdit>) -> Result<Vec<LevelEdit>, Error> {
+    fn apply_level(
+        &mut self,
+        level: u8,
+        mut edits: Vec<LevelEdit>,
+    ) -> Result<Vec<LevelEdit>, Error> {
         let mut up: Vec<LevelEdit> = Vec::new();
         let mut i = 0;
         while i < edits.len() {
@@ -158,7 +184,9 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                 let hi = if is_last { None } else { node.last_key() };
                 let mut oi = 0;
                 loop {
-                    let edit_here = edits.get(i).is_some_and(|(k, _)| hi.is_none_or(|h| k.as_slice() <= h));
+                    let edit_here = edits
+                        .get(i)
+                        .is_some_and(|(k, _)| hi.is_none_or(|h| k.as_slice() <= h));
                     let order = match (node.entries.get(oi), edit_here) {
                         (None, false) => break,
                         (Some(_), false) => Ordering::Less,
@@ -210,7 +238,10 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
         }
         // Deletes of old keys and inserts of new ones interleave; where a key has both, the
         // insert (a rewritten node ending on the same key) wins.
-        up.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.is_some().cmp(&b.1.is_some())));
+        up.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.is_some().cmp(&b.1.is_some()))
+        });
         up.dedup_by(|later, earlier| {
             if later.0 == earlier.0 {
                 std::mem::swap(later, earlier);
@@ -238,9 +269,14 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
             if let Some(b) = chunker.finish() {
                 self.emit(b, &mut next, &mut ids);
             }
-            entries = next.into_iter().filter_map(|(key, val)| val.map(|val| Entry { key, val })).collect();
+            entries = next
+                .into_iter()
+                .filter_map(|(key, val)| val.map(|val| Entry { key, val }))
+                .collect();
         }
-        let Some(top) = entries.pop() else { return Ok(Node::empty_id()) };
+        let Some(top) = entries.pop() else {
+            return Ok(Node::empty_id());
+        };
         let mut root = top.child_id().unwrap_or_else(Node::empty_id);
         // A canonical tree never has an inner root with one entry: that level is one node.
         loop {

@@ -128,7 +128,10 @@ fn at_cap(entries: usize, size: usize) -> bool {
 impl Node {
     /// The root of the empty tree: a leaf with no entries.
     pub fn empty() -> Self {
-        Node { level: 0, entries: Vec::new() }
+        Node {
+            level: 0,
+            entries: Vec::new(),
+        }
     }
 
     /// The id of the empty tree's root.
@@ -260,14 +263,19 @@ impl Node {
                     return Err(DecodeError::ZeroCount { index: i });
                 }
                 total = total.checked_add(count).ok_or(DecodeError::CountOverflow)?;
-                Val::Child { id: Hash(id), count }
+                Val::Child {
+                    id: Hash(id),
+                    count,
+                }
             };
             let e = Entry { key, val };
             size += e.size();
             entries.push(e);
         }
         if r.pos != bytes.len() {
-            return Err(DecodeError::TrailingBytes { extra: bytes.len() - r.pos });
+            return Err(DecodeError::TrailingBytes {
+                extra: bytes.len() - r.pos,
+            });
         }
         Ok(Node { level, entries })
     }
@@ -291,11 +299,14 @@ impl Node {
 pub fn verify_node(id: &Hash, bytes: &[u8]) -> Result<Node, crate::Error> {
     let actual = Hash::of_node(bytes);
     if actual != *id {
-        return Err(crate::Error::HashMismatch { expected: *id, actual });
+        return Err(crate::Error::HashMismatch {
+            expected: *id,
+            actual,
+        });
     }
-    let node =
-        Node::decode(bytes).map_err(|source| crate::Error::Decode { id: *id, source })?;
-    node.check_chunking().map_err(|source| crate::Error::Decode { id: *id, source })?;
+    let node = Node::decode(bytes).map_err(|source| crate::Error::Decode { id: *id, source })?;
+    node.check_chunking()
+        .map_err(|source| crate::Error::Decode { id: *id, source })?;
     Ok(node)
 }
 
@@ -325,7 +336,10 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated)?;
-        let s = self.bytes.get(self.pos..end).ok_or(DecodeError::Truncated)?;
+        let s = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated)?;
         self.pos = end;
         Ok(s)
     }
@@ -379,7 +393,11 @@ pub(crate) struct Chunker {
 
 impl Chunker {
     pub(crate) fn new(level: u8) -> Self {
-        Chunker { level, entries: Vec::with_capacity(64), size: 0 }
+        Chunker {
+            level,
+            entries: Vec::with_capacity(64),
+            size: 0,
+        }
     }
 
     /// True right after a boundary (or before the first entry).
@@ -400,7 +418,11 @@ impl Chunker {
         let boundary = !known_interior && is_boundary(self.level, key_hash(&e.key));
         self.size += e.size();
         self.entries.push(e);
-        if boundary || at_cap(self.entries.len(), self.size) { Some(self.close()) } else { None }
+        if boundary || at_cap(self.entries.len(), self.size) {
+            Some(self.close())
+        } else {
+            None
+        }
     }
 
     /// Closes the last, partial node (the rightmost one of its level).
@@ -409,13 +431,27 @@ impl Chunker {
     }
 
     fn close(&mut self) -> Built {
-        let node = Node { level: self.level, entries: std::mem::take(&mut self.entries) };
+        let node = Node {
+            level: self.level,
+            entries: std::mem::take(&mut self.entries),
+        };
         self.size = 0;
         let bytes = node.encode();
         let id = Hash::of_node(&bytes);
         let count = node.count();
-        let key = node.entries.last().map(|e| e.key.clone()).unwrap_or_default();
-        Built { id, bytes, parent_entry: Entry { key, val: Val::Child { id, count } } }
+        let key = node
+            .entries
+            .last()
+            .map(|e| e.key.clone())
+            .unwrap_or_default();
+        Built {
+            id,
+            bytes,
+            parent_entry: Entry {
+                key,
+                val: Val::Child { id, count },
+            },
+        }
     }
 }
 
@@ -428,7 +464,10 @@ mod tests {
             level: 0,
             entries: keys
                 .iter()
-                .map(|k| Entry { key: k.to_vec(), val: Val::Leaf(b"v".to_vec()) })
+                .map(|k| Entry {
+                    key: k.to_vec(),
+                    val: Val::Leaf(b"v".to_vec()),
+                })
                 .collect(),
         }
     }
@@ -440,15 +479,27 @@ mod tests {
         let inner = Node {
             level: 3,
             entries: vec![
-                Entry { key: b"k1".to_vec(), val: Val::Child { id: Hash([7; 32]), count: 5 } },
+                Entry {
+                    key: b"k1".to_vec(),
+                    val: Val::Child {
+                        id: Hash([7; 32]),
+                        count: 5,
+                    },
+                },
                 Entry {
                     key: b"k2".to_vec(),
-                    val: Val::Child { id: Hash([9; 32]), count: u64::MAX - 5 },
+                    val: Val::Child {
+                        id: Hash([9; 32]),
+                        count: u64::MAX - 5,
+                    },
                 },
             ],
         };
         assert_eq!(Node::decode(&inner.encode()).unwrap(), inner);
-        assert_eq!(Node::decode(&Node::empty().encode()).unwrap(), Node::empty());
+        assert_eq!(
+            Node::decode(&Node::empty().encode()).unwrap(),
+            Node::empty()
+        );
     }
 
     #[test]
@@ -457,28 +508,49 @@ mod tests {
         // Second key's suffix "b" → "a" (a duplicate of the first).
         let pos = bytes.iter().rposition(|&b| b == b'b').unwrap();
         bytes[pos] = b'a';
-        assert!(matches!(Node::decode(&bytes), Err(DecodeError::BadPrefix { .. })));
+        assert!(matches!(
+            Node::decode(&bytes),
+            Err(DecodeError::BadPrefix { .. })
+        ));
         let mut bytes = leaf(&[b"b", b"c"]).encode();
         let pos = bytes.iter().rposition(|&b| b == b'c').unwrap();
         bytes[pos] = b'a';
-        assert!(matches!(Node::decode(&bytes), Err(DecodeError::OutOfOrder { .. })));
+        assert!(matches!(
+            Node::decode(&bytes),
+            Err(DecodeError::OutOfOrder { .. })
+        ));
     }
 
     #[test]
     fn rejects_trailing_and_truncated() {
         let mut bytes = leaf(&[b"a", b"b"]).encode();
         bytes.push(0);
-        assert!(matches!(Node::decode(&bytes), Err(DecodeError::TrailingBytes { extra: 1 })));
+        assert!(matches!(
+            Node::decode(&bytes),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        ));
         bytes.truncate(bytes.len() - 2);
         assert!(matches!(Node::decode(&bytes), Err(DecodeError::Truncated)));
     }
 
     #[test]
     fn rejects_non_minimal_varint_and_bad_version() {
-        assert!(matches!(Node::decode(&[1, 0, 0x80, 0x00]), Err(DecodeError::Varint)));
-        assert!(matches!(Node::decode(&[2, 0, 0]), Err(DecodeError::Version(2))));
-        assert!(matches!(Node::decode(&[1, 1, 0]), Err(DecodeError::EmptyInner)));
-        assert!(matches!(Node::decode(&[1, 200, 0]), Err(DecodeError::Level(200))));
+        assert!(matches!(
+            Node::decode(&[1, 0, 0x80, 0x00]),
+            Err(DecodeError::Varint)
+        ));
+        assert!(matches!(
+            Node::decode(&[2, 0, 0]),
+            Err(DecodeError::Version(2))
+        ));
+        assert!(matches!(
+            Node::decode(&[1, 1, 0]),
+            Err(DecodeError::EmptyInner)
+        ));
+        assert!(matches!(
+            Node::decode(&[1, 200, 0]),
+            Err(DecodeError::Level(200))
+        ));
     }
 
     #[test]
@@ -488,21 +560,39 @@ mod tests {
             level: 0,
             entries: keys
                 .iter()
-                .map(|k| Entry { key: k.clone(), val: Val::Leaf(vec![]) })
+                .map(|k| Entry {
+                    key: k.clone(),
+                    val: Val::Leaf(vec![]),
+                })
                 .collect(),
         };
-        assert!(matches!(Node::decode(&node.encode()), Err(DecodeError::TooManyEntries(300))));
-        let node = Node { level: 0, entries: node.entries[..257].to_vec() };
-        assert!(matches!(Node::decode(&node.encode()), Err(DecodeError::TooManyEntries(257))));
+        assert!(matches!(
+            Node::decode(&node.encode()),
+            Err(DecodeError::TooManyEntries(300))
+        ));
+        let node = Node {
+            level: 0,
+            entries: node.entries[..257].to_vec(),
+        };
+        assert!(matches!(
+            Node::decode(&node.encode()),
+            Err(DecodeError::TooManyEntries(257))
+        ));
         // 20 entries of ~1 KiB values pass the 16 KiB cap before the last.
         let big = Node {
             level: 0,
             entries: keys[..20]
                 .iter()
-                .map(|k| Entry { key: k.clone(), val: Val::Leaf(vec![0; 1000]) })
+                .map(|k| Entry {
+                    key: k.clone(),
+                    val: Val::Leaf(vec![0; 1000]),
+                })
                 .collect(),
         };
-        assert!(matches!(Node::decode(&big.encode()), Err(DecodeError::OverCap)));
+        assert!(matches!(
+            Node::decode(&big.encode()),
+            Err(DecodeError::OverCap)
+        ));
     }
 
     #[test]
@@ -511,7 +601,10 @@ mod tests {
         let mut c = Chunker::new(0);
         let mut sizes = vec![];
         for i in 0u32..1000 {
-            let e = Entry { key: i.to_be_bytes().to_vec(), val: Val::Leaf(vec![1; 1000]) };
+            let e = Entry {
+                key: i.to_be_bytes().to_vec(),
+                val: Val::Leaf(vec![1; 1000]),
+            };
             if let Some(b) = c.push(e) {
                 let node = Node::decode(&b.bytes).unwrap();
                 node.check_chunking().unwrap();
@@ -519,7 +612,10 @@ mod tests {
             }
         }
         assert!(sizes.iter().all(|&n| n <= 17));
-        assert!(sizes.contains(&17), "the cap, not only hashes, ended some nodes");
+        assert!(
+            sizes.contains(&17),
+            "the cap, not only hashes, ended some nodes"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use crate::cursor::{Query, Range};
+use crate::cursor::{KeyValue, Query, Range};
 use crate::error::Error;
 use crate::hash::Hash;
 use crate::node::verify_node;
@@ -29,9 +29,6 @@ impl RangeProof {
     }
 }
 
-/// An entry as a range read returns it.
-pub type KeyValue = (Vec<u8>, Vec<u8>);
-
 pub(crate) fn prove<S: NodeStore + ?Sized>(
     store: &S,
     root: &Hash,
@@ -39,26 +36,46 @@ pub(crate) fn prove<S: NodeStore + ?Sized>(
 ) -> Result<(Vec<KeyValue>, RangeProof), Error> {
     let mut range = Range::new(Loader::recording(store), *root, query.clone());
     let entries = range.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let nodes = range.loader().take_recorded().into_iter().map(|n| n.bytes).collect();
+    let nodes = range
+        .loader()
+        .take_recorded()
+        .into_iter()
+        .map(|n| n.bytes)
+        .collect();
     Ok((entries, RangeProof { nodes }))
 }
 
 /// Checks `proof` against the trusted `root` and returns the query's answer.
-pub fn verify_range(root: &Hash, query: &Query, proof: &RangeProof) -> Result<Vec<KeyValue>, Error> {
+pub fn verify_range(
+    root: &Hash,
+    query: &Query,
+    proof: &RangeProof,
+) -> Result<Vec<KeyValue>, Error> {
     let store = MemStore::new();
     let mut given = Vec::with_capacity(proof.nodes.len());
     for bytes in &proof.nodes {
         let id = Hash::of_node(bytes);
         verify_node(&id, bytes)?;
-        given.push(NodeBytes { id, bytes: bytes.clone() });
+        given.push(NodeBytes {
+            id,
+            bytes: bytes.clone(),
+        });
     }
     store.put_many(&given).map_err(Error::Store)?;
     let mut range = Range::new(Loader::recording(&store), *root, query.clone());
-    let entries = range.by_ref().collect::<Result<Vec<_>, _>>().map_err(|e| match e {
-        Error::MissingNodes(ids) => Error::ProofIncomplete(ids),
-        e => e,
-    })?;
-    let used: HashSet<Hash> = range.loader().take_recorded().into_iter().map(|n| n.id).collect();
+    let entries = range
+        .by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            Error::MissingNodes(ids) => Error::ProofIncomplete(ids),
+            e => e,
+        })?;
+    let used: HashSet<Hash> = range
+        .loader()
+        .take_recorded()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
     let mut seen = HashSet::new();
     for n in &given {
         if !used.contains(&n.id) || !seen.insert(n.id) {

@@ -82,12 +82,19 @@ impl MemStore {
 
     /// Removes a node (to simulate a sparse store in tests). Returns whether it was there.
     pub fn remove(&self, id: &Hash) -> bool {
-        self.nodes.write().unwrap_or_else(|e| e.into_inner()).remove(id).is_some()
+        self.nodes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+            .is_some()
     }
 
     /// Stores bytes under an id of the caller's choosing, unchecked (to simulate corruption).
     pub fn insert_raw(&self, id: Hash, bytes: Vec<u8>) {
-        self.nodes.write().unwrap_or_else(|e| e.into_inner()).insert(id, bytes.into());
+        self.nodes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, bytes.into());
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Hash, Arc<[u8]>>> {
@@ -127,15 +134,30 @@ pub(crate) struct Loader<'s, S: ?Sized> {
 
 impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     pub(crate) fn new(store: &'s S) -> Self {
-        Loader { store, cache: None, record: None, loads: Cell::new(0) }
+        Loader {
+            store,
+            cache: None,
+            record: None,
+            loads: Cell::new(0),
+        }
     }
 
     pub(crate) fn cached(store: &'s S) -> Self {
-        Loader { cache: Some(RefCell::default()), ..Self::new(store) }
+        Loader {
+            cache: Some(RefCell::default()),
+            ..Self::new(store)
+        }
     }
 
     pub(crate) fn recording(store: &'s S) -> Self {
-        Loader { record: Some(RefCell::default()), ..Self::new(store) }
+        Loader {
+            record: Some(RefCell::default()),
+            ..Self::new(store)
+        }
+    }
+
+    pub(crate) fn store(&self) -> &'s S {
+        self.store
     }
 
     /// Nodes read from the store so far (cache hits and the empty root not counted).
@@ -144,7 +166,10 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     }
 
     pub(crate) fn take_recorded(&self) -> Vec<NodeBytes> {
-        self.record.as_ref().map(|r| std::mem::take(&mut *r.borrow_mut())).unwrap_or_default()
+        self.record
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.borrow_mut()))
+            .unwrap_or_default()
     }
 
     pub(crate) fn load(&self, id: &Hash) -> Result<Arc<Node>, Error> {
@@ -156,13 +181,21 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
         {
             return Ok(n.clone());
         }
-        let bytes = self.store.get(id).map_err(Error::Store)?.ok_or(Error::MissingNodes(vec![*id]))?;
+        let bytes = self
+            .store
+            .get(id)
+            .map_err(Error::Store)?
+            .ok_or(Error::MissingNodes(vec![*id]))?;
         self.loads.set(self.loads.get() + 1);
         let actual = Hash::of_node(&bytes);
         if actual != *id {
-            return Err(Error::HashMismatch { expected: *id, actual });
+            return Err(Error::HashMismatch {
+                expected: *id,
+                actual,
+            });
         }
-        let node = Arc::new(Node::decode(&bytes).map_err(|source| Error::Decode { id: *id, source })?);
+        let node =
+            Arc::new(Node::decode(&bytes).map_err(|source| Error::Decode { id: *id, source })?);
         if let Some(cache) = &self.cache {
             cache.borrow_mut().insert(*id, node.clone());
         }
@@ -178,7 +211,10 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     pub(crate) fn load_child(&self, parent: &Node, idx: usize) -> Result<Arc<Node>, Error> {
         let entry = &parent.entries[idx];
         let Some(id) = entry.child_id() else {
-            return Err(Error::Inconsistent { id: Node::empty_id(), reason: "leaf has no children" });
+            return Err(Error::Inconsistent {
+                id: Node::empty_id(),
+                reason: "leaf has no children",
+            });
         };
         let child = self.load(&id)?;
         let fail = |reason| Err(Error::Inconsistent { id, reason });
@@ -205,7 +241,10 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     ) -> Result<Vec<Hash>, Error> {
         let mut out = vec![first];
         for id in ids {
-            if id != first && id != Node::empty_id() && !self.store.contains(&id).map_err(Error::Store)? {
+            if id != first
+                && id != Node::empty_id()
+                && !self.store.contains(&id).map_err(Error::Store)?
+            {
                 out.push(id);
             }
         }

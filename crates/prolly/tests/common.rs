@@ -31,7 +31,12 @@ pub fn leaf_edges(store: &MemStore, root: &Hash) -> Vec<Vec<u8>> {
     let levels = levels(store, root);
     levels
         .last()
-        .map(|leaves| leaves.iter().filter_map(|(_, n)| n.last_key().map(<[u8]>::to_vec)).collect())
+        .map(|leaves| {
+            leaves
+                .iter()
+                .filter_map(|(_, n)| n.last_key().map(<[u8]>::to_vec))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use proptest::prelude::*;
-use rookery_prolly::{Change, Hash, KeyRange, MemStore, NodeStore, Prolly, Query};
+use rookery_prolly::{Change, Edit, Hash, KeyRange, MemStore, NodeStore, Prolly, Query};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -28,7 +28,7 @@ fn value(big: bool) -> BoxedStrategy<Vec<u8>> {
     }
 }
 
-fn batches(big: bool) -> impl Strategy<Value = Vec<Vec<(Vec<u8>, Option<Vec<u8>>)>>> {
+fn batches(big: bool) -> impl Strategy<Value = Vec<Vec<Edit>>> {
     let edit = (key(), prop::option::weighted(0.8, value(big)));
     prop::collection::vec(prop::collection::vec(edit, 0..1500), 1..5)
 }
@@ -43,13 +43,20 @@ fn apply_model(model: &mut Model, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
 }
 
 fn contents(p: &Prolly<MemStore>, root: &Hash) -> Vec<(Vec<u8>, Vec<u8>)> {
-    p.range(root, Query::new(KeyRange::all())).collect::<Result<_, _>>().unwrap()
+    p.range(root, Query::new(KeyRange::all()))
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// Builds the model's set in one batch on a fresh store.
 fn build(model: &Model) -> (Prolly<MemStore>, Hash) {
     let p = Prolly::new(MemStore::new());
-    let root = p.apply(&Prolly::<MemStore>::empty_root(), model.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
+    let root = p
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            model.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+        )
+        .unwrap();
     (p, root)
 }
 
@@ -199,19 +206,36 @@ fn empty_and_single_entry_trees() {
     let empty = Prolly::<MemStore>::empty_root();
     assert_eq!(p.get(&empty, b"x").unwrap(), None);
     assert_eq!(p.count(&empty, &KeyRange::all()).unwrap(), 0);
-    assert_eq!(p.range(&empty, Query::new(KeyRange::all()).reverse()).count(), 0);
+    assert_eq!(
+        p.range(&empty, Query::new(KeyRange::all()).reverse())
+            .count(),
+        0
+    );
     assert_eq!(p.stats(&empty).unwrap().depth, 0);
     // Deleting from the empty tree changes nothing and makes no nodes.
     let m = p.mutate(&empty, [(b"x".to_vec(), None)]).unwrap();
     assert_eq!((m.root, m.nodes.len()), (empty, 0));
 
-    let one = p.apply(&empty, [(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+    let one = p
+        .apply(&empty, [(b"k".to_vec(), Some(b"v".to_vec()))])
+        .unwrap();
     assert_eq!(p.get(&one, b"k").unwrap(), Some(b"v".to_vec()));
     assert_eq!(p.count(&one, &KeyRange::all()).unwrap(), 1);
-    let d: Vec<_> = p.diff(&empty, &one, KeyRange::all()).collect::<Result<_, _>>().unwrap();
-    assert_eq!(d, vec![Change::Added { key: b"k".to_vec(), value: b"v".to_vec() }]);
+    let d: Vec<_> = p
+        .diff(&empty, &one, KeyRange::all())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        d,
+        vec![Change::Added {
+            key: b"k".to_vec(),
+            value: b"v".to_vec()
+        }]
+    );
     // Re-setting a key to its value is a no-op that writes nothing.
-    let m = p.mutate(&one, [(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+    let m = p
+        .mutate(&one, [(b"k".to_vec(), Some(b"v".to_vec()))])
+        .unwrap();
     assert_eq!((m.root, m.nodes.len()), (one, 0));
     assert_eq!(p.apply(&one, [(b"k".to_vec(), None)]).unwrap(), empty);
 }
@@ -222,7 +246,12 @@ fn later_edits_of_a_key_win() {
     let root = p
         .apply(
             &Prolly::<MemStore>::empty_root(),
-            [(b"b".to_vec(), Some(b"1".to_vec())), (b"a".to_vec(), Some(b"x".to_vec())), (b"b".to_vec(), None), (b"b".to_vec(), Some(b"2".to_vec()))],
+            [
+                (b"b".to_vec(), Some(b"1".to_vec())),
+                (b"a".to_vec(), Some(b"x".to_vec())),
+                (b"b".to_vec(), None),
+                (b"b".to_vec(), Some(b"2".to_vec())),
+            ],
         )
         .unwrap();
     assert_eq!(p.get(&root, b"b").unwrap(), Some(b"2".to_vec()));
@@ -234,8 +263,14 @@ fn oversized_keys_and_values_are_refused() {
     let p = Prolly::new(MemStore::new());
     let empty = Prolly::<MemStore>::empty_root();
     let big = vec![0u8; rookery_prolly::MAX_KEY_LEN + 1];
-    assert!(matches!(p.mutate(&empty, [(big.clone(), None)]), Err(rookery_prolly::Error::KeyTooLong { .. })));
-    assert!(matches!(p.mutate(&empty, [(b"k".to_vec(), Some(big))]), Err(rookery_prolly::Error::ValueTooLong { .. })));
+    assert!(matches!(
+        p.mutate(&empty, [(big.clone(), None)]),
+        Err(rookery_prolly::Error::KeyTooLong { .. })
+    ));
+    assert!(matches!(
+        p.mutate(&empty, [(b"k".to_vec(), Some(big))]),
+        Err(rookery_prolly::Error::ValueTooLong { .. })
+    ));
     assert!(p.store().is_empty());
 }
 
@@ -245,12 +280,26 @@ fn diff_skips_equal_subtrees() {
     // nodes, far fewer than the tree has.
     let p = Prolly::new(MemStore::new());
     let n = 50_000u64;
-    let root = p.apply(&Prolly::<MemStore>::empty_root(), (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i))))).unwrap();
-    let changed = p.apply(&root, (0..100).map(|i| (common::ts_key(i * 499 + 7), Some(b"changed".to_vec())))).unwrap();
+    let root = p
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
+        )
+        .unwrap();
+    let changed = p
+        .apply(
+            &root,
+            (0..100).map(|i| (common::ts_key(i * 499 + 7), Some(b"changed".to_vec()))),
+        )
+        .unwrap();
     let stats = p.stats(&root).unwrap();
     let mut d = p.diff(&root, &changed, KeyRange::all());
     let changes = d.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     assert_eq!(changes.len(), 100);
-    assert!(d.nodes_loaded() <= 2 * 100 * u64::from(stats.depth), "{} loads", d.nodes_loaded());
+    assert!(
+        d.nodes_loaded() <= 2 * 100 * u64::from(stats.depth),
+        "{} loads",
+        d.nodes_loaded()
+    );
     assert!(d.nodes_loaded() < stats.nodes / 4);
 }

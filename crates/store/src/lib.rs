@@ -10,7 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
 };
 use rookery_prolly::{Hash, NodeBytes, NodeStore, StoreError, verify_node};
 
@@ -80,7 +81,10 @@ impl Store {
     /// migrating it if it is older.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(|source| Error::Open { path: path.clone(), source })?;
+        let db = Database::create(&path).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
         let store = Store { db, path };
         store.init()?;
         Ok(store)
@@ -102,7 +106,10 @@ impl Store {
                     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
                 }
                 Some(v) if v > SCHEMA_VERSION => {
-                    return Err(Error::SchemaTooNew { found: v, supported: SCHEMA_VERSION });
+                    return Err(Error::SchemaTooNew {
+                        found: v,
+                        supported: SCHEMA_VERSION,
+                    });
                 }
                 Some(v) => {
                     for migrate in &MIGRATIONS[(v as usize).saturating_sub(1)..] {

@@ -12,16 +12,27 @@ fn key(i: u64) -> Vec<u8> {
 fn tree_survives_close_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rookery.redb");
-    let entries: Vec<_> = (0..20_000u64).map(|i| (key(i), i.to_le_bytes().to_vec())).collect();
+    let entries: Vec<_> = (0..20_000u64)
+        .map(|i| (key(i), i.to_le_bytes().to_vec()))
+        .collect();
     let root = {
         let p = Prolly::new(Store::open(&path).unwrap());
-        let root = p.apply(&Prolly::<Store>::empty_root(), entries.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
+        let root = p
+            .apply(
+                &Prolly::<Store>::empty_root(),
+                entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+            )
+            .unwrap();
         // One more small batch on top, as a later session would.
-        p.apply(&root, [(key(5), Some(b"five".to_vec())), (key(6), None)]).unwrap()
+        p.apply(&root, [(key(5), Some(b"five".to_vec())), (key(6), None)])
+            .unwrap()
     };
     let p = Prolly::new(Store::open(&path).unwrap());
     assert_eq!(p.store().schema_version().unwrap(), SCHEMA_VERSION);
-    let got: Vec<_> = p.range(&root, Query::new(KeyRange::all())).collect::<Result<_, _>>().unwrap();
+    let got: Vec<_> = p
+        .range(&root, Query::new(KeyRange::all()))
+        .collect::<Result<_, _>>()
+        .unwrap();
     let mut want = entries.clone();
     want[5].1 = b"five".to_vec();
     want.remove(6);
@@ -29,7 +40,14 @@ fn tree_survives_close_and_reopen() {
     assert_eq!(p.get(&root, &key(5)).unwrap(), Some(b"five".to_vec()));
     // The same set built in memory gives the same root: the store does not change the tree.
     let mem = Prolly::new(MemStore::new());
-    assert_eq!(mem.apply(&Prolly::<MemStore>::empty_root(), want.into_iter().map(|(k, v)| (k, Some(v)))).unwrap(), root);
+    assert_eq!(
+        mem.apply(
+            &Prolly::<MemStore>::empty_root(),
+            want.into_iter().map(|(k, v)| (k, Some(v)))
+        )
+        .unwrap(),
+        root
+    );
 }
 
 #[test]
@@ -37,30 +55,58 @@ fn import_is_verified_and_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("db")).unwrap();
     let src = Prolly::new(MemStore::new());
-    let m = src.mutate(&Prolly::<MemStore>::empty_root(), (0..2_000u64).map(|i| (key(i), Some(vec![1; 8])))).unwrap();
+    let m = src
+        .mutate(
+            &Prolly::<MemStore>::empty_root(),
+            (0..2_000u64).map(|i| (key(i), Some(vec![1; 8]))),
+        )
+        .unwrap();
     assert!(m.nodes.len() > 3);
 
     // One node's bytes altered: the batch is refused, nothing lands.
     let mut bad = m.nodes.clone();
     let last = bad.len() - 1;
     bad[last].bytes[5] ^= 1;
-    assert!(matches!(store.import_nodes(&bad), Err(Error::BadNode(rookery_prolly::Error::HashMismatch { .. }))));
+    assert!(matches!(
+        store.import_nodes(&bad),
+        Err(Error::BadNode(rookery_prolly::Error::HashMismatch { .. }))
+    ));
     assert_eq!(store.node_count().unwrap(), 0);
 
     // Bytes that hash right but are not a node.
     let junk = b"not a node".to_vec();
-    let junk = NodeBytes { id: Hash::of_node(&junk), bytes: junk };
-    assert!(matches!(store.import_nodes(&[m.nodes[0].clone(), junk]), Err(Error::BadNode(rookery_prolly::Error::Decode { .. }))));
+    let junk = NodeBytes {
+        id: Hash::of_node(&junk),
+        bytes: junk,
+    };
+    assert!(matches!(
+        store.import_nodes(&[m.nodes[0].clone(), junk]),
+        Err(Error::BadNode(rookery_prolly::Error::Decode { .. }))
+    ));
     assert_eq!(store.node_count().unwrap(), 0);
 
     // A hand-made node that decodes but was not chunked canonically (two leaves glued).
-    let leaves: Vec<Node> = m.nodes.iter().map(|n| Node::decode(&n.bytes).unwrap()).filter(|n| n.is_leaf()).collect();
-    let glued = Node { level: 0, entries: [leaves[0].entries.clone(), leaves[1].entries.clone()].concat() };
+    let leaves: Vec<Node> = m
+        .nodes
+        .iter()
+        .map(|n| Node::decode(&n.bytes).unwrap())
+        .filter(|n| n.is_leaf())
+        .collect();
+    let glued = Node {
+        level: 0,
+        entries: [leaves[0].entries.clone(), leaves[1].entries.clone()].concat(),
+    };
     let bytes = glued.encode();
-    let glued = NodeBytes { id: Hash::of_node(&bytes), bytes };
+    let glued = NodeBytes {
+        id: Hash::of_node(&bytes),
+        bytes,
+    };
     assert!(matches!(
         store.import_nodes(&[glued]),
-        Err(Error::BadNode(rookery_prolly::Error::Decode { source: rookery_prolly::DecodeError::InteriorBoundary { .. }, .. }))
+        Err(Error::BadNode(rookery_prolly::Error::Decode {
+            source: rookery_prolly::DecodeError::InteriorBoundary { .. },
+            ..
+        }))
     ));
 
     store.import_nodes(&m.nodes).unwrap();
@@ -74,12 +120,25 @@ fn wrong_bytes_under_an_id_are_caught_on_read() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("db")).unwrap();
     let p = Prolly::new(MemStore::new());
-    let root = p.apply(&Prolly::<MemStore>::empty_root(), [(b"a".to_vec(), Some(b"1".to_vec()))]).unwrap();
+    let root = p
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            [(b"a".to_vec(), Some(b"1".to_vec()))],
+        )
+        .unwrap();
     let other = Node::empty().encode();
     // Written unchecked, as a disk corruption would.
-    store.put_many(&[NodeBytes { id: root, bytes: other }]).unwrap();
+    store
+        .put_many(&[NodeBytes {
+            id: root,
+            bytes: other,
+        }])
+        .unwrap();
     let p = Prolly::new(store);
-    assert!(matches!(p.get(&root, b"a"), Err(rookery_prolly::Error::HashMismatch { .. })));
+    assert!(matches!(
+        p.get(&root, b"a"),
+        Err(rookery_prolly::Error::HashMismatch { .. })
+    ));
 }
 
 #[test]
@@ -104,8 +163,13 @@ fn newer_schema_is_refused() {
     {
         let db = redb::Database::create(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta")).unwrap().insert("schema_version", SCHEMA_VERSION + 1).unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", SCHEMA_VERSION + 1)
+            .unwrap();
         txn.commit().unwrap();
     }
-    assert!(matches!(Store::open(&path), Err(Error::SchemaTooNew { found, .. }) if found == SCHEMA_VERSION + 1));
+    assert!(
+        matches!(Store::open(&path), Err(Error::SchemaTooNew { found, .. }) if found == SCHEMA_VERSION + 1)
+    );
 }
