@@ -77,6 +77,15 @@ impl KeyRange {
         }
     }
 
+    /// True when no key greater than `key` is in the range: a subtree whose keys all follow
+    /// `key` can be skipped without loading it.
+    pub fn nothing_after(&self, key: &[u8]) -> bool {
+        match &self.end {
+            Bound::Included(e) | Bound::Excluded(e) => key >= e.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
     /// True when `key` is in the range.
     pub fn contains(&self, key: &[u8]) -> bool {
         !self.before_start(key) && !self.after_end(key)
@@ -182,7 +191,11 @@ impl Cursor {
         last: bool,
     ) -> Result<(), Error> {
         let f = self.top();
-        let child = loader.load_child(&f.node, f.idx)?;
+        let rightmost = self
+            .frames
+            .iter()
+            .all(|f| f.idx + 1 == f.node.entries.len());
+        let child = loader.load_child(&f.node, f.idx, self.prev_key(), rightmost)?;
         let idx = if last { child.entries.len() - 1 } else { 0 };
         self.frames.push(Frame { node: child, idx });
         Ok(())
@@ -228,9 +241,9 @@ impl Cursor {
                 if leaf {
                     f.idx = upto.saturating_sub(1);
                     if upto == 0 {
-                        // Nothing here is inside the end bound: the answer is in an earlier leaf.
+                        // Nothing here is inside the end bound: the answer is in an earlier
+                        // leaf. The cursor is left shallow, for the caller to settle.
                         self.retreat();
-                        return self.settle(loader, true);
                     }
                     return Ok(());
                 }
@@ -305,6 +318,7 @@ impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
             return Ok(None);
         }
         let reverse = self.query.reverse;
+        let range = &self.query.range;
         let cursor = match &mut self.cursor {
             Some(c) => {
                 if reverse {
@@ -312,14 +326,29 @@ impl<'s, S: NodeStore + ?Sized> Range<'s, S> {
                 } else {
                     c.advance()
                 }
-                c.settle(&self.loader, reverse).map(|()| c)
+                Ok(c)
             }
             None => {
-                let root = self.loader.load(&self.root)?;
+                let root = self.loader.load_root(&self.root)?;
                 let c = self.cursor.insert(Cursor::at_start(root));
-                c.seek(&self.loader, &self.query.range, reverse).map(|()| c)
+                c.seek(&self.loader, range, reverse).map(|()| c)
             }
-        };
+        }
+        .and_then(|c| {
+            // A subtree the cursor rests on may lie wholly outside the range: stop before
+            // loading it (this keeps proofs and sparse fetches to the nodes the answer needs).
+            let outside = !c.is_exhausted()
+                && c.level() > 0
+                && if reverse {
+                    range.before_start(&c.entry().key)
+                } else {
+                    c.prev_key().is_some_and(|k| range.nothing_after(k))
+                };
+            if outside {
+                c.frames.clear();
+            }
+            c.settle(&self.loader, reverse).map(|()| c)
+        });
         let cursor = match cursor {
             Ok(c) => c,
             Err(e) => {
@@ -407,7 +436,7 @@ fn widen_missing<S: NodeStore + ?Sized>(
         }
     } else {
         for j in f.idx..entries.len() {
-            if (j != f.idx && query.range.after_end(&entries[j - 1].key)) || !visit(j) {
+            if (j != f.idx && query.range.nothing_after(&entries[j - 1].key)) || !visit(j) {
                 break;
             }
         }
@@ -427,7 +456,7 @@ pub(crate) fn rank<S: NodeStore + ?Sized>(
     inclusive: bool,
 ) -> Result<u64, Error> {
     let below = |k: &[u8]| if inclusive { k <= key } else { k < key };
-    let mut node = root;
+    let (mut node, mut lower, mut rightmost) = (root, None::<Vec<u8>>, true);
     let mut total = 0u64;
     loop {
         let idx = node.entries.partition_point(|e| below(&e.key));
@@ -435,7 +464,12 @@ pub(crate) fn rank<S: NodeStore + ?Sized>(
         if node.is_leaf() || idx == node.entries.len() {
             return Ok(total);
         }
-        node = loader.load_child(&node, idx)?;
+        let child = loader.load_child(&node, idx, lower.as_deref(), rightmost)?;
+        if idx > 0 {
+            lower = Some(node.entries[idx - 1].key.clone());
+        }
+        rightmost &= idx + 1 == node.entries.len();
+        node = child;
     }
 }
 

@@ -92,7 +92,7 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
     }
 
     fn start(&self, root: &Hash) -> Result<Cursor, Error> {
-        let mut c = Cursor::at_start(self.loader.load(root)?);
+        let mut c = Cursor::at_start(self.loader.load_root(root)?);
         if !matches!(self.range.start, std::ops::Bound::Unbounded) {
             c.seek(&self.loader, &self.range, false)?;
         }
@@ -108,7 +108,7 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
             return self.range.after_end(&c.entry().key);
         }
         // A shallow cursor's subtree holds only keys above the last key passed.
-        c.prev_key().is_some_and(|k| self.range.after_end(k))
+        c.prev_key().is_some_and(|k| self.range.nothing_after(k))
     }
 
     /// Descends the cursors that need it.
@@ -133,13 +133,37 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
     /// depth-first walk alone would stop once per missing parent.
     fn missing_level(&self) -> Result<Vec<Hash>, Error> {
         let loader = Loader::new(self.loader.store());
-        let mut frontier: [HashSet<Hash>; 2] =
-            [HashSet::from([self.roots.0]), HashSet::from([self.roots.1])];
+        let store = loader.store();
+        let absent = |id: &Hash| -> Result<bool, Error> {
+            Ok(*id != Node::empty_id() && !store.contains(id).map_err(Error::Store)?)
+        };
+        let mut missing = Vec::new();
+        for root in [self.roots.0, self.roots.1] {
+            if absent(&root)? {
+                missing.push(root);
+            }
+        }
+        if !missing.is_empty() {
+            return Ok(missing);
+        }
+        // Each side's frontier is a set of nodes at one level. The taller side goes down first,
+        // so that shared subtrees are compared at the same level.
+        let mut sides: Vec<(u8, HashSet<Hash>)> = Vec::with_capacity(2);
+        for root in [self.roots.0, self.roots.1] {
+            sides.push((loader.load(&root)?.level, HashSet::from([root])));
+        }
         loop {
-            let shared: HashSet<Hash> = frontier[0].intersection(&frontier[1]).copied().collect();
-            let mut missing = Vec::new();
-            for id in frontier.iter().flatten().filter(|id| !shared.contains(*id)) {
-                if *id != Node::empty_id() && !loader.store().contains(id).map_err(Error::Store)? {
+            let shared: HashSet<Hash> = if sides[0].0 == sides[1].0 {
+                sides[0].1.intersection(&sides[1].1).copied().collect()
+            } else {
+                HashSet::new()
+            };
+            for id in sides
+                .iter()
+                .flat_map(|s| s.1.iter())
+                .filter(|id| !shared.contains(*id))
+            {
+                if absent(id)? {
                     missing.push(*id);
                 }
             }
@@ -148,26 +172,25 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
                 missing.dedup();
                 return Ok(missing);
             }
-            let mut next: [HashSet<Hash>; 2] = Default::default();
-            for (side, ids) in frontier.iter().enumerate() {
-                for id in ids.iter().filter(|id| !shared.contains(*id)) {
+            let top = sides[0].0.max(sides[1].0);
+            if top == 0 || sides.iter().all(|s| s.1.is_empty()) {
+                return Ok(Vec::new());
+            }
+            for side in sides.iter_mut().filter(|s| s.0 == top) {
+                let mut next = HashSet::new();
+                for id in side.1.iter().filter(|id| !shared.contains(*id)) {
                     let node = loader.load(id)?;
                     for (j, e) in node.entries.iter().enumerate() {
-                        let starts_after_end =
-                            j > 0 && self.range.after_end(&node.entries[j - 1].key);
-                        if starts_after_end {
+                        if j > 0 && self.range.nothing_after(&node.entries[j - 1].key) {
                             break;
                         }
                         if !self.range.before_start(&e.key) {
-                            next[side].extend(e.child_id());
+                            next.extend(e.child_id());
                         }
                     }
                 }
+                *side = (top - 1, next);
             }
-            if next.iter().all(HashSet::is_empty) {
-                return Ok(Vec::new());
-            }
-            frontier = next;
         }
     }
 

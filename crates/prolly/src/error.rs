@@ -11,7 +11,7 @@ pub type StoreError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// The store lacks nodes the operation needs. Lists every missing node the operation could
     /// name at the level where it stopped, so the caller can fetch them in one batch and retry.
-    #[error("{} tree node(s) missing, first {}", .0.len(), .0[0])]
+    #[error("{} tree node(s) missing{}", .0.len(), .0.first().map(|h| format!(", first {h}")).unwrap_or_default())]
     MissingNodes(Vec<Hash>),
     /// Bytes stored or received under `expected` hash to something else.
     #[error("node {expected} does not match its bytes (they hash to {actual})")]

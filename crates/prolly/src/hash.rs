@@ -36,7 +36,8 @@ impl Hash {
 
     /// Parses 64 hex characters.
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 64 || !s.is_ascii() {
+        // Hex digits only: `from_str_radix` alone would accept a sign.
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -99,6 +100,7 @@ mod tests {
         assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(Hash::from_hex("zz"), None);
         assert_eq!(Hash::from_hex(&"é".repeat(32)), None);
+        assert_eq!(Hash::from_hex(&format!("+{}", &h.to_hex()[1..])), None);
     }
 
     #[test]

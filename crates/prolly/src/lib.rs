@@ -81,7 +81,7 @@ impl<S: NodeStore> Prolly<S> {
     /// The value under `key`.
     pub fn get(&self, root: &Hash, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         let loader = Loader::new(&self.store);
-        let mut node = loader.load(root)?;
+        let (mut node, mut lower, mut rightmost) = (loader.load_root(root)?, None::<Vec<u8>>, true);
         loop {
             let idx = node.entries.partition_point(|e| e.key.as_slice() < key);
             let Some(e) = node.entries.get(idx) else {
@@ -93,7 +93,12 @@ impl<S: NodeStore> Prolly<S> {
                     node::Val::Child { .. } => Vec::new(),
                 }));
             }
-            node = loader.load_child(&node, idx)?;
+            let child = loader.load_child(&node, idx, lower.as_deref(), rightmost)?;
+            if idx > 0 {
+                lower = Some(node.entries[idx - 1].key.clone());
+            }
+            rightmost &= idx + 1 == node.entries.len();
+            node = child;
         }
     }
 
@@ -106,9 +111,9 @@ impl<S: NodeStore> Prolly<S> {
     pub fn count(&self, root: &Hash, range: &KeyRange) -> Result<u64, Error> {
         use std::ops::Bound;
         let loader = Loader::new(&self.store);
-        let node = loader.load(root)?;
+        let node = loader.load_root(root)?;
         let below = |b: &Bound<Vec<u8>>, at_end: bool, node: Arc<Node>| match b {
-            Bound::Unbounded if at_end => Ok(node.count()),
+            Bound::Unbounded if at_end => Ok(node.checked_count().unwrap_or(u64::MAX)),
             Bound::Unbounded => Ok(0),
             // Entries before the start: < s, or ≤ s when s is excluded.
             Bound::Included(k) => cursor::rank(&loader, node, k, at_end),
@@ -179,7 +184,7 @@ impl<S: NodeStore> Prolly<S> {
     /// Walks every node of the tree (O(N)); for benchmarks and diagnostics.
     pub fn stats(&self, root: &Hash) -> Result<TreeStats, Error> {
         let loader = Loader::new(&self.store);
-        let node = loader.load(root)?;
+        let node = loader.load_root(root)?;
         let mut s = TreeStats {
             depth: u32::from(node.level) + 1,
             ..TreeStats::default()
@@ -188,8 +193,8 @@ impl<S: NodeStore> Prolly<S> {
             s.depth = 0;
             return Ok(s);
         }
-        let mut stack = vec![node];
-        while let Some(node) = stack.pop() {
+        let mut stack = vec![(node, None::<Vec<u8>>, true)];
+        while let Some((node, lower, rightmost)) = stack.pop() {
             let len = node.encode().len() as u64;
             s.nodes += 1;
             s.total_bytes += len;
@@ -199,7 +204,13 @@ impl<S: NodeStore> Prolly<S> {
                 s.entries += node.entries.len() as u64;
             } else {
                 for i in 0..node.entries.len() {
-                    stack.push(loader.load_child(&node, i)?);
+                    let child = loader.load_child(&node, i, lower.as_deref(), rightmost)?;
+                    let child_lower = if i > 0 {
+                        Some(node.entries[i - 1].key.clone())
+                    } else {
+                        lower.clone()
+                    };
+                    stack.push((child, child_lower, rightmost && i + 1 == node.entries.len()));
                 }
             }
         }

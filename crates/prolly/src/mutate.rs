@@ -79,7 +79,7 @@ pub(crate) fn mutate<S: NodeStore + ?Sized>(
         edits = out;
     }
     let loader = Loader::cached(store);
-    let root_node = loader.load(root)?;
+    let root_node = loader.load_root(root)?;
     let mut m = Mutator {
         loader,
         root: root_node,
@@ -123,14 +123,20 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
     /// its id, and whether it is the last node of its level.
     fn locate(&self, level: u8, key: &[u8]) -> Result<(Arc<Node>, Hash, bool), Error> {
         let (mut node, mut id, mut is_last) = (self.root.clone(), self.root_id, true);
+        let mut lower: Option<Vec<u8>> = None;
         while node.level > level {
             let n = node.entries.len();
             let idx = node
                 .entries
                 .partition_point(|e| e.key.as_slice() < key)
                 .min(n - 1);
+            let child = self
+                .loader
+                .load_child(&node, idx, lower.as_deref(), is_last)?;
+            if idx > 0 {
+                lower = Some(node.entries[idx - 1].key.clone());
+            }
             is_last &= idx == n - 1;
-            let child = self.loader.load_child(&node, idx)?;
             id = node.entries[idx].child_id().unwrap_or(id);
             node = child;
         }
@@ -140,14 +146,20 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
     /// The node at `level` right after the one whose largest key is `key`.
     fn next_after(&self, level: u8, key: &[u8]) -> Result<Option<(Arc<Node>, Hash, bool)>, Error> {
         let (mut node, mut id, mut is_last) = (self.root.clone(), self.root_id, true);
+        let mut lower: Option<Vec<u8>> = None;
         while node.level > level {
             let n = node.entries.len();
             let idx = node.entries.partition_point(|e| e.key.as_slice() <= key);
             if idx == n {
                 return Ok(None);
             }
+            let child = self
+                .loader
+                .load_child(&node, idx, lower.as_deref(), is_last)?;
+            if idx > 0 {
+                lower = Some(node.entries[idx - 1].key.clone());
+            }
             is_last &= idx == n - 1;
-            let child = self.loader.load_child(&node, idx)?;
             id = node.entries[idx].child_id().unwrap_or(id);
             node = child;
         }
@@ -211,12 +223,14 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                             val.map(|val| Entry { key, val })
                         }
                     };
-                    if let Some(b) = entry.and_then(|e| chunker.push_known(e, known_interior)) {
+                    if let Some(e) = entry
+                        && let Some(b) = chunker.push_known(e, known_interior)?
+                    {
                         self.emit(b, &mut up, &mut new_ids);
                     }
                 }
                 if is_last {
-                    if let Some(b) = chunker.finish() {
+                    if let Some(b) = chunker.finish()? {
                         self.emit(b, &mut up, &mut new_ids);
                     }
                     break;
@@ -262,11 +276,11 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
             let mut next = Vec::new();
             let mut ids = Vec::new();
             for e in entries {
-                if let Some(b) = chunker.push(e) {
+                if let Some(b) = chunker.push(e)? {
                     self.emit(b, &mut next, &mut ids);
                 }
             }
-            if let Some(b) = chunker.finish() {
+            if let Some(b) = chunker.finish()? {
                 self.emit(b, &mut next, &mut ids);
             }
             entries = next

@@ -156,9 +156,21 @@ impl Node {
         self.entries.last().map(|e| e.key.as_slice())
     }
 
-    /// Leaf entries under this node.
-    pub fn count(&self) -> u64 {
-        self.entries.iter().map(Entry::count).sum()
+    /// Leaf entries under this node; `None` if the subtree counts overflow (only possible in a
+    /// tree built wrongly on purpose: the decoder checks each node's own sum).
+    pub fn checked_count(&self) -> Option<u64> {
+        self.entries
+            .iter()
+            .try_fold(0u64, |n, e| n.checked_add(e.count()))
+    }
+
+    /// Whether the chunking rule ends a node after this one's last entry: its key is a boundary
+    /// at this level, or the node reached the hard cap.
+    pub fn ends_chunk(&self) -> bool {
+        let size = self.entries.iter().map(Entry::size).sum();
+        self.last_key()
+            .is_some_and(|k| is_boundary(self.level, key_hash(k)))
+            || at_cap(self.entries.len(), size)
     }
 
     /// The canonical bytes.
@@ -406,7 +418,7 @@ impl Chunker {
     }
 
     /// Adds the next entry (keys must increase); returns the node it closes, if any.
-    pub(crate) fn push(&mut self, e: Entry) -> Option<Built> {
+    pub(crate) fn push(&mut self, e: Entry) -> Result<Option<Built>, crate::Error> {
         self.push_known(e, false)
     }
 
@@ -414,23 +426,31 @@ impl Chunker {
     /// it sat before the last entry of a node of this level that the chunker made (or that
     /// passed [`Node::check_chunking`]). Saves the key hash: most entries a mutation re-chunks
     /// are such copies.
-    pub(crate) fn push_known(&mut self, e: Entry, known_interior: bool) -> Option<Built> {
+    pub(crate) fn push_known(
+        &mut self,
+        e: Entry,
+        known_interior: bool,
+    ) -> Result<Option<Built>, crate::Error> {
         let boundary = !known_interior && is_boundary(self.level, key_hash(&e.key));
         self.size += e.size();
         self.entries.push(e);
         if boundary || at_cap(self.entries.len(), self.size) {
-            Some(self.close())
+            self.close().map(Some)
         } else {
-            None
+            Ok(None)
         }
     }
 
     /// Closes the last, partial node (the rightmost one of its level).
-    pub(crate) fn finish(&mut self) -> Option<Built> {
-        (!self.entries.is_empty()).then(|| self.close())
+    pub(crate) fn finish(&mut self) -> Result<Option<Built>, crate::Error> {
+        if self.entries.is_empty() {
+            Ok(None)
+        } else {
+            self.close().map(Some)
+        }
     }
 
-    fn close(&mut self) -> Built {
+    fn close(&mut self) -> Result<Built, crate::Error> {
         let node = Node {
             level: self.level,
             entries: std::mem::take(&mut self.entries),
@@ -438,20 +458,23 @@ impl Chunker {
         self.size = 0;
         let bytes = node.encode();
         let id = Hash::of_node(&bytes);
-        let count = node.count();
+        let count = node.checked_count().ok_or(crate::Error::Inconsistent {
+            id,
+            reason: "subtree counts overflow",
+        })?;
         let key = node
             .entries
             .last()
             .map(|e| e.key.clone())
             .unwrap_or_default();
-        Built {
+        Ok(Built {
             id,
             bytes,
             parent_entry: Entry {
                 key,
                 val: Val::Child { id, count },
             },
-        }
+        })
     }
 }
 
@@ -605,7 +628,7 @@ mod tests {
                 key: i.to_be_bytes().to_vec(),
                 val: Val::Leaf(vec![1; 1000]),
             };
-            if let Some(b) = c.push(e) {
+            if let Some(b) = c.push(e).unwrap() {
                 let node = Node::decode(&b.bytes).unwrap();
                 node.check_chunking().unwrap();
                 sizes.push(node.entries.len());

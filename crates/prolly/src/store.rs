@@ -18,8 +18,11 @@ pub struct NodeBytes {
     pub bytes: Vec<u8>,
 }
 
-/// Where nodes live, by id. Implementations are plain key-value maps: they need not check
-/// anything, because every read goes through a loader that checks the bytes against the id.
+/// Where nodes live, by id. Implementations are plain key-value maps. Every read goes through a
+/// loader that checks the bytes against the id, decodes them strictly and checks each node
+/// against its parent. What goes in must come from this crate's mutations or have passed
+/// [`crate::verify_node`] (which also checks the chunking inside the node): mutations rely on
+/// stored nodes being canonical.
 pub trait NodeStore {
     /// The bytes stored under `id`, if any.
     fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
@@ -205,10 +208,31 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
         Ok(node)
     }
 
+    /// Loads a tree's root: an inner root with a single child is refused (that child is the
+    /// root of the canonical tree, so such a root gives the same entries a second hash).
+    pub(crate) fn load_root(&self, id: &Hash) -> Result<Arc<Node>, Error> {
+        let node = self.load(id)?;
+        if node.level > 0 && node.entries.len() == 1 {
+            return Err(Error::Inconsistent {
+                id: *id,
+                reason: "inner root with a single child",
+            });
+        }
+        Ok(node)
+    }
+
     /// Loads the child behind `parent.entries[idx]` and checks that it fits there: one level
-    /// down, ending at the entry's key, holding the entry's count, starting after the previous
-    /// entry's key.
-    pub(crate) fn load_child(&self, parent: &Node, idx: usize) -> Result<Arc<Node>, Error> {
+    /// down, ending at the entry's key, holding the entry's count, starting after every key
+    /// before it (`lower`: the largest key before the parent's subtree), and ending on a chunk
+    /// boundary unless it is the last node of its level (`parent_rightmost`: the parent is).
+    /// With these, a tree that decodes is a sorted, canonically chunked tree, whoever built it.
+    pub(crate) fn load_child(
+        &self,
+        parent: &Node,
+        idx: usize,
+        lower: Option<&[u8]>,
+        parent_rightmost: bool,
+    ) -> Result<Arc<Node>, Error> {
         let entry = &parent.entries[idx];
         let Some(id) = entry.child_id() else {
             return Err(Error::Inconsistent {
@@ -224,11 +248,20 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
         if child.last_key() != Some(entry.key.as_slice()) {
             return fail("child's largest key differs from its parent entry");
         }
-        if child.count() != entry.count() {
+        if child.checked_count() != Some(entry.count()) {
             return fail("child's entry count differs from its parent entry");
         }
-        if idx > 0 && child.entries[0].key <= parent.entries[idx - 1].key {
-            return fail("child overlaps its left sibling");
+        let lower = if idx > 0 {
+            Some(parent.entries[idx - 1].key.as_slice())
+        } else {
+            lower
+        };
+        if lower.is_some_and(|l| child.entries[0].key.as_slice() <= l) {
+            return fail("child overlaps the keys before it");
+        }
+        let rightmost = parent_rightmost && idx + 1 == parent.entries.len();
+        if !rightmost && !child.ends_chunk() {
+            return fail("child ends where the chunking rule does not end a node");
         }
         Ok(child)
     }

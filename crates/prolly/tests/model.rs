@@ -127,6 +127,42 @@ proptest! {
         prop_assert_eq!(root, build(&model).1);
     }
 
+    /// Keys of about 1000 bytes: inner nodes reach the 16 KiB cap too, so forced boundaries
+    /// happen at every level. Contents, history independence and reads still hold.
+    #[test]
+    fn long_keys_cap_every_level(batches in prop::collection::vec(prop::collection::vec(((0u32..3000), prop::option::weighted(0.8, value(false))), 0..800), 1..4)) {
+        let long = |n: u32| [vec![b'x'; 1000], format!("{:05}", n * 7919 % 3000).into_bytes()].concat();
+        let p = Prolly::new(MemStore::new());
+        let mut root = Prolly::<MemStore>::empty_root();
+        let mut model = Model::new();
+        for batch in &batches {
+            let batch: Vec<Edit> = batch.iter().map(|(n, v)| (long(*n), v.clone())).collect();
+            root = p.apply(&root, batch.clone()).unwrap();
+            apply_model(&mut model, &batch);
+        }
+        prop_assert_eq!(contents(&p, &root), model.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+        prop_assert_eq!(root, build(&model).1);
+        let rev: Vec<_> = p.range(&root, Query::new(KeyRange::all()).reverse().limit(40)).collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(rev, model.iter().rev().take(40).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+    }
+
+    /// A mutation returns exactly the nodes the new tree has and the old one lacks.
+    #[test]
+    fn mutation_returns_exactly_the_new_nodes(a in batches(false), b in prop::collection::vec((key(), prop::option::weighted(0.7, value(false))), 0..300)) {
+        let mut model = Model::new();
+        for batch in &a { apply_model(&mut model, batch); }
+        let (p, root) = build(&model);
+        let m = p.mutate(&root, b).unwrap();
+        p.store().put_many(&m.nodes).unwrap();
+        let ids = |r: &Hash| -> std::collections::BTreeSet<Hash> {
+            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != Prolly::<MemStore>::empty_root()).collect()
+        };
+        let want: std::collections::BTreeSet<Hash> = ids(&m.root).difference(&ids(&root)).copied().collect();
+        let got: std::collections::BTreeSet<Hash> = m.nodes.iter().map(|n| n.id).collect();
+        prop_assert_eq!(got.len(), m.nodes.len(), "a node returned twice");
+        prop_assert_eq!(got, want);
+    }
+
     /// get, range (both directions, limits), count and diff agree with the model.
     #[test]
     fn reads_match_model(
@@ -302,4 +338,31 @@ fn diff_skips_equal_subtrees() {
         d.nodes_loaded()
     );
     assert!(d.nodes_loaded() < stats.nodes / 4);
+}
+
+#[test]
+fn size_edges() {
+    // The empty key, the longest key and the longest value all round-trip through the tree.
+    let p = Prolly::new(MemStore::new());
+    let max_key = |i: u8| {
+        let mut k = vec![i; rookery_prolly::MAX_KEY_LEN];
+        k[0] = 1;
+        k
+    };
+    let mut edits: Vec<Edit> = vec![(vec![], Some(b"empty".to_vec()))];
+    edits.extend((0..200u8).map(|i| (max_key(i), Some(vec![i; rookery_prolly::MAX_VALUE_LEN]))));
+    let root = p
+        .apply(&Prolly::<MemStore>::empty_root(), edits.clone())
+        .unwrap();
+    assert_eq!(p.get(&root, b"").unwrap(), Some(b"empty".to_vec()));
+    assert_eq!(
+        p.get(&root, &max_key(7)).unwrap(),
+        Some(vec![7; rookery_prolly::MAX_VALUE_LEN])
+    );
+    assert_eq!(p.count(&root, &KeyRange::all()).unwrap(), 201);
+    let stats = p.stats(&root).unwrap();
+    assert!(stats.max_node_bytes > rookery_prolly::MAX_NODE_SIZE as u64 / 2);
+    let mut model: Model = Model::new();
+    apply_model(&mut model, &edits);
+    assert_eq!(contents(&p, &root), model.into_iter().collect::<Vec<_>>());
 }

@@ -214,6 +214,43 @@ fn sparse_reads_name_missing_nodes_level_by_level() {
 }
 
 #[test]
+fn sparse_diff_between_trees_of_different_heights() {
+    let (full, big) = tree(30_000);
+    let small = full
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            (0..500).map(|i| (common::ts_key(i * 60), Some(common::ts_value(i)))),
+        )
+        .unwrap();
+    let (d_big, d_small) = (
+        full.stats(&big).unwrap().depth,
+        full.stats(&small).unwrap().depth,
+    );
+    assert!(d_big > d_small);
+    let sparse = Prolly::new(MemStore::new());
+    let want: Vec<_> = full
+        .diff(&small, &big, KeyRange::all())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut rounds = 0;
+    let got = loop {
+        match sparse
+            .diff(&small, &big, KeyRange::all())
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(c) => break c,
+            Err(Error::MissingNodes(ids)) => {
+                rounds += 1;
+                fetch(full.store(), sparse.store(), &ids);
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(rounds <= d_big as usize + 1, "{rounds} rounds");
+    };
+    assert_eq!(got, want);
+}
+
+#[test]
 fn corrupt_stored_node_is_an_error() {
     let (p, root) = tree(3_000);
     // Swap a leaf's bytes for another leaf's under the same id.
@@ -236,48 +273,155 @@ fn corrupt_stored_node_is_an_error() {
     ));
 }
 
+/// A key that the chunking rule makes a boundary at `level` (and so at every level below).
+fn boundary_key(prefix: &str, level: u32) -> Vec<u8> {
+    (0u32..)
+        .map(|n| format!("{prefix}{n}").into_bytes())
+        .find(|k| {
+            let mut h = blake3::Hasher::new();
+            h.update(b"rookery/prolly/key/v1\0").update(k);
+            let first = u64::from_be_bytes(h.finalize().as_bytes()[..8].try_into().unwrap());
+            first.leading_zeros() >= 5 * (level + 1)
+        })
+        .unwrap()
+}
+
+/// Encodes nodes by hand, as a hostile author could, and stores them unchecked.
+struct Author {
+    nodes: Vec<NodeBytes>,
+}
+
+impl Author {
+    fn leaf(&mut self, keys: &[&[u8]]) -> (Hash, Entry) {
+        let entries = keys
+            .iter()
+            .map(|k| Entry {
+                key: k.to_vec(),
+                val: Val::Leaf(vec![1]),
+            })
+            .collect();
+        self.node(Node { level: 0, entries })
+    }
+
+    fn inner(&mut self, level: u8, children: &[(Hash, Entry)]) -> (Hash, Entry) {
+        let entries = children.iter().map(|(_, e)| e.clone()).collect();
+        self.node(Node { level, entries })
+    }
+
+    fn node(&mut self, node: Node) -> (Hash, Entry) {
+        let bytes = node.encode();
+        let id = Hash::of_node(&bytes);
+        let entry = Entry {
+            key: node.last_key().unwrap().to_vec(),
+            val: Val::Child {
+                id,
+                count: node.checked_count().unwrap(),
+            },
+        };
+        self.nodes.push(NodeBytes { id, bytes });
+        (id, entry)
+    }
+}
+
+fn scan(p: &Prolly<MemStore>, root: &Hash) -> Result<Vec<rookery_prolly::KeyValue>, Error> {
+    p.range(root, Query::new(KeyRange::all())).collect()
+}
+
 #[test]
 fn trees_built_wrongly_are_errors() {
-    // An author hand-builds a root whose entry claims the wrong count or key for a leaf.
     let p = Prolly::new(MemStore::new());
-    let leaf = Node {
-        level: 0,
-        entries: vec![
+    let mut a = Author { nodes: vec![] };
+    let b0 = boundary_key("b", 0);
+    let (leaf_id, leaf) = a.leaf(&[b"a", &b0]);
+    let (_, tail) = a.leaf(&[b"e"]);
+
+    // A root whose entry for a leaf claims the wrong count, largest key or level.
+    let lie = |count: u64, key: &[u8]| {
+        (
+            leaf_id,
             Entry {
-                key: b"a".to_vec(),
-                val: Val::Leaf(vec![1]),
-            },
-            Entry {
-                key: b"b".to_vec(),
-                val: Val::Leaf(vec![2]),
-            },
-        ],
-    };
-    let bytes = leaf.encode();
-    let leaf_id = Hash::of_node(&bytes);
-    let mut nodes = vec![NodeBytes { id: leaf_id, bytes }];
-    let mut root_with = |key: &[u8], count: u64, level: u8| {
-        let root = Node {
-            level,
-            entries: vec![Entry {
                 key: key.to_vec(),
                 val: Val::Child { id: leaf_id, count },
-            }],
-        };
-        let bytes = root.encode();
-        let id = Hash::of_node(&bytes);
-        nodes.push(NodeBytes { id, bytes });
-        id
+            },
+        )
     };
-    let bad_count = root_with(b"b", 5, 1);
-    let bad_key = root_with(b"c", 2, 1);
-    let bad_level = root_with(b"b", 2, 2);
-    p.store().put_many(&nodes).unwrap();
-    for root in [bad_count, bad_key, bad_level] {
-        let r: Result<Vec<_>, _> = p.range(&root, Query::new(KeyRange::all())).collect();
+    let (bad_count, _) = a.inner(1, &[lie(5, &b0), (Hash([0; 32]), tail.clone())]);
+    let (bad_key, _) = a.inner(1, &[lie(2, b"c"), (Hash([0; 32]), tail.clone())]);
+    let (bad_level, _) = a.inner(2, &[lie(2, &b0), (Hash([0; 32]), tail.clone())]);
+    // A leaf that ends on a key the chunking rule does not end a node at, not at the tree's end.
+    let (early_id, early) = a.leaf(&[b"a", b"b"]);
+    let (early_root, _) = a.inner(1, &[(early_id, early), (Hash([0; 32]), tail.clone())]);
+    // An inner root with one child: the child should have been the root.
+    let (lonely_root, _) = a.inner(1, &[(leaf_id, leaf.clone())]);
+    // Subtrees that overlap across parents: the second parent's first leaf starts below the
+    // first parent's largest key. Every node is well formed on its own.
+    let m = boundary_key("m", 1);
+    let a_leaf = a.leaf(&[&m]);
+    let a_parent = a.inner(1, &[a_leaf]);
+    let o = boundary_key("o", 0);
+    let (overlap_id, overlap) = a.leaf(&[b"a", &o]);
+    let z = a.leaf(&[b"z"]);
+    let b_parent = a.inner(1, &[(overlap_id, overlap), z]);
+    let (overlap_root, _) = a.inner(2, &[a_parent, b_parent]);
+    p.store().put_many(&a.nodes).unwrap();
+
+    let cases = [
+        (bad_count, leaf_id, b"a".as_slice()),
+        (bad_key, leaf_id, b"a"),
+        (bad_level, leaf_id, b"a"),
+        (early_root, early_id, b"a"),
+        (lonely_root, lonely_root, b"a"),
+        (overlap_root, overlap_id, b"n"),
+    ];
+    for (root, culprit, probe) in cases {
+        let r = scan(&p, &root);
         assert!(
-            matches!(r, Err(Error::Inconsistent { id, .. }) if id == leaf_id),
+            matches!(&r, Err(Error::Inconsistent { id, .. }) if *id == culprit),
             "{r:?}"
         );
+        // Reads and mutations that pass through the bad node meet the same error; none panics.
+        assert!(matches!(
+            p.get(&root, probe),
+            Err(Error::Inconsistent { .. })
+        ));
+        assert!(matches!(
+            p.mutate(&root, [(probe.to_vec(), None)]),
+            Err(Error::Inconsistent { .. })
+        ));
     }
+}
+
+#[test]
+fn subtree_counts_that_overflow_are_errors() {
+    // A hostile root whose counts sum to exactly u64::MAX decodes; adding one entry under it
+    // must fail cleanly rather than overflow.
+    let p = Prolly::new(MemStore::new());
+    let mut a = Author { nodes: vec![] };
+    let b0 = boundary_key("b", 0);
+    let (lid, l) = a.leaf(&[&b0]);
+    let (rid, r) = a.leaf(&[b"z"]);
+    let big = (
+        lid,
+        Entry {
+            key: l.key.clone(),
+            val: Val::Child {
+                id: lid,
+                count: u64::MAX - 1,
+            },
+        },
+    );
+    let (root, _) = a.inner(1, &[big, (rid, r)]);
+    p.store().put_many(&a.nodes).unwrap();
+    assert!(matches!(
+        p.mutate(&root, [(b"zz".to_vec(), Some(vec![]))]),
+        Err(Error::Inconsistent { .. })
+    ));
+}
+
+#[test]
+fn missing_nodes_error_displays() {
+    assert_eq!(
+        Error::MissingNodes(vec![]).to_string(),
+        "0 tree node(s) missing"
+    );
 }
