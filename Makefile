@@ -1,0 +1,43 @@
+# Rookery's entry points. `make test` is what CI runs (through .ci/run); every target installs
+# what it needs first, and only what is missing.
+
+CARGO ?= cargo
+FUZZ_SECONDS ?= 20
+BENCH_ARGS ?=
+
+.PHONY: setup run test bench fuzz fmt clean
+
+## setup: install what the build needs and is missing (idempotent, quick the second time).
+setup:
+	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@$(CARGO) fetch --locked >/dev/null 2>&1 || $(CARGO) fetch
+
+## run: start Rookery. Until the desktop app lands, this builds a 100,000-entry Prolly tree and
+## prints what it costs (the same scenario `make bench` runs at 1,000,000).
+run: setup
+	$(CARGO) run --release -p rookery-bench -- tree --entries 100000 --peer-entries 10000
+
+## test: formatting, lints with warnings as errors, and every test of the workspace.
+test: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) test --workspace --locked
+
+## bench: the side-by-side benchmarks (release build); prints ratios. BENCH_ARGS=--json for JSON.
+bench: setup
+	$(CARGO) run --release --locked -p rookery-bench -- tree $(BENCH_ARGS)
+
+## fuzz: a short run of every fuzz target (cargo-fuzz with libFuzzer, on the stable toolchain).
+fuzz: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in node_decode range_proof tree_ops; do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
