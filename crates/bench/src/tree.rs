@@ -8,7 +8,7 @@ use anyhow::Context;
 use prollytree::config::TreeConfig;
 use prollytree::storage::InMemoryNodeStorage;
 use prollytree::tree::{ProllyTree, Tree};
-use redb::{ReadableDatabase, TableDefinition};
+use redb::TableDefinition;
 use rookery_prolly::{Change, Hash, KeyRange, MemStore, NodeStore, Prolly, Query};
 use rookery_store::Store;
 use serde::Serialize;
@@ -156,7 +156,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     txn.commit()?;
     r.redb_raw_entries_per_s = per_s(n, t.elapsed());
-    let _ = raw.begin_read()?;
     drop(raw);
 
     let t = Instant::now();
