@@ -40,6 +40,7 @@ struct Report {
     mean_entries_per_node: f64,
     mean_entries_per_leaf: f64,
     build_entries_per_s: f64,
+    build_mem_entries_per_s: f64,
     redb_raw_entries_per_s: f64,
     btreemap_entries_per_s: f64,
     prollytree_entries_per_s: f64,
@@ -67,6 +68,7 @@ struct Report {
     append1_new_node_bytes_p95: usize,
     ratio_build_vs_redb_raw: f64,
     ratio_build_vs_prollytree: f64,
+    ratio_build_mem_vs_prollytree: f64,
     ratio_insert1_prollytree_vs_rookery: f64,
     ratio_full_scan_vs_diff: f64,
 }
@@ -189,11 +191,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     r.mean_entries_per_leaf = stats.entries as f64 / stats.leaves as f64;
 
     // Single inserts at scattered positions, each on top of the last, in memory...
+    // The same bulk build on the in-memory store: the like-for-like figure for `prollytree`,
+    // which builds in memory too.
     let mem = Prolly::new(MemStore::new());
-    let mut mroot = mem.apply(
-        &empty,
-        entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
-    )?;
+    let batch: Vec<_> = entries
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
+    let t = Instant::now();
+    let mut mroot = mem.apply(&empty, batch)?;
+    r.build_mem_entries_per_s = per_s(n, t.elapsed());
     let samples: Vec<Duration> = scattered(n, 1000, 1)
         .into_iter()
         .enumerate()
@@ -288,22 +295,32 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let half = (n / 2) as usize;
     let mut tip = tips.apply(
         &empty,
-        entries[..half].iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+        entries[..half]
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone()))),
     )?;
     let mut have = half;
     for s in 1..=40usize {
         let upto = half + (entries.len() - half) * s / 40;
         tip = tips.apply(
             &tip,
-            entries[have..upto].iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
+            entries[have..upto]
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone()))),
         )?;
         have = upto;
         let next = upto as u64;
-        appends.push(tips.mutate(&tip, [(key(next), Some(value(next)))])?.new_bytes());
+        appends.push(
+            tips.mutate(&tip, [(key(next), Some(value(next)))])?
+                .new_bytes(),
+        );
         let newest = Query::new(KeyRange::all()).reverse().limit(32);
         proofs.push(tips.prove_range(&tip, &newest)?.1.byte_len());
     }
-    anyhow::ensure!(tip == root, "the in-memory build differs from the redb build");
+    anyhow::ensure!(
+        tip == root,
+        "the in-memory build differs from the redb build"
+    );
     proofs.sort_unstable();
     appends.sort_unstable();
     r.tips_measured = proofs.len();
@@ -314,6 +331,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     r.ratio_build_vs_redb_raw = r.build_entries_per_s / r.redb_raw_entries_per_s;
     r.ratio_build_vs_prollytree = r.build_entries_per_s / r.prollytree_entries_per_s;
+    r.ratio_build_mem_vs_prollytree = r.build_mem_entries_per_s / r.prollytree_entries_per_s;
     r.ratio_insert1_prollytree_vs_rookery = r.prollytree_insert1_us / r.insert1_us;
     r.ratio_full_scan_vs_diff = r.full_scan_us / r.diff_us;
 
@@ -387,17 +405,19 @@ fn print_report(r: &Report) {
         r.mean_entries_per_leaf
     );
     println!(
-        "build     rookery→redb {:>12.0}/s | redb raw {:>12.0}/s | BTreeMap {:>12.0}/s | prollytree {:>10.0}/s",
+        "build     rookery→redb {:>10.0}/s | rookery in memory {:>10.0}/s | redb raw {:>10.0}/s | BTreeMap {:>10.0}/s | prollytree (memory) {:>10.0}/s",
         r.build_entries_per_s,
+        r.build_mem_entries_per_s,
         r.redb_raw_entries_per_s,
         r.btreemap_entries_per_s,
         r.prollytree_entries_per_s
     );
     println!(
-        "          rookery/redb-raw ×{:.2} ({} target ≥ 1), rookery/prollytree ×{:.1}",
+        "          rookery→redb / redb raw ×{:.2} ({} target ≥ 1), rookery→redb / prollytree ×{:.2}, in memory / prollytree ×{:.2}",
         r.ratio_build_vs_redb_raw,
         check(r.ratio_build_vs_redb_raw >= 1.0),
-        r.ratio_build_vs_prollytree
+        r.ratio_build_vs_prollytree,
+        r.ratio_build_mem_vs_prollytree
     );
     println!(
         "insert1   rookery mem {:.1} µs ({} target ≤ 100), rookery redb+commit {:.1} µs, BTreeMap {:.2} µs, prollytree@{} {:.1} µs (×{:.1} rookery's)",
