@@ -143,73 +143,64 @@ fn fetch(full: &MemStore, sparse: &MemStore, ids: &[Hash]) {
     sparse.put_many(&nodes).unwrap();
 }
 
+/// Runs `read` against the sparse store until it succeeds, fetching what each failure names
+/// from the full store; returns the answer and how many nodes each fetch round asked for.
+fn until_complete<T>(
+    full: &MemStore,
+    sparse: &MemStore,
+    mut read: impl FnMut() -> Result<T, Error>,
+) -> (T, Vec<usize>) {
+    let mut rounds = vec![];
+    loop {
+        match read() {
+            Ok(v) => return (v, rounds),
+            Err(Error::MissingNodes(ids)) => {
+                rounds.push(ids.len());
+                fetch(full, sparse, &ids);
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(rounds.len() < 64, "no progress");
+    }
+}
+
 #[test]
 fn sparse_reads_name_missing_nodes_level_by_level() {
     let (full, root) = tree(30_000);
     let depth = full.stats(&root).unwrap().depth as usize;
     let sparse = Prolly::new(MemStore::new());
+    let (f, s) = (full.store(), sparse.store());
     let q = Query::new(KeyRange::all()).reverse().limit(200);
-    let want: Vec<_> = full
-        .range(&root, q.clone())
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let scan = |p: &Prolly<MemStore>| p.range(&root, q.clone()).collect::<Result<Vec<_>, _>>();
 
-    let mut rounds = vec![];
-    let got = loop {
-        match sparse
-            .range(&root, q.clone())
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(v) => break v,
-            Err(Error::MissingNodes(ids)) => {
-                rounds.push(ids.len());
-                fetch(full.store(), sparse.store(), &ids);
-            }
-            Err(e) => panic!("{e}"),
-        }
-        assert!(
-            rounds.len() <= depth,
-            "more fetch rounds than levels: {rounds:?}"
-        );
-    };
-    assert_eq!(got, want);
+    let (got, rounds) = until_complete(f, s, || scan(&sparse));
+    assert_eq!(got, scan(&full).unwrap());
+    assert!(
+        rounds.len() <= depth,
+        "more fetch rounds than levels: {rounds:?}"
+    );
     // 200 entries span several leaves: they were asked for in one batch.
     assert!(rounds.iter().any(|&n| n > 1), "{rounds:?}");
-    assert!(sparse.store().len() < full.store().len() / 20);
+    assert!(s.len() < f.len() / 20);
 
-    // count and get over the sparse store: count along the two edge paths, get along one.
+    // count over the sparse store reads the two edge paths of the range.
     let range = KeyRange::between(common::ts_key(100), common::ts_key(20_000));
-    let count = loop {
-        match sparse.count(&root, &range) {
-            Ok(c) => break c,
-            Err(Error::MissingNodes(ids)) => fetch(full.store(), sparse.store(), &ids),
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let (count, _) = until_complete(f, s, || sparse.count(&root, &range));
     assert_eq!(count, 19_900);
 
-    // A diff over a sparse store names missing nodes of both trees.
+    // A diff over a sparse store names the missing nodes of both trees, a level at a time.
     let newer = full
         .apply(&root, (0..50).map(|i| (common::ts_key(i * 577), None)))
         .unwrap();
-    let mut rounds = 0;
-    let changes = loop {
-        match sparse
-            .diff(&root, &newer, KeyRange::all())
+    let diff = |p: &Prolly<MemStore>| {
+        p.diff(&root, &newer, KeyRange::all())
             .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(c) => break c,
-            Err(Error::MissingNodes(ids)) => {
-                rounds += 1;
-                fetch(full.store(), sparse.store(), &ids);
-            }
-            Err(e) => panic!("{e}"),
-        }
-        assert!(
-            rounds <= depth + 1,
-            "{rounds} rounds for a depth of {depth}"
-        );
     };
+    let (changes, rounds) = until_complete(f, s, || diff(&sparse));
+    assert!(
+        rounds.len() <= depth + 1,
+        "{rounds:?} for a depth of {depth}"
+    );
     assert_eq!(changes.len(), 50);
 }
 
@@ -222,32 +213,16 @@ fn sparse_diff_between_trees_of_different_heights() {
             (0..500).map(|i| (common::ts_key(i * 60), Some(common::ts_value(i)))),
         )
         .unwrap();
-    let (d_big, d_small) = (
-        full.stats(&big).unwrap().depth,
-        full.stats(&small).unwrap().depth,
-    );
-    assert!(d_big > d_small);
+    let depth = |r| full.stats(r).unwrap().depth as usize;
+    assert!(depth(&big) > depth(&small));
     let sparse = Prolly::new(MemStore::new());
-    let want: Vec<_> = full
-        .diff(&small, &big, KeyRange::all())
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut rounds = 0;
-    let got = loop {
-        match sparse
-            .diff(&small, &big, KeyRange::all())
+    let diff = |p: &Prolly<MemStore>| {
+        p.diff(&small, &big, KeyRange::all())
             .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(c) => break c,
-            Err(Error::MissingNodes(ids)) => {
-                rounds += 1;
-                fetch(full.store(), sparse.store(), &ids);
-            }
-            Err(e) => panic!("{e}"),
-        }
-        assert!(rounds <= d_big as usize + 1, "{rounds} rounds");
     };
-    assert_eq!(got, want);
+    let (got, rounds) = until_complete(full.store(), sparse.store(), || diff(&sparse));
+    assert!(rounds.len() <= depth(&big) + 1, "{rounds:?}");
+    assert_eq!(got, diff(&full).unwrap());
 }
 
 #[test]

