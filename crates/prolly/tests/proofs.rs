@@ -400,3 +400,82 @@ fn missing_nodes_error_displays() {
         "0 tree node(s) missing"
     );
 }
+
+/// A store whose reads or writes fail on demand, like a disk that errors.
+struct Faulty {
+    inner: MemStore,
+    fail_get_after: std::cell::Cell<Option<usize>>,
+    fail_put: bool,
+}
+
+impl NodeStore for Faulty {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, rookery_prolly::StoreError> {
+        match self.fail_get_after.get() {
+            Some(0) => Err(std::io::Error::other("disk read failed").into()),
+            Some(n) => {
+                self.fail_get_after.set(Some(n - 1));
+                self.inner.get(id)
+            }
+            None => self.inner.get(id),
+        }
+    }
+
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), rookery_prolly::StoreError> {
+        if self.fail_put {
+            return Err(std::io::Error::other("disk full").into());
+        }
+        self.inner.put_many(nodes)
+    }
+}
+
+#[test]
+fn store_failures_are_errors_and_change_nothing() {
+    let (p, root) = tree(5_000);
+    let inner = MemStore::new();
+    let nodes: Vec<_> = common::levels(p.store(), &root)
+        .into_iter()
+        .flatten()
+        .map(|(id, n)| NodeBytes {
+            id,
+            bytes: n.encode(),
+        })
+        .collect();
+    inner.put_many(&nodes).unwrap();
+    let before = inner.len();
+
+    // A write that fails: the error carries its source, and nothing was stored.
+    let f = Prolly::new(Faulty {
+        inner,
+        fail_get_after: Default::default(),
+        fail_put: true,
+    });
+    let err = f
+        .apply(&root, [(b"new".to_vec(), Some(vec![1]))])
+        .unwrap_err();
+    assert!(matches!(err, Error::Store(_)));
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "disk full"
+    );
+    assert_eq!(f.store().inner.len(), before);
+
+    // Reads that fail part-way, at every depth: an error, never a panic or a wrong answer.
+    let depth = p.stats(&root).unwrap().depth as usize;
+    for n in 0..6 {
+        f.store().fail_get_after.set(Some(n));
+        let r: Result<Vec<_>, _> = f
+            .range(&root, Query::new(KeyRange::all()).reverse().limit(100))
+            .collect();
+        assert!(matches!(r, Err(Error::Store(_))), "after {n} reads: {r:?}");
+        // A mutation reads one path of `depth` nodes (then works from its cache).
+        f.store().fail_get_after.set(Some(n));
+        let m = f.mutate(&root, [(b"x".to_vec(), None)]);
+        assert_eq!(
+            matches!(m, Err(Error::Store(_))),
+            n < depth,
+            "after {n} reads: {m:?}"
+        );
+    }
+    f.store().fail_get_after.set(None);
+    assert_eq!(f.count(&root, &KeyRange::all()).unwrap(), 5_000);
+}
