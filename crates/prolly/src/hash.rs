@@ -7,8 +7,10 @@ const NODE_DOMAIN: &[u8] = b"rookery/prolly/node/v1\0";
 /// Domain separator hashed before a key to decide where chunks end.
 const KEY_DOMAIN: &[u8] = b"rookery/prolly/key/v1\0";
 
-/// The 32-byte blake3 id of a node: `blake3(NODE_DOMAIN ‖ bytes)`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The 32-byte blake3 id of a node: `blake3(NODE_DOMAIN ‖ bytes)`. Serializes as its 32 bytes.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {

@@ -1,0 +1,103 @@
+//! Why a message, a head or a piece of text was refused.
+
+use crate::MessageId;
+
+/// Why feed data was refused. Each rule has its own variant, so callers (and tests) can tell
+/// them apart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// Bytes that are not a message or head at all.
+    #[error("malformed {what}")]
+    Malformed {
+        /// "message" or "head".
+        what: &'static str,
+        /// What postcard said.
+        #[source]
+        source: postcard::Error,
+    },
+    /// Bytes that decode but are not the canonical encoding.
+    #[error("{what} is not canonically encoded")]
+    NonCanonical {
+        /// "message" or "head".
+        what: &'static str,
+    },
+    /// A signed message over the size limit.
+    #[error("message of {len} bytes is over the {max}-byte limit", max = crate::MAX_MESSAGE_BYTES)]
+    TooLarge {
+        /// Its size.
+        len: usize,
+    },
+    /// A signature that does not verify against the claimed author.
+    #[error("{what} signature does not verify")]
+    BadSignature {
+        /// "message" or "head".
+        what: &'static str,
+    },
+    /// Post text over [`crate::MAX_TEXT_BYTES`].
+    #[error("post text of {len} bytes is over the {max}-byte limit", max = crate::MAX_TEXT_BYTES)]
+    TextTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// More mentions than [`crate::MAX_MENTIONS`].
+    #[error("{count} mentions is over the limit of {max}", max = crate::MAX_MENTIONS)]
+    TooManyMentions {
+        /// How many.
+        count: usize,
+    },
+    /// The same key mentioned twice.
+    #[error("a key is mentioned twice")]
+    DuplicateMention,
+    /// A profile name over [`crate::MAX_NAME_CHARS`] or with control characters.
+    #[error("profile name is too long or has control characters")]
+    BadName,
+    /// A profile bio over [`crate::MAX_BIO_BYTES`].
+    #[error("profile bio of {len} bytes is over the {max}-byte limit", max = crate::MAX_BIO_BYTES)]
+    BioTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// A sequence number of 0 (feeds start at 1).
+    #[error("sequence numbers start at 1")]
+    SeqZero,
+    /// A message whose seq is not the one after the author's previous message.
+    #[error("expected seq {expected}, got {got}")]
+    SeqGap {
+        /// The next seq.
+        expected: u64,
+        /// What came.
+        got: u64,
+    },
+    /// A message or head by someone other than the author expected.
+    #[error("signed by another author")]
+    WrongAuthor,
+    /// A head older than the one held.
+    #[error("head seq {got} is older than the held seq {held}")]
+    Rollback {
+        /// Held.
+        held: u64,
+        /// Offered.
+        got: u64,
+    },
+    /// A second, different head for a seq already held: the author signed two histories.
+    #[error("fork at seq {seq}: two different heads signed by the author")]
+    Fork {
+        /// The seq.
+        seq: u64,
+    },
+    /// A Delete aimed at a message of another author, or at itself.
+    #[error("cannot delete {target:?}: only an earlier message of the same author")]
+    BadDelete {
+        /// The target.
+        target: MessageId,
+    },
+    /// Text that does not parse as what it should be.
+    #[error("not a valid {what}: {text:?}")]
+    BadText {
+        /// What was expected.
+        what: &'static str,
+        /// The start of the text.
+        text: String,
+    },
+}

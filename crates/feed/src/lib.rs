@@ -1,0 +1,27 @@
+//! Rookery's feeds, with no database and no network: who you are (an ed25519 key pair, the same
+//! key as the iroh endpoint id), what you publish (signed messages), how each author's indexes
+//! are keyed and changed by each message, and the signed head that names an author's latest
+//! index roots.
+//!
+//! Formats: a signed message is `postcard(Message) ‖ signature(64 bytes)`, the signature made
+//! over `MESSAGE_DOMAIN ‖ postcard(Message)`; its id is the blake3 hash of those signed bytes.
+//! A signed head is the same with `Head` and `HEAD_DOMAIN`. Decoders accept only the canonical
+//! encoding (what the encoder would write), so one message has one id.
+#![deny(missing_docs, unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod error;
+mod head;
+mod id;
+mod index;
+mod message;
+
+pub use error::FeedError;
+pub use head::{Head, HeadUpdate, Roots, SignedHead};
+pub use id::{MessageId, format_key, parse_key};
+pub use index::{Index, IndexEdits, index_edits, keys};
+pub use iroh_base::{PublicKey, SecretKey, Signature};
+pub use message::{
+    About, Content, MAX_BIO_BYTES, MAX_MENTIONS, MAX_MESSAGE_BYTES, MAX_NAME_CHARS, MAX_TEXT_BYTES,
+    Message, Post, Reply, SignedMessage,
+};
