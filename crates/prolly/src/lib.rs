@@ -181,6 +181,26 @@ impl<S: NodeStore> Prolly<S> {
         proof::prove(&self.store, root, query)
     }
 
+    /// Every node of the tree under `root`, each checked as it is read, parents before
+    /// children (O(N); for bundles and full copies). The empty root has no nodes.
+    pub fn tree_nodes(&self, root: &Hash) -> Result<Vec<NodeBytes>, Error> {
+        let loader = Loader::recording(&self.store);
+        let node = loader.load_root(root)?;
+        let mut stack = vec![(node, None::<Vec<u8>>, true)];
+        while let Some((node, lower, rightmost)) = stack.pop() {
+            for i in (0..node.entries.len()).filter(|_| !node.is_leaf()) {
+                let child = loader.load_child(&node, i, lower.as_deref(), rightmost)?;
+                let child_lower = if i > 0 {
+                    Some(node.entries[i - 1].key.clone())
+                } else {
+                    lower.clone()
+                };
+                stack.push((child, child_lower, rightmost && i + 1 == node.entries.len()));
+            }
+        }
+        Ok(loader.take_recorded())
+    }
+
     /// Walks every node of the tree (O(N)); for benchmarks and diagnostics.
     pub fn stats(&self, root: &Hash) -> Result<TreeStats, Error> {
         let loader = Loader::new(&self.store);

@@ -479,3 +479,18 @@ fn store_failures_are_errors_and_change_nothing() {
     f.store().fail_get_after.set(None);
     assert_eq!(f.count(&root, &KeyRange::all()).unwrap(), 5_000);
 }
+
+#[test]
+fn tree_nodes_copies_a_whole_tree() {
+    let (p, root) = tree(3_000);
+    let nodes = p.tree_nodes(&root).unwrap();
+    assert_eq!(nodes.len() as u64, p.stats(&root).unwrap().nodes);
+    let copy = Prolly::new(MemStore::new());
+    copy.store().put_many(&nodes).unwrap();
+    assert_eq!(copy.count(&root, &KeyRange::all()).unwrap(), 3_000);
+    assert!(
+        p.tree_nodes(&Prolly::<MemStore>::empty_root())
+            .unwrap()
+            .is_empty()
+    );
+}

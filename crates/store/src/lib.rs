@@ -1,11 +1,20 @@
-//! Rookery's storage: one redb database per node. For now it holds the Prolly node table and the
-//! schema version; later issues add message bodies, heads, last-seen roots and peers.
+//! Rookery's storage: one redb database per node, holding Prolly nodes, message bodies, the
+//! latest signed head per author, the last-seen index roots, known peer addresses, fork
+//! evidence, blocked authors and the local settings, with a schema version and numbered
+//! migrations.
 //!
-//! **Invariant:** every node in the `nodes` table was written under the blake3 id of its bytes
-//! (readers re-check it anyway, see `rookery_prolly`), and every batch of nodes lands in one
-//! write transaction: after a crash either all of a mutation's nodes are there or none.
+//! **Invariants:** every node in the `nodes` table was written under the blake3 id of its bytes
+//! (readers re-check it anyway, see `rookery_prolly`), and every body and head was verified
+//! (signature, canonical encoding) before it was written. Publishing a message (its nodes, body
+//! and new head) is one write transaction, and so is importing an author's head with its nodes
+//! and bodies: after a crash either all of it is there or none.
+
 #![deny(missing_docs, unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod feeds;
+
+pub use feeds::{ForkEvidence, Imported, Published};
 
 use std::path::{Path, PathBuf};
 
@@ -16,19 +25,22 @@ use redb::{
 use rookery_prolly::{Hash, NodeBytes, NodeStore, StoreError, verify_node};
 
 /// Prolly nodes by id: `blake3 id → canonical node bytes`.
-const NODES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("nodes");
+pub(crate) const NODES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("nodes");
 /// Small named settings of the database itself; holds `schema_version`.
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
 /// The schema this build writes. Opening a database with an older one runs the numbered
 /// migrations in [`MIGRATIONS`]; a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 1;
+///
+/// - 1: `nodes`, `meta`.
+/// - 2: adds `bodies`, `heads`, `last_seen`, `peers`, `settings`, `forks`, `blocked`.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Migration `i` takes a database from schema version `i + 1` to `i + 2`, inside the write
-/// transaction that also records the new version. None yet: version 1 is the first.
+/// transaction that also records the new version.
 type Migration = fn(&WriteTransaction) -> Result<(), Error>;
-const MIGRATIONS: &[Migration] = &[];
+const MIGRATIONS: &[Migration] = &[feeds::create_tables];
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +79,16 @@ pub enum Error {
     /// A node offered for import failed verification; nothing of its batch was written.
     #[error("rejected a node from outside")]
     BadNode(#[source] rookery_prolly::Error),
+    /// A head or body was refused (acceptance rule, author, or stored bytes that no longer
+    /// verify); nothing of its batch was written.
+    #[error(transparent)]
+    Feed(#[from] rookery_feed::FeedError),
+    /// A stored value is not what it should be (the file was changed outside Rookery).
+    #[error("stored {what} is corrupt")]
+    Corrupt {
+        /// Which kind of value.
+        what: &'static str,
+    },
 }
 
 /// The database. Cheap to share behind an `Arc`; redb serializes writers itself.
@@ -119,6 +141,7 @@ impl Store {
                 }
             }
             txn.open_table(NODES)?;
+            feeds::create_tables(&txn)?;
         }
         txn.commit()?;
         Ok(())

@@ -173,3 +173,42 @@ fn newer_schema_is_refused() {
         matches!(Store::open(&path), Err(Error::SchemaTooNew { found, .. }) if found == SCHEMA_VERSION + 1)
     );
 }
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_nodes() {
+    // Write a database exactly as schema version 1 left it: `meta` and `nodes` only.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let p = Prolly::new(MemStore::new());
+    let m = p
+        .mutate(
+            &Prolly::<MemStore>::empty_root(),
+            (0..500u64).map(|i| (key(i), Some(vec![2; 4]))),
+        )
+        .unwrap();
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 1)
+            .unwrap();
+        {
+            let mut nodes = txn
+                .open_table(redb::TableDefinition::<&[u8; 32], &[u8]>::new("nodes"))
+                .unwrap();
+            for n in &m.nodes {
+                nodes.insert(n.id.as_bytes(), n.bytes.as_slice()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    // The tables of version 2 exist and answer.
+    let someone = rookery_feed::SecretKey::from_bytes(&[5; 32]).public();
+    assert_eq!(store.head(&someone).unwrap(), None);
+    assert!(store.blocked().unwrap().is_empty());
+    let p = Prolly::new(store);
+    assert_eq!(p.count(&m.root, &KeyRange::all()).unwrap(), 500);
+}

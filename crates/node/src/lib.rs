@@ -1,0 +1,776 @@
+//! Rookery's application core. One [`Node`] is the local identity, its redb store and every
+//! author's feed held there; it is the one API that the CLI, the desktop app, the HTTP server
+//! and the tests call. Types handed out live in [`api`].
+//!
+//! Reads are computed from the per-author Prolly indexes: the timeline is a k-way merge of
+//! reverse range scans of the `messages` indexes of the authors followed; a thread gathers the
+//! `replies` ranges of every author held; notifications are the diff of each author's
+//! last-seen `mentions` root against the current one, restricted to the local key's range.
+#![deny(missing_docs, unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod api;
+mod bundle;
+mod error;
+mod mentions;
+
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use api::{Event, MessageView, Notification, NotificationKind, Page, Profile, Thread, Unread};
+pub use bundle::{Bundle, MAX_BUNDLE_BYTES};
+pub use error::NodeError;
+use rookery_feed::{
+    About, Content, Head, Index, Message, MessageId, Post, PublicKey, Roots, SecretKey, SignedHead,
+    SignedMessage, index_edits, keys,
+};
+use rookery_prolly::{Change, Hash, KeyRange, NodeBytes, Prolly, Query};
+pub use rookery_store::Imported;
+use rookery_store::{Published, Store};
+use tokio::sync::broadcast;
+
+/// The key file in the data directory: 64 hex digits, mode 0600.
+pub const KEY_FILE: &str = "secret.key";
+/// The database file in the data directory.
+pub const DB_FILE: &str = "rookery.redb";
+
+/// The local node.
+pub struct Node {
+    dir: PathBuf,
+    key: SecretKey,
+    me: PublicKey,
+    store: Arc<Store>,
+    trees: Prolly<Arc<Store>>,
+    events: broadcast::Sender<Event>,
+    /// Publishing reads the head and writes the next one: one at a time.
+    publishing: Mutex<()>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("dir", &self.dir)
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> NodeError {
+    let path = path.display().to_string();
+    move |source| NodeError::Io { what, path, source }
+}
+
+/// Reads the key file, or creates it (mode 0600) with a new key.
+fn load_or_create_key(dir: &Path) -> Result<SecretKey, NodeError> {
+    let path = dir.join(KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_secret(text.trim()).ok_or(NodeError::BadKeyFile {
+            path: path.display().to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            write_key_file(&path, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(io("reading the key file", &path)(e)),
+    }
+}
+
+/// Parses a secret key written as 64 hex digits.
+pub fn parse_secret(text: &str) -> Option<SecretKey> {
+    Hash::from_hex(text).map(|h| SecretKey::from_bytes(&h.0))
+}
+
+/// Writes a secret key as 64 hex digits to a new file readable by its owner only.
+pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io("creating the key file", path))?;
+    writeln!(f, "{}", Hash(key.to_bytes()).to_hex()).map_err(io("writing the key file", path))
+}
+
+/// A page position: the last item's messages key and author.
+fn encode_cursor(key: &[u8], author: &PublicKey) -> String {
+    let mut b = key.to_vec();
+    b.extend_from_slice(author.as_bytes());
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn decode_cursor(s: &str) -> Result<(Vec<u8>, [u8; 32]), NodeError> {
+    if s.len() != 96 || !s.is_ascii() {
+        return Err(NodeError::BadCursor);
+    }
+    let bytes: Vec<u8> = (0..48)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| NodeError::BadCursor)?;
+    let mut author = [0u8; 32];
+    author.copy_from_slice(&bytes[16..]);
+    Ok((bytes[..16].to_vec(), author))
+}
+
+impl Node {
+    /// Opens the node whose data lives in `dir`, creating the directory, the identity and the
+    /// database on first start.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Node, NodeError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(io("creating the data directory", &dir))?;
+        let key = load_or_create_key(&dir)?;
+        Self::open_with_key(dir, key)
+    }
+
+    fn open_with_key(dir: PathBuf, key: SecretKey) -> Result<Node, NodeError> {
+        let store = Arc::new(Store::open(dir.join(DB_FILE))?);
+        let (events, _) = broadcast::channel(1024);
+        Ok(Node {
+            me: key.public(),
+            key,
+            trees: Prolly::new(store.clone()),
+            store,
+            dir,
+            events,
+            publishing: Mutex::new(()),
+        })
+    }
+
+    /// The local identity's public key (also its feed id and iroh endpoint id).
+    pub fn id(&self) -> PublicKey {
+        self.me
+    }
+
+    /// The local identity's secret key, for backups.
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store underneath (for sync and diagnostics).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Events from now on: messages published, heads imported, notifications.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    // ----- publishing -----
+
+    /// Posts `text`; `@name` and `@key` in it become mentions.
+    pub fn post(&self, text: &str) -> Result<MessageView, NodeError> {
+        let mentions = mentions::resolve(text, &self.name_index()?);
+        self.publish(Content::Post(Post {
+            text: text.to_string(),
+            mentions,
+            reply: None,
+        }))
+    }
+
+    /// Replies to message `parent` (its thread's root is found from it); the parent's author
+    /// is mentioned, so the reply reaches them as a notification.
+    pub fn reply(&self, parent: &MessageId, text: &str) -> Result<MessageView, NodeError> {
+        let p = self
+            .store
+            .body(parent)?
+            .ok_or(NodeError::UnknownMessage(*parent))?;
+        let root = match &p.message().content {
+            Content::Post(Post { reply: Some(r), .. }) => r.root,
+            _ => *parent,
+        };
+        let mentions = mentions::resolve(text, &self.name_index()?);
+        self.publish(Content::Post(Post::reply(
+            text,
+            mentions,
+            root,
+            *parent,
+            p.message().author,
+        )))
+    }
+
+    /// Publishes a new profile.
+    pub fn set_profile(
+        &self,
+        name: &str,
+        bio: &str,
+        avatar: Option<[u8; 32]>,
+    ) -> Result<MessageView, NodeError> {
+        self.publish(Content::About(About {
+            name: name.to_string(),
+            bio: bio.to_string(),
+            avatar,
+        }))
+    }
+
+    /// Follows `target`.
+    pub fn follow(&self, target: PublicKey) -> Result<MessageView, NodeError> {
+        self.publish(Content::Follow { target })
+    }
+
+    /// Unfollows `target`.
+    pub fn unfollow(&self, target: PublicKey) -> Result<MessageView, NodeError> {
+        self.publish(Content::Unfollow { target })
+    }
+
+    /// Blocks `target`: their messages leave every view here.
+    pub fn block(&self, target: PublicKey) -> Result<MessageView, NodeError> {
+        self.publish(Content::Block { target })
+    }
+
+    /// Likes a message.
+    pub fn like(&self, target: MessageId) -> Result<MessageView, NodeError> {
+        self.publish(Content::Like { target })
+    }
+
+    /// Deletes one of the local identity's messages from every index.
+    pub fn delete(&self, target: MessageId) -> Result<MessageView, NodeError> {
+        self.publish(Content::Delete { target })
+    }
+
+    /// Signs the next message, updates every index it touches and signs the new head; all of
+    /// it is written in one transaction.
+    fn publish(&self, content: Content) -> Result<MessageView, NodeError> {
+        let _one_at_a_time = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.store.head(&self.me)?.map(|h| h.head().clone());
+        let (seq, mut roots, mut about, last_ts) = held.map_or((0, Roots::empty(), None, 0), |h| {
+            (h.seq, h.roots, h.about, h.timestamp_ms)
+        });
+        let deleted = match &content {
+            Content::Delete { target } => Some(
+                self.store
+                    .body(target)?
+                    .ok_or(NodeError::UnknownMessage(*target))?,
+            ),
+            _ => None,
+        };
+        // Timestamps never go backwards within a feed, so `messages` order is seq order.
+        let timestamp_ms = now_ms().max(last_ts);
+        let message = SignedMessage::sign(
+            Message {
+                author: self.me,
+                seq: seq + 1,
+                timestamp_ms,
+                content,
+            },
+            &self.key,
+        )?;
+        let edits = index_edits(
+            message.message(),
+            message.id(),
+            deleted.as_ref().map(|d| (d.message(), d.id())),
+        )?;
+        let mut nodes: Vec<NodeBytes> = Vec::new();
+        for index in Index::ALL {
+            let e = edits.get(index);
+            if !e.is_empty() {
+                let m = self.trees.mutate(&roots.get(index), e.to_vec())?;
+                roots.set(index, m.root);
+                nodes.extend(m.nodes);
+            }
+        }
+        match &message.message().content {
+            Content::About(_) => about = Some(message.id()),
+            Content::Delete { target } if about == Some(*target) => about = None,
+            _ => {}
+        }
+        let head = SignedHead::sign(
+            Head {
+                author: self.me,
+                seq: seq + 1,
+                timestamp_ms,
+                roots,
+                about,
+            },
+            &self.key,
+        )?;
+        self.store.publish(&Published {
+            nodes: &nodes,
+            message: &message,
+            head: &head,
+        })?;
+        let view = MessageView::new(&message, self.name_of(&self.me)?);
+        let _ = self.events.send(Event::Published {
+            message: view.clone(),
+        });
+        Ok(view)
+    }
+
+    // ----- reading -----
+
+    /// Lower-case known names → keys, for resolving `@name`.
+    fn name_index(&self) -> Result<HashMap<String, PublicKey>, NodeError> {
+        Ok(self
+            .names()?
+            .into_iter()
+            .map(|(k, n)| (n.to_lowercase(), k))
+            .collect())
+    }
+
+    /// The current name of every author whose profile is held.
+    fn names(&self) -> Result<HashMap<PublicKey, String>, NodeError> {
+        let mut out = HashMap::new();
+        for h in self.store.heads()? {
+            if let Some(name) = self
+                .about_of(h.head())?
+                .map(|a| a.name)
+                .filter(|n| !n.is_empty())
+            {
+                out.insert(h.head().author, name);
+            }
+        }
+        Ok(out)
+    }
+
+    fn about_of(&self, head: &Head) -> Result<Option<About>, NodeError> {
+        let Some(id) = head.about else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .body(&id)?
+            .and_then(|b| match &b.message().content {
+                Content::About(a) => Some(a.clone()),
+                _ => None,
+            }))
+    }
+
+    fn name_of(&self, author: &PublicKey) -> Result<Option<String>, NodeError> {
+        let Some(h) = self.store.head(author)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .about_of(h.head())?
+            .map(|a| a.name)
+            .filter(|n| !n.is_empty()))
+    }
+
+    /// The keys in `author`'s follow list (from the head held).
+    fn follows_of(&self, head: &Head) -> Result<Vec<PublicKey>, NodeError> {
+        let mut out = Vec::new();
+        for entry in self
+            .trees
+            .range(&head.roots.follows, Query::new(KeyRange::all()))
+        {
+            let (k, _) = entry?;
+            if let Ok(k) = <[u8; 32]>::try_from(k.as_slice())
+                && let Ok(key) = PublicKey::from_bytes(&k)
+            {
+                out.push(key);
+            }
+        }
+        Ok(out)
+    }
+
+    fn my_head(&self) -> Result<Option<Head>, NodeError> {
+        Ok(self.store.head(&self.me)?.map(|h| h.head().clone()))
+    }
+
+    fn blocked(&self) -> Result<HashSet<PublicKey>, NodeError> {
+        Ok(self.store.blocked()?.into_iter().collect())
+    }
+
+    fn body_or_missing(&self, id: &MessageId) -> Result<SignedMessage, NodeError> {
+        self.store
+            .body(id)?
+            .ok_or(NodeError::MissingBodies(vec![*id]))
+    }
+
+    /// Newest-first posts merged from several authors' `messages` indexes, after `cursor`.
+    fn merged(
+        &self,
+        authors: Vec<Head>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, NodeError> {
+        let after = cursor.map(decode_cursor).transpose()?;
+        let names = self.names()?;
+        let mut sources = Vec::new();
+        for head in &authors {
+            // Items come in (key, author) order, largest first; the next page starts strictly
+            // below the cursor in that order.
+            let end = match &after {
+                None => Bound::Unbounded,
+                Some((k, a)) if head.author.as_bytes() < a => Bound::Included(k.clone()),
+                Some((k, _)) => Bound::Excluded(k.clone()),
+            };
+            let range = KeyRange {
+                start: Bound::Unbounded,
+                end,
+            };
+            sources.push(
+                self.trees
+                    .range(&head.roots.messages, Query::new(range).reverse()),
+            );
+        }
+        let mut heap = BinaryHeap::new();
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some(item) = s.next() {
+                let (k, v) = item?;
+                heap.push((k, *authors[i].author.as_bytes(), i, v));
+            }
+        }
+        let mut items = Vec::new();
+        let mut last = None;
+        while items.len() < limit {
+            let Some((key, _, i, value)) = heap.pop() else {
+                break;
+            };
+            let id = MessageId(
+                value
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| NodeError::BadCursor)?,
+            );
+            let body = self.body_or_missing(&id)?;
+            if matches!(body.message().content, Content::Post(_)) {
+                let author = body.message().author;
+                items.push(MessageView::new(&body, names.get(&author).cloned()));
+            }
+            last = Some((key, authors[i].author));
+            if let Some(item) = sources[i].next() {
+                let (k, v) = item?;
+                heap.push((k, *authors[i].author.as_bytes(), i, v));
+            }
+        }
+        let next_cursor = match (heap.is_empty(), last) {
+            (false, Some((k, a))) => Some(encode_cursor(&k, &a)),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The home timeline: posts of the authors followed and of the local identity, newest
+    /// first, `limit` at a time; blocked authors are left out.
+    pub fn timeline(&self, cursor: Option<&str>, limit: usize) -> Result<Page, NodeError> {
+        let blocked = self.blocked()?;
+        let mut heads = Vec::new();
+        if let Some(me) = self.my_head()? {
+            for author in self.follows_of(&me)? {
+                if !blocked.contains(&author)
+                    && author != self.me
+                    && let Some(h) = self.store.head(&author)?
+                {
+                    heads.push(h.head().clone());
+                }
+            }
+            heads.push(me);
+        }
+        self.merged(heads, cursor, limit)
+    }
+
+    /// One author's posts, newest first.
+    pub fn author_feed(
+        &self,
+        author: &PublicKey,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, NodeError> {
+        let heads = self
+            .store
+            .head(author)?
+            .map(|h| vec![h.head().clone()])
+            .unwrap_or_default();
+        self.merged(heads, cursor, limit)
+    }
+
+    /// A thread: its root post and the replies in it from every author held, oldest first.
+    pub fn thread(&self, root: &MessageId) -> Result<Thread, NodeError> {
+        let names = self.names()?;
+        let blocked = self.blocked()?;
+        let view = |m: &SignedMessage| MessageView::new(m, names.get(&m.message().author).cloned());
+        let root_msg = self.store.body(root)?;
+        let mut replies = Vec::new();
+        for h in self.store.heads()? {
+            let h = h.head();
+            if blocked.contains(&h.author) {
+                continue;
+            }
+            for entry in self
+                .trees
+                .range(&h.roots.replies, Query::new(keys::replies_in(root)))
+            {
+                let (_, v) = entry?;
+                let id = MessageId(v.as_slice().try_into().map_err(|_| NodeError::BadCursor)?);
+                replies.push(self.body_or_missing(&id)?);
+            }
+        }
+        replies.sort_by_key(|m| {
+            (
+                m.message().timestamp_ms,
+                m.message().seq,
+                *m.message().author.as_bytes(),
+            )
+        });
+        Ok(Thread {
+            root: root_msg
+                .filter(|m| !blocked.contains(&m.message().author))
+                .as_ref()
+                .map(view),
+            replies: replies.iter().map(view).collect(),
+        })
+    }
+
+    /// An author's profile: latest About, follows, and followers among the authors held.
+    pub fn profile(&self, author: &PublicKey) -> Result<Profile, NodeError> {
+        let head = self.store.head(author)?.map(|h| h.head().clone());
+        let about = match &head {
+            Some(h) => self.about_of(h)?,
+            None => None,
+        };
+        let follows = match &head {
+            Some(h) => self.follows_of(h)?,
+            None => vec![],
+        };
+        let mut followers = 0;
+        let mut followed_by_me = false;
+        for h in self.store.heads()? {
+            let h = h.head();
+            if h.author != *author
+                && self
+                    .trees
+                    .get(&h.roots.follows, &keys::follow(author))?
+                    .is_some()
+            {
+                followers += 1;
+                followed_by_me |= h.author == self.me;
+            }
+        }
+        Ok(Profile {
+            key: rookery_feed::format_key(author),
+            name: about.as_ref().map(|a| a.name.clone()),
+            bio: about.as_ref().map(|a| a.bio.clone()),
+            avatar: about.and_then(|a| a.avatar).map(|b| Hash(b).to_hex()),
+            follows: follows.iter().map(rookery_feed::format_key).collect(),
+            followers,
+            followed_by_me,
+            blocked_by_me: self.blocked()?.contains(author),
+            seq: head.map(|h| h.seq),
+        })
+    }
+
+    /// New mentions of and replies to the local identity since last marked read, newest first:
+    /// for each author held, the diff of their last-seen `mentions` root against their current
+    /// one, restricted to the local key's range.
+    pub fn notifications(&self) -> Result<Vec<Notification>, NodeError> {
+        let blocked = self.blocked()?;
+        let names = self.names()?;
+        let mut out = Vec::new();
+        for h in self.store.heads()? {
+            let h = h.head();
+            if h.author == self.me || blocked.contains(&h.author) {
+                continue;
+            }
+            let seen = self
+                .store
+                .last_seen(&h.author, Index::Mentions)?
+                .unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
+            out.extend(self.mentions_between(&seen, &h.roots.mentions, &names)?);
+        }
+        out.sort_by(|a, b| {
+            (b.message.timestamp_ms, b.message.seq).cmp(&(a.message.timestamp_ms, a.message.seq))
+        });
+        Ok(out)
+    }
+
+    fn mentions_between(
+        &self,
+        old: &Hash,
+        new: &Hash,
+        names: &HashMap<PublicKey, String>,
+    ) -> Result<Vec<Notification>, NodeError> {
+        let mut out = Vec::new();
+        for change in self.trees.diff(old, new, keys::mentions_of(&self.me)) {
+            let value = match change? {
+                Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
+                Change::Removed { .. } => continue,
+            };
+            let id = MessageId(
+                value
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| NodeError::BadCursor)?,
+            );
+            let body = self.body_or_missing(&id)?;
+            let kind = match &body.message().content {
+                Content::Post(Post { reply: Some(r), .. })
+                    if self
+                        .store
+                        .body(&r.parent)?
+                        .is_some_and(|p| p.message().author == self.me) =>
+                {
+                    NotificationKind::Reply
+                }
+                _ => NotificationKind::Mention,
+            };
+            out.push(Notification {
+                kind,
+                message: MessageView::new(&body, names.get(&body.message().author).cloned()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// For each author followed: how many entries their feed gained since it was last marked
+    /// read, from subtree counts (O(depth) per author, nothing read in full).
+    pub fn unread_counts(&self) -> Result<Vec<Unread>, NodeError> {
+        let Some(me) = self.my_head()? else {
+            return Ok(vec![]);
+        };
+        let names = self.names()?;
+        let mut out = Vec::new();
+        for author in self.follows_of(&me)? {
+            let Some(h) = self.store.head(&author)? else {
+                continue;
+            };
+            let root = h.head().roots.messages;
+            let since = match self.store.last_seen(&author, Index::Messages)? {
+                None => Bound::Unbounded,
+                Some(seen) => match self
+                    .trees
+                    .range(&seen, Query::new(KeyRange::all()).reverse().limit(1))
+                    .next()
+                {
+                    Some(item) => Bound::Excluded(item?.0),
+                    None => Bound::Unbounded,
+                },
+            };
+            let count = self.trees.count(
+                &root,
+                &KeyRange {
+                    start: since,
+                    end: Bound::Unbounded,
+                },
+            )?;
+            out.push(Unread {
+                author: rookery_feed::format_key(&author),
+                name: names.get(&author).cloned(),
+                count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks one author (or, with `None`, every author held) as read: their current
+    /// `mentions` and `messages` roots become the last seen.
+    pub fn mark_read(&self, author: Option<&PublicKey>) -> Result<(), NodeError> {
+        let heads = match author {
+            Some(a) => self.store.head(a)?.into_iter().collect(),
+            None => self.store.heads()?,
+        };
+        let seen: Vec<_> = heads
+            .iter()
+            .flat_map(|h| {
+                let h = h.head();
+                [
+                    (h.author, Index::Mentions, h.roots.mentions),
+                    (h.author, Index::Messages, h.roots.messages),
+                ]
+            })
+            .collect();
+        Ok(self.store.set_last_seen(&seen)?)
+    }
+
+    // ----- other authors' data -----
+
+    /// The one door through which another author's data enters: a signed head with some or all
+    /// of its tree nodes and message bodies, every part verified before anything is stored.
+    /// Partial data is fine: reads that meet what is missing say so.
+    pub fn import(&self, bundle: &Bundle) -> Result<Imported, NodeError> {
+        let head = SignedHead::decode(&bundle.head)?;
+        let nodes: Vec<NodeBytes> = bundle
+            .nodes
+            .iter()
+            .map(|b| NodeBytes {
+                id: Hash::of_node(b),
+                bytes: b.clone(),
+            })
+            .collect();
+        let bodies = bundle
+            .bodies
+            .iter()
+            .map(|b| SignedMessage::decode(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let author = head.head().author;
+        let before = self.store.head(&author)?.map(|h| h.head().roots.mentions);
+        let imported = self.store.import(&head, &nodes, &bodies)?;
+        if imported.update != rookery_feed::HeadUpdate::Same {
+            let _ = self.events.send(Event::HeadImported {
+                author: rookery_feed::format_key(&author),
+                seq: head.head().seq,
+            });
+            if author != self.me {
+                let old = before.unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
+                // Partial data may not reach every new mention yet; those are reported once
+                // their nodes arrive (by `notifications`), so a failure here is not an error.
+                if let Ok(found) =
+                    self.mentions_between(&old, &head.head().roots.mentions, &self.names()?)
+                {
+                    for n in found {
+                        let _ = self.events.send(Event::Notification { notification: n });
+                    }
+                }
+            }
+        }
+        Ok(imported)
+    }
+
+    /// Everything held of `author`'s feed as a bundle: the head, every node of its indexes
+    /// and the body of every message in its `messages` index.
+    pub fn export(&self, author: &PublicKey) -> Result<Bundle, NodeError> {
+        let head = self
+            .store
+            .head(author)?
+            .ok_or(NodeError::BadBundle("no head held for this author"))?;
+        let mut nodes = Vec::new();
+        for index in Index::ALL {
+            nodes.extend(
+                self.trees
+                    .tree_nodes(&head.head().roots.get(index))?
+                    .into_iter()
+                    .map(|n| n.bytes),
+            );
+        }
+        let mut bodies = Vec::new();
+        for entry in self
+            .trees
+            .range(&head.head().roots.messages, Query::new(KeyRange::all()))
+        {
+            let (_, v) = entry?;
+            let id = MessageId(v.as_slice().try_into().map_err(|_| NodeError::BadCursor)?);
+            if let Some(b) = self.store.body(&id)? {
+                bodies.push(b.bytes().to_vec());
+            }
+        }
+        Ok(Bundle {
+            head: head.bytes().to_vec(),
+            nodes,
+            bodies,
+        })
+    }
+
+    /// The signed message `id`, if held.
+    pub fn message(&self, id: &MessageId) -> Result<Option<MessageView>, NodeError> {
+        let Some(m) = self.store.body(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(MessageView::new(
+            &m,
+            self.name_of(&m.message().author)?,
+        )))
+    }
+}

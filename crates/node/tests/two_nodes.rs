@@ -1,0 +1,249 @@
+//! Two nodes in temp dirs exchanging bundles, as the issue describes, and every kind of bad
+//! import refused with nothing stored.
+
+use rookery_feed::{FeedError, MessageId, format_key};
+use rookery_node::{Bundle, Node, NodeError, api::ContentView, api::NotificationKind};
+
+fn node() -> (tempfile::TempDir, Node) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(dir.path().join("data")).unwrap();
+    (dir, node)
+}
+
+fn text(v: &rookery_node::api::MessageView) -> &str {
+    match &v.content {
+        ContentView::Post { text, .. } => text,
+        other => panic!("not a post: {other:?}"),
+    }
+}
+
+fn id(v: &rookery_node::api::MessageView) -> MessageId {
+    v.id.parse().unwrap()
+}
+
+/// Moves `from`'s own feed into `to` through the bytes of a bundle file.
+fn sync(from: &Node, to: &Node) -> rookery_node::Imported {
+    let bytes = from.export(&from.id()).unwrap().to_bytes();
+    to.import(&Bundle::from_bytes(&bytes).unwrap()).unwrap()
+}
+
+#[test]
+fn follow_mentions_notifications_and_deletes() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    a.set_profile("Ada", "hello", None).unwrap();
+    b.set_profile("Bob", "", None).unwrap();
+    let a_post = a.post("first post by Ada").unwrap();
+    a.follow(b.id()).unwrap();
+    sync(&a, &b); // B learns Ada's name and post.
+
+    let m1 = b.post("hi @Ada").unwrap();
+    let m2 = b.reply(&id(&a_post), "a reply to Ada").unwrap();
+    let m3 = b
+        .post(&format!("and @{} by key", format_key(&a.id())))
+        .unwrap();
+    sync(&b, &a);
+
+    // Timeline: B's three posts and A's own, newest first.
+    let page = a.timeline(None, 10).unwrap();
+    let texts: Vec<_> = page.items.iter().map(text).collect();
+    assert_eq!(
+        texts,
+        vec![text(&m3), "a reply to Ada", "hi @Ada", "first post by Ada"]
+    );
+    assert_eq!(page.items[0].author_name.as_deref(), Some("Bob"));
+    assert_eq!(page.next_cursor, None);
+    // Paged by two: the same order across pages.
+    let p1 = a.timeline(None, 2).unwrap();
+    let p2 = a.timeline(p1.next_cursor.as_deref(), 2).unwrap();
+    let paged: Vec<_> = p1.items.iter().chain(&p2.items).map(text).collect();
+    assert_eq!(paged, texts);
+
+    // Exactly the three, newest first, the reply marked as such.
+    let n = a.notifications().unwrap();
+    assert_eq!(
+        n.iter().map(|n| n.message.id.clone()).collect::<Vec<_>>(),
+        vec![m3.id.clone(), m2.id.clone(), m1.id.clone()]
+    );
+    assert_eq!(n[1].kind, NotificationKind::Reply);
+    assert_eq!(n[0].kind, NotificationKind::Mention);
+    let unread = a.unread_counts().unwrap();
+    assert_eq!((unread.len(), unread[0].count), (1, 3 + 1)); // three posts and Bob's profile
+
+    a.mark_read(None).unwrap();
+    assert!(a.notifications().unwrap().is_empty());
+    assert_eq!(a.unread_counts().unwrap()[0].count, 0);
+
+    // Two more mentions: exactly two new.
+    let m4 = b.post("@ada again").unwrap();
+    b.post("@Ada and again").unwrap();
+    b.post("no mention").unwrap();
+    sync(&b, &a);
+    assert_eq!(a.notifications().unwrap().len(), 2);
+    assert_eq!(a.unread_counts().unwrap()[0].count, 3);
+
+    // The thread on A holds the reply; B deletes it and the mention m4.
+    assert_eq!(a.thread(&id(&a_post)).unwrap().replies.len(), 1);
+    b.delete(id(&m2)).unwrap();
+    b.delete(id(&m4)).unwrap();
+    sync(&b, &a);
+    assert!(a.thread(&id(&a_post)).unwrap().replies.is_empty());
+    let feed = a.author_feed(&b.id(), None, 50).unwrap();
+    assert!(feed.items.iter().all(|m| m.id != m2.id && m.id != m4.id));
+    assert_eq!(feed.items.len(), 4);
+    assert_eq!(a.notifications().unwrap().len(), 1);
+
+    // Profiles and follower counts.
+    let pb = a.profile(&b.id()).unwrap();
+    assert_eq!(
+        (pb.name.as_deref(), pb.followers, pb.followed_by_me),
+        (Some("Bob"), 1, true)
+    );
+    let pa = a.profile(&a.id()).unwrap();
+    assert_eq!(pa.follows, vec![format_key(&b.id())]);
+}
+
+#[test]
+fn blocked_authors_leave_the_views() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    a.follow(b.id()).unwrap();
+    b.post("@{} hello").unwrap();
+    b.post(&format!("hey @{}", format_key(&a.id()))).unwrap();
+    sync(&b, &a);
+    assert_eq!(a.timeline(None, 10).unwrap().items.len(), 2);
+    assert_eq!(a.notifications().unwrap().len(), 1);
+    a.block(b.id()).unwrap();
+    assert!(a.timeline(None, 10).unwrap().items.is_empty());
+    assert!(a.notifications().unwrap().is_empty());
+    assert!(a.profile(&b.id()).unwrap().blocked_by_me);
+}
+
+#[test]
+fn bad_imports_are_refused_and_change_nothing() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    b.post("one").unwrap();
+    let old = b.export(&b.id()).unwrap();
+    b.post("two").unwrap();
+    let new = b.export(&b.id()).unwrap();
+    a.import(&new).unwrap();
+    let before = a.store().head(&b.id()).unwrap();
+
+    // An older head: a rollback.
+    assert!(matches!(
+        a.import(&old),
+        Err(NodeError::Store(rookery_store::Error::Feed(
+            FeedError::Rollback { .. }
+        )))
+    ));
+    // A head whose signature does not verify.
+    let mut forged = new.clone();
+    let n = forged.head.len();
+    forged.head[n - 3] ^= 1;
+    assert!(matches!(
+        a.import(&forged),
+        Err(NodeError::Feed(FeedError::BadSignature { .. }))
+    ));
+    // A body altered in flight.
+    let mut bad_body = new.clone();
+    bad_body.bodies[0][40] ^= 1;
+    assert!(a.import(&bad_body).is_err());
+    // A node that is not a node.
+    let mut bad_node = new.clone();
+    bad_node.nodes.push(b"\x01\x00\x01junk".to_vec());
+    assert!(matches!(
+        a.import(&bad_node),
+        Err(NodeError::Store(rookery_store::Error::BadNode(_)))
+    ));
+    // A fork: the same key, on another machine that holds only message 1, signs a different
+    // message 2.
+    let twin_dir = tempfile::tempdir().unwrap();
+    let key_file = rookery_node::KEY_FILE;
+    std::fs::copy(b.data_dir().join(key_file), twin_dir.path().join(key_file)).unwrap();
+    let twin = Node::open(twin_dir.path()).unwrap();
+    assert_eq!(twin.id(), b.id());
+    twin.import(&old).unwrap();
+    twin.post("a different two").unwrap();
+    let fork = twin.export(&twin.id()).unwrap();
+    assert!(matches!(
+        a.import(&fork),
+        Err(NodeError::Store(rookery_store::Error::Feed(
+            FeedError::Fork { seq: 2 }
+        )))
+    ));
+    assert!(a.store().fork_evidence(&b.id()).unwrap().is_some());
+
+    // Through all of it the first head stays, and the feed reads as before.
+    assert_eq!(a.store().head(&b.id()).unwrap(), before);
+    let texts: Vec<_> = a
+        .author_feed(&b.id(), None, 10)
+        .unwrap()
+        .items
+        .iter()
+        .map(|m| text(m).to_string())
+        .collect();
+    assert_eq!(texts, vec!["two", "one"]);
+    // Not a bundle at all.
+    assert!(matches!(
+        Bundle::from_bytes(b"hello"),
+        Err(NodeError::BadBundle(_))
+    ));
+}
+
+#[test]
+fn partial_data_says_what_is_missing() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    for i in 0..300 {
+        b.post(&format!("post {i}")).unwrap();
+    }
+    a.follow(b.id()).unwrap();
+    let mut partial = b.export(&b.id()).unwrap();
+    partial.nodes.truncate(1);
+    partial.bodies.clear();
+    a.import(&partial).unwrap();
+    let err = a.timeline(None, 20).unwrap_err();
+    assert!(matches!(err, NodeError::MissingNodes(_)), "{err}");
+    assert_eq!(err.code(), "not_synced");
+    // The rest arrives for the same head: now it reads.
+    let full = b.export(&b.id()).unwrap();
+    assert_eq!(
+        a.import(&full).unwrap().update,
+        rookery_feed::HeadUpdate::Same
+    );
+    assert_eq!(a.timeline(None, 20).unwrap().items.len(), 20);
+}
+
+#[test]
+fn identity_persists_and_events_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let n = Node::open(dir.path()).unwrap();
+        let mut rx = n.subscribe();
+        n.post("x").unwrap();
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            rookery_node::api::Event::Published { .. }
+        ));
+        n.id()
+    };
+    let n = Node::open(dir.path()).unwrap();
+    assert_eq!(n.id(), id);
+    assert_eq!(n.author_feed(&id, None, 5).unwrap().items.len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(rookery_node::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    std::fs::write(dir.path().join(rookery_node::KEY_FILE), "garbage").unwrap();
+    drop(n);
+    assert!(matches!(
+        Node::open(dir.path()),
+        Err(NodeError::BadKeyFile { .. })
+    ));
+}

@@ -1,0 +1,308 @@
+//! The feed tables: bodies, heads, last-seen roots, peers, settings, fork evidence, blocks; and
+//! the two write paths, publishing a message and importing another author's data.
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use rookery_feed::{HeadUpdate, Index, MessageId, PublicKey, SignedHead, SignedMessage};
+use rookery_prolly::{Hash, NodeBytes, verify_node};
+
+use crate::{Error, Store};
+
+/// Message bodies by id: `id → signed message bytes`.
+const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodies");
+/// The latest accepted head per author: `author → signed head bytes`.
+const HEADS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("heads");
+/// The root last seen per (author, index): `author ‖ index byte → root`.
+const LAST_SEEN: TableDefinition<'_, &[u8; 33], &[u8; 32]> = TableDefinition::new("last_seen");
+/// Known addresses per peer: `endpoint id → address bytes` (written by sync).
+const PEERS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("peers");
+/// The local identity's settings: `name → value`.
+const SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
+/// Fork evidence per author: `author → postcard((first head, second head))`.
+const FORKS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("forks");
+/// Authors the local identity blocked: `author → seq of the Block message`.
+const BLOCKED: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("blocked");
+
+/// Creates the tables of schema version 2 (migration 1 → 2, and part of a new database).
+pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
+    txn.open_table(BODIES)?;
+    txn.open_table(HEADS)?;
+    txn.open_table(LAST_SEEN)?;
+    txn.open_table(PEERS)?;
+    txn.open_table(SETTINGS)?;
+    txn.open_table(FORKS)?;
+    txn.open_table(BLOCKED)?;
+    Ok(())
+}
+
+fn index_byte(index: Index) -> u8 {
+    match index {
+        Index::Messages => 0,
+        Index::Mentions => 1,
+        Index::Replies => 2,
+        Index::Follows => 3,
+    }
+}
+
+fn last_seen_key(author: &PublicKey, index: Index) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[..32].copy_from_slice(author.as_bytes());
+    k[32] = index_byte(index);
+    k
+}
+
+/// Everything one publish writes, in one transaction.
+#[derive(Debug)]
+pub struct Published<'a> {
+    /// The new nodes of every index tree the message changed.
+    pub nodes: &'a [NodeBytes],
+    /// The message.
+    pub message: &'a SignedMessage,
+    /// The author's new head (seq = the message's seq).
+    pub head: &'a SignedHead,
+}
+
+/// Fork evidence: the head kept and the different head refused, both signed bytes.
+pub type ForkEvidence = (Vec<u8>, Vec<u8>);
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// How the head compared with the one held.
+    pub update: HeadUpdate,
+    /// Nodes written (new or already there).
+    pub nodes: usize,
+    /// Bodies written.
+    pub bodies: usize,
+}
+
+impl Store {
+    /// The head held for `author`.
+    pub fn head(&self, author: &PublicKey) -> Result<Option<SignedHead>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(HEADS)?;
+        let bytes = table.get(author.as_bytes())?.map(|v| v.value().to_vec());
+        bytes
+            .map(|b| SignedHead::decode(&b).map_err(Error::from))
+            .transpose()
+    }
+
+    /// Every head held.
+    pub fn heads(&self) -> Result<Vec<SignedHead>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(HEADS)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (_, v) = row?;
+            out.push(SignedHead::decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The body of message `id`, verified.
+    pub fn body(&self, id: &MessageId) -> Result<Option<SignedMessage>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BODIES)?;
+        let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
+        match bytes {
+            None => Ok(None),
+            Some(b) => {
+                let m = SignedMessage::decode(&b)?;
+                if m.id() != *id {
+                    return Err(Error::Corrupt {
+                        what: "message body",
+                    });
+                }
+                Ok(Some(m))
+            }
+        }
+    }
+
+    /// Writes a message of the local identity: its index nodes, its body and the new head,
+    /// in one transaction. The head must be exactly one seq past the one held.
+    pub fn publish(&self, p: &Published<'_>) -> Result<(), Error> {
+        let author = p.head.head().author;
+        if p.message.message().author != author || p.message.message().seq != p.head.head().seq {
+            return Err(rookery_feed::FeedError::WrongAuthor.into());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut heads = txn.open_table(HEADS)?;
+            let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
+            let held_seq = held
+                .map(|b| SignedHead::decode(&b))
+                .transpose()?
+                .map(|h| h.head().seq);
+            p.message
+                .message()
+                .check_follows(held_seq.filter(|s| *s > 0))?;
+            heads.insert(author.as_bytes(), p.head.bytes())?;
+            txn.open_table(BODIES)?
+                .insert(p.message.id().as_bytes(), p.message.bytes())?;
+            if let rookery_feed::Content::Block { target } = &p.message.message().content {
+                txn.open_table(BLOCKED)?
+                    .insert(target.as_bytes(), p.message.message().seq)?;
+            }
+        }
+        Store::put_nodes_in(&txn, p.nodes)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Takes in another author's head with nodes and bodies of their trees, after checking
+    /// every node (hash, strict decode, chunking) and every body (its author is the head's).
+    /// The head is checked against the one held by the acceptance rule: newer or first
+    /// replaces it, the same head only adds nodes and bodies (partial data being filled in),
+    /// an older one is refused, and a different one with the same seq is a fork: the first is
+    /// kept, both are recorded as evidence, and the import fails. Nothing is written on failure
+    /// except that evidence.
+    pub fn import(
+        &self,
+        head: &SignedHead,
+        nodes: &[NodeBytes],
+        bodies: &[SignedMessage],
+    ) -> Result<Imported, Error> {
+        for n in nodes {
+            verify_node(&n.id, &n.bytes).map_err(Error::BadNode)?;
+        }
+        let author = head.head().author;
+        if bodies.iter().any(|b| b.message().author != author) {
+            return Err(rookery_feed::FeedError::WrongAuthor.into());
+        }
+        let txn = self.db.begin_write()?;
+        let update =
+            {
+                let mut heads = txn.open_table(HEADS)?;
+                let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
+                let held = held.map(|b| SignedHead::decode(&b)).transpose()?;
+                match head.accept(held.as_ref()) {
+                    Ok(u) => {
+                        if u != HeadUpdate::Same {
+                            heads.insert(author.as_bytes(), head.bytes())?;
+                        }
+                        u
+                    }
+                    Err(e @ rookery_feed::FeedError::Fork { .. }) => {
+                        drop(heads);
+                        let first = held.map(|h| h.bytes().to_vec()).unwrap_or_default();
+                        let evidence = postcard::to_allocvec(&(first, head.bytes().to_vec()))
+                            .map_err(|_| Error::Corrupt {
+                                what: "fork evidence",
+                            })?;
+                        txn.open_table(FORKS)?
+                            .insert(author.as_bytes(), evidence.as_slice())?;
+                        txn.commit()?;
+                        return Err(e.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
+        {
+            let mut table = txn.open_table(BODIES)?;
+            for b in bodies {
+                table.insert(b.id().as_bytes(), b.bytes())?;
+            }
+        }
+        Store::put_nodes_in(&txn, nodes)?;
+        txn.commit()?;
+        Ok(Imported {
+            update,
+            nodes: nodes.len(),
+            bodies: bodies.len(),
+        })
+    }
+
+    /// Stores bodies of an author whose head is held (filling in partial data), verified.
+    pub fn import_bodies(&self, bodies: &[SignedMessage]) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(BODIES)?;
+            for b in bodies {
+                table.insert(b.id().as_bytes(), b.bytes())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The fork evidence recorded for `author`: the head kept and the one refused.
+    pub fn fork_evidence(&self, author: &PublicKey) -> Result<Option<ForkEvidence>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FORKS)?;
+        let Some(v) = table.get(author.as_bytes())? else {
+            return Ok(None);
+        };
+        postcard::from_bytes(v.value())
+            .map(Some)
+            .map_err(|_| Error::Corrupt {
+                what: "fork evidence",
+            })
+    }
+
+    /// The root of `author`'s `index` last marked as seen.
+    pub fn last_seen(&self, author: &PublicKey, index: Index) -> Result<Option<Hash>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LAST_SEEN)?;
+        Ok(table
+            .get(&last_seen_key(author, index))?
+            .map(|v| Hash(*v.value())))
+    }
+
+    /// Marks roots as seen, all in one transaction.
+    pub fn set_last_seen(&self, seen: &[(PublicKey, Index, Hash)]) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(LAST_SEEN)?;
+            for (author, index, root) in seen {
+                table.insert(&last_seen_key(author, *index), root.as_bytes())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Authors the local identity blocked.
+    pub fn blocked(&self) -> Result<Vec<PublicKey>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOCKED)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, _) = row?;
+            out.push(
+                PublicKey::from_bytes(k.value()).map_err(|_| Error::Corrupt {
+                    what: "blocked key",
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// A setting of the local identity.
+    pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SETTINGS)?;
+        Ok(table.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Sets a setting of the local identity.
+    pub fn set_setting(&self, name: &str, value: &[u8]) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(SETTINGS)?.insert(name, value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The address bytes known for a peer.
+    pub fn peer(&self, id: &PublicKey) -> Result<Option<Vec<u8>>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PEERS)?;
+        Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+    }
+
+    /// Records the address bytes of a peer.
+    pub fn set_peer(&self, id: &PublicKey, addr: &[u8]) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(PEERS)?.insert(id.as_bytes(), addr)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
