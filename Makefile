@@ -14,10 +14,10 @@ setup:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fetch --locked >/dev/null 2>&1 || $(CARGO) fetch
 
-## run: start Rookery. Until the desktop app lands, this builds a 100,000-entry Prolly tree and
-## prints what it costs (the same scenario `make bench` runs at 1,000,000).
+## run: start Rookery. Until the desktop app lands, this builds the `rookery` command and shows
+## its help; use it as `cargo run -p rookery -- post "hello"` or `target/debug/rookery ...`.
 run: setup
-	$(CARGO) run --release -p rookery-bench -- tree --entries 100000 --peer-entries 10000
+	$(CARGO) run --locked -p rookery -- --help
 
 ## test: formatting, lints with warnings as errors, and every test of the workspace.
 test: setup

@@ -1,0 +1,404 @@
+//! `rookery`: the command-line client. Every command is a thin adapter over `rookery-node`;
+//! errors are one line on stderr and a non-zero exit, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use rookery_feed::{MessageId, PublicKey, format_key, parse_key};
+use rookery_node::api::{ContentView, MessageView, Page};
+use rookery_node::{Bundle, KEY_FILE, Node};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "rookery",
+    version,
+    about = "Rookery: a peer-to-peer social feed",
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Where the identity and the database live (default: the platform data directory).
+    #[arg(long, global = true, env = "ROOKERY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of text (read commands).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the identity and the database (done by any command on first use).
+    Init,
+    /// Print this identity's key (also its feed id).
+    Id,
+    /// Publish a post; `@name` or `@key` mentions someone.
+    Post {
+        /// The text (markdown).
+        text: String,
+    },
+    /// Reply to a message.
+    Reply {
+        /// The message replied to.
+        id: String,
+        /// The text.
+        text: String,
+    },
+    /// Set or show a profile.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+    /// Follow someone by key.
+    Follow {
+        /// Their key.
+        key: String,
+    },
+    /// Stop following someone.
+    Unfollow {
+        /// Their key.
+        key: String,
+    },
+    /// Block someone: their messages leave every view.
+    Block {
+        /// Their key.
+        key: String,
+    },
+    /// Delete one of your messages.
+    Delete {
+        /// The message.
+        id: String,
+    },
+    /// The home timeline, or one author's posts.
+    Feed {
+        /// Only this author.
+        #[arg(long)]
+        author: Option<String>,
+        /// Posts per page.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue after this cursor (printed at the end of a page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// A thread: its first post and every reply held.
+    Thread {
+        /// Any message id of the thread's root.
+        id: String,
+    },
+    /// New mentions and replies since last read.
+    Notifications,
+    /// Mark everything (or one author) as read.
+    Read {
+        /// Only this author.
+        key: Option<String>,
+    },
+    /// Write the secret key for a backup.
+    ExportKey {
+        /// Write it to this new file (mode 0600) instead of printing it.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print it as 24 words.
+        #[arg(long)]
+        words: bool,
+    },
+    /// Restore the identity from a backup (only into a data directory without one).
+    ImportKey {
+        /// A key file written by `export-key --file`.
+        #[arg(long, conflicts_with = "words")]
+        file: Option<PathBuf>,
+        /// The 24 words printed by `export-key --words`.
+        #[arg(long)]
+        words: Option<String>,
+    },
+    /// Move a feed between nodes as a file.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+}
+
+#[derive(Subcommand)]
+enum ProfileCmd {
+    /// Publish a new profile.
+    Set {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// A few lines about you.
+        #[arg(long, default_value = "")]
+        bio: String,
+    },
+    /// Show a profile (yours by default).
+    Show {
+        /// Whose.
+        key: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// Write an author's head, tree nodes and messages to a file.
+    Export {
+        /// The file to write.
+        file: PathBuf,
+        /// Whose feed (yours by default).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Take in a bundle file, verifying everything in it.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    match &cli.data_dir {
+        Some(d) => Ok(d.clone()),
+        None => Ok(dirs::data_dir()
+            .context("no platform data directory; pass --data-dir")?
+            .join("rookery")),
+    }
+}
+
+fn key_arg(text: &str) -> anyhow::Result<PublicKey> {
+    Ok(parse_key(text)?)
+}
+
+fn id_arg(text: &str) -> anyhow::Result<MessageId> {
+    Ok(text.parse()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = data_dir(&cli)?;
+    if let Command::ImportKey { file, words } = &cli.command {
+        return import_key(&dir, file.as_deref(), words.as_deref());
+    }
+    let node = Node::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
+    let json = cli.json;
+    match cli.command {
+        Command::Init => println!("{}\n(data in {})", format_key(&node.id()), dir.display()),
+        Command::Id => println!("{}", format_key(&node.id())),
+        Command::Post { text } => published(&node.post(&text)?),
+        Command::Reply { id, text } => published(&node.reply(&id_arg(&id)?, &text)?),
+        Command::Profile(ProfileCmd::Set { name, bio }) => {
+            published(&node.set_profile(&name, &bio, None)?)
+        }
+        Command::Profile(ProfileCmd::Show { key }) => {
+            let key = key
+                .as_deref()
+                .map(key_arg)
+                .transpose()?
+                .unwrap_or(node.id());
+            let p = node.profile(&key)?;
+            if json {
+                return print_json(&p);
+            }
+            println!("{}", p.name.as_deref().unwrap_or("(no name)"));
+            println!("key        {}", p.key);
+            if let Some(bio) = p.bio.filter(|b| !b.is_empty()) {
+                println!("bio        {bio}");
+            }
+            println!(
+                "messages   {}",
+                p.seq.map_or("none held".to_string(), |s| s.to_string())
+            );
+            println!("follows    {}", p.follows.len());
+            println!("followers  {} (among feeds held here)", p.followers);
+        }
+        Command::Follow { key } => published(&node.follow(key_arg(&key)?)?),
+        Command::Unfollow { key } => published(&node.unfollow(key_arg(&key)?)?),
+        Command::Block { key } => published(&node.block(key_arg(&key)?)?),
+        Command::Delete { id } => published(&node.delete(id_arg(&id)?)?),
+        Command::Feed {
+            author,
+            limit,
+            cursor,
+        } => {
+            let page = match author {
+                Some(a) => node.author_feed(&key_arg(&a)?, cursor.as_deref(), limit)?,
+                None => node.timeline(cursor.as_deref(), limit)?,
+            };
+            if json {
+                return print_json(&page);
+            }
+            print_page(&page);
+        }
+        Command::Thread { id } => {
+            let t = node.thread(&id_arg(&id)?)?;
+            if json {
+                return print_json(&t);
+            }
+            match &t.root {
+                Some(r) => print_message(r, ""),
+                None => println!("(the first post of this thread is not here)"),
+            }
+            for r in &t.replies {
+                print_message(r, "  ↳ ");
+            }
+        }
+        Command::Notifications => {
+            let n = node.notifications()?;
+            if json {
+                return print_json(&n);
+            }
+            if n.is_empty() {
+                println!("No new mentions or replies.");
+            }
+            for item in &n {
+                let kind = match item.kind {
+                    rookery_node::api::NotificationKind::Reply => "reply",
+                    rookery_node::api::NotificationKind::Mention => "mention",
+                };
+                print_message(&item.message, &format!("[{kind}] "));
+            }
+        }
+        Command::Read { key } => {
+            let key = key.as_deref().map(key_arg).transpose()?;
+            node.mark_read(key.as_ref())?;
+        }
+        Command::ExportKey { file, words } => export_key(&node, file.as_deref(), words)?,
+        Command::ImportKey { .. } => unreachable!("handled before the node opens"),
+        Command::Bundle(BundleCmd::Export { file, author }) => {
+            let author = author
+                .as_deref()
+                .map(key_arg)
+                .transpose()?
+                .unwrap_or(node.id());
+            let bundle = node.export(&author)?;
+            std::fs::write(&file, bundle.to_bytes())
+                .with_context(|| format!("writing {}", file.display()))?;
+            println!(
+                "wrote {} messages and {} tree nodes to {}",
+                bundle.bodies.len(),
+                bundle.nodes.len(),
+                file.display()
+            );
+        }
+        Command::Bundle(BundleCmd::Import { file }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bundle = Bundle::from_bytes(&bytes)?;
+            let r = node.import(&bundle)?;
+            println!(
+                "imported {} messages and {} tree nodes ({:?})",
+                r.bodies, r.nodes, r.update
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn published(m: &MessageView) {
+    println!("{}", m.id);
+}
+
+fn when(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+fn print_message(m: &MessageView, prefix: &str) {
+    let who = m
+        .author_name
+        .clone()
+        .unwrap_or_else(|| m.author[..12].to_string());
+    let text = match &m.content {
+        ContentView::Post { text, .. } => text.clone(),
+        other => format!("{other:?}"),
+    };
+    println!("{prefix}{who} · {} · {}", when(m.timestamp_ms), m.id);
+    for line in text.lines() {
+        println!("{prefix}  {line}");
+    }
+}
+
+fn print_page(page: &Page) {
+    if page.items.is_empty() {
+        println!(
+            "Nothing here yet. Follow someone with `rookery follow KEY`, or post with `rookery post TEXT`."
+        );
+    }
+    for m in &page.items {
+        print_message(m, "");
+        println!();
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("more: --cursor {c}");
+    }
+}
+
+fn export_key(node: &Node, file: Option<&Path>, words: bool) -> anyhow::Result<()> {
+    let secret = node.secret_key().to_bytes();
+    if words {
+        println!("{}", bip39::Mnemonic::from_entropy(&secret)?);
+    } else if let Some(file) = file {
+        rookery_node::write_key_file(file, node.secret_key())?;
+        println!("wrote the secret key to {} (keep it safe)", file.display());
+    } else {
+        println!("{}", key_hex(&secret));
+    }
+    Ok(())
+}
+
+fn key_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn import_key(dir: &Path, file: Option<&Path>, words: Option<&str>) -> anyhow::Result<()> {
+    let key = match (file, words) {
+        (Some(f), None) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            rookery_node::parse_secret(text.trim())
+                .context("the file does not hold a Rookery key")?
+        }
+        (None, Some(w)) => {
+            let m =
+                bip39::Mnemonic::parse_normalized(w).context("those words are not a key backup")?;
+            let entropy: [u8; 32] = m
+                .to_entropy()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a key backup has 24 words"))?;
+            rookery_feed::SecretKey::from_bytes(&entropy)
+        }
+        _ => bail!("give --file or --words"),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(KEY_FILE);
+    if path.exists() {
+        bail!(
+            "{} already holds an identity; import into a new --data-dir",
+            dir.display()
+        );
+    }
+    rookery_node::write_key_file(&path, &key)?;
+    println!("{}", format_key(&key.public()));
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The `rookery` binary end to end: two data directories, a follow, mentions moved by bundle
+//! files, notifications and reading; key backups; and errors as one line with a non-zero exit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn rookery(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rookery"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ROOKERY_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+/// Runs and expects success; returns stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = rookery(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs and expects one line of error on stderr and a non-zero exit, no panic.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = rookery(dir, args);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    err
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(dir, &all)).unwrap()
+}
+
+#[test]
+fn two_nodes_by_bundle_files() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    let a_id = ok(&a, &["id"]).trim().to_string();
+    let b_id = ok(&b, &["init"]).lines().next().unwrap().to_string();
+    assert_eq!(a_id.len(), 64);
+    ok(
+        &a,
+        &["profile", "set", "--name", "Ada", "--bio", "writes things"],
+    );
+    let a_post = ok(&a, &["post", "hello from Ada"]).trim().to_string();
+    ok(&a, &["follow", &b_id]);
+    let bundle_a = t.path().join("a.bundle");
+    ok(&a, &["bundle", "export", bundle_a.to_str().unwrap()]);
+    ok(&b, &["bundle", "import", bundle_a.to_str().unwrap()]);
+
+    ok(&b, &["post", "hi @Ada"]);
+    ok(&b, &["reply", &a_post, "replying"]);
+    ok(&b, &["post", &format!("and @{a_id}")]);
+    let bundle_b = t.path().join("b.bundle");
+    ok(&b, &["bundle", "export", bundle_b.to_str().unwrap()]);
+    ok(&a, &["bundle", "import", bundle_b.to_str().unwrap()]);
+
+    let feed = json(&a, &["feed"]);
+    assert_eq!(feed["items"].as_array().unwrap().len(), 4);
+    assert_eq!(feed["items"][3]["content"]["text"], "hello from Ada");
+    let n = json(&a, &["notifications"]);
+    assert_eq!(n.as_array().unwrap().len(), 3);
+    assert_eq!(n[1]["kind"], "reply");
+    let thread = json(&a, &["thread", &a_post]);
+    assert_eq!(thread["replies"].as_array().unwrap().len(), 1);
+    ok(&a, &["read"]);
+    assert_eq!(json(&a, &["notifications"]).as_array().unwrap().len(), 0);
+    assert!(ok(&a, &["notifications"]).contains("No new mentions"));
+    let profile = json(&b, &["profile", "show", &a_id]);
+    assert_eq!(profile["name"], "Ada");
+    assert!(ok(&a, &["feed", "--limit", "2"]).contains("more: --cursor"));
+}
+
+#[test]
+fn key_backups_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    let id = ok(&a, &["id"]).trim().to_string();
+    let words = ok(&a, &["export-key", "--words"]).trim().to_string();
+    assert_eq!(words.split_whitespace().count(), 24);
+    let restored = t.path().join("restored");
+    assert_eq!(ok(&restored, &["import-key", "--words", &words]).trim(), id);
+    assert_eq!(ok(&restored, &["id"]).trim(), id);
+    let file = t.path().join("backup.key");
+    ok(&a, &["export-key", "--file", file.to_str().unwrap()]);
+    let again = t.path().join("again");
+    assert_eq!(
+        ok(&again, &["import-key", "--file", file.to_str().unwrap()]).trim(),
+        id
+    );
+    // Never over an existing identity.
+    fails(&again, &["import-key", "--file", file.to_str().unwrap()]);
+    fails(
+        &t.path().join("x"),
+        &["import-key", "--words", "not valid words at all"],
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_of_error() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    fails(&a, &["follow", "not-a-key"]);
+    fails(&a, &["reply", &"0".repeat(64), "text"]);
+    fails(&a, &["thread", "zz"]);
+    fails(&a, &["feed", "--cursor", "bogus"]);
+    fails(&a, &["post", &"x".repeat(7000)]);
+    let junk = t.path().join("junk.bundle");
+    std::fs::write(&junk, b"junk").unwrap();
+    fails(&a, &["bundle", "import", junk.to_str().unwrap()]);
+    fails(
+        &a,
+        &[
+            "bundle",
+            "import",
+            t.path().join("missing").to_str().unwrap(),
+        ],
+    );
+    // A corrupt database file is refused and left as it was.
+    let c = t.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::write(c.join("rookery.redb"), vec![7u8; 4096]).unwrap();
+    fails(&c, &["id"]);
+    assert_eq!(
+        std::fs::read(c.join("rookery.redb")).unwrap(),
+        vec![7u8; 4096]
+    );
+    assert!(ok(&a, &["feed"]).contains("Nothing here yet"));
+}
