@@ -197,6 +197,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
         Command::Init => println!("{}\n(data in {})", format_key(&node.id()), dir.display()),
+        Command::Id if json => print_json(&serde_json::json!({ "key": format_key(&node.id()) }))?,
         Command::Id => println!("{}", format_key(&node.id())),
         Command::Post { text } => published(&node.post(&text)?),
         Command::Reply { id, text } => published(&node.reply(&id_arg(&id)?, &text)?),
@@ -263,6 +264,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if n.is_empty() {
                 println!("No new mentions or replies.");
+            }
+            for u in node.unread_counts()?.iter().filter(|u| u.count > 0) {
+                let who = u.name.clone().unwrap_or_else(|| u.author[..12].to_string());
+                println!("{who}: {} new in their feed", u.count);
             }
             for item in &n {
                 let kind = match item.kind {

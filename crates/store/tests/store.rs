@@ -212,3 +212,60 @@ fn a_version_1_database_is_migrated_and_keeps_its_nodes() {
     let p = Prolly::new(store);
     assert_eq!(p.count(&m.root, &KeyRange::all()).unwrap(), 500);
 }
+
+#[test]
+fn publish_refuses_a_seq_gap_and_stores_nothing() {
+    use rookery_feed::{Content, Head, Message, Post, Roots, SecretKey, SignedHead, SignedMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let key = SecretKey::from_bytes(&[9; 32]);
+    let signed = |seq: u64| {
+        let m = Message {
+            author: key.public(),
+            seq,
+            timestamp_ms: seq,
+            content: Content::Post(Post {
+                text: format!("{seq}"),
+                mentions: vec![],
+                reply: None,
+            }),
+        };
+        let m = SignedMessage::sign(m, &key).unwrap();
+        let h = Head {
+            author: key.public(),
+            seq,
+            timestamp_ms: seq,
+            roots: Roots::empty(),
+            about: None,
+        };
+        (m, SignedHead::sign(h, &key).unwrap())
+    };
+    let (m1, h1) = signed(1);
+    store
+        .publish(&rookery_store::Published {
+            nodes: &[],
+            message: &m1,
+            head: &h1,
+        })
+        .unwrap();
+    let (m3, h3) = signed(3);
+    let err = store
+        .publish(&rookery_store::Published {
+            nodes: &[],
+            message: &m3,
+            head: &h3,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Feed(rookery_feed::FeedError::SeqGap {
+                expected: 2,
+                got: 3
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(store.head(&key.public()).unwrap(), Some(h1));
+    assert_eq!(store.body(&m3.id()).unwrap(), None);
+}
