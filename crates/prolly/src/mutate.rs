@@ -248,6 +248,11 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                 // The edits changed nothing here (same values, or deletes of absent keys).
                 up.truncate(up_mark);
                 self.new_nodes.truncate(nodes_mark);
+            } else {
+                // A region can re-emit some old nodes unchanged (the ones between a change and
+                // the point where the chunkings fall back in step): those are not new.
+                let emitted = self.new_nodes.split_off(nodes_mark);
+                self.new_nodes.extend(emitted.into_iter().filter(|n| !old_ids.contains(&n.id)));
             }
         }
         // Deletes of old keys and inserts of new ones interleave; where a key has both, the
