@@ -252,7 +252,8 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                 // A region can re-emit some old nodes unchanged (the ones between a change and
                 // the point where the chunkings fall back in step): those are not new.
                 let emitted = self.new_nodes.split_off(nodes_mark);
-                self.new_nodes.extend(emitted.into_iter().filter(|n| !old_ids.contains(&n.id)));
+                self.new_nodes
+                    .extend(emitted.into_iter().filter(|n| !old_ids.contains(&n.id)));
             }
         }
         // Deletes of old keys and inserts of new ones interleave; where a key has both, the

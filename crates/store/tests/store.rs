@@ -269,3 +269,40 @@ fn publish_refuses_a_seq_gap_and_stores_nothing() {
     assert_eq!(store.head(&key.public()).unwrap(), Some(h1));
     assert_eq!(store.body(&m3.id()).unwrap(), None);
 }
+
+#[test]
+fn truncated_files_give_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let p = Prolly::new(Store::open(&path).unwrap());
+        p.apply(
+            &Prolly::<Store>::empty_root(),
+            (0..5_000u64).map(|i| (key(i), Some(vec![3; 16]))),
+        )
+        .unwrap();
+    }
+    let full = std::fs::read(&path).unwrap();
+    for keep in [
+        0,
+        1,
+        16,
+        512,
+        4096,
+        full.len() / 3,
+        full.len() / 2,
+        full.len() - 1,
+    ] {
+        std::fs::write(&path, &full[..keep]).unwrap();
+        // Whatever redb makes of a cut file, opening it is an error or a usable store, never a
+        // panic; an error names the file.
+        let opened = std::panic::catch_unwind(|| Store::open(&path));
+        match opened {
+            Err(_) => panic!("opening a file cut to {keep} bytes panicked"),
+            Ok(Err(e)) => assert!(e.to_string().contains("could not open the database"), "{e}"),
+            Ok(Ok(store)) => {
+                let _ = store.node_count();
+            }
+        }
+    }
+}
