@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+
+/// `println!` that returns write errors instead of panicking (a closed pipe ends the command
+/// quietly, see `main`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
 use clap::{Parser, Subcommand};
 use rookery_feed::{MessageId, PublicKey, format_key, parse_key};
 use rookery_node::api::{ContentView, MessageView, Page};
@@ -153,14 +162,57 @@ enum BundleCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+            // clap's own message, on one line, with the hint to use --help.
+            let text = e.kind().to_string();
+            let detail = e.to_string();
+            let first = detail
+                .lines()
+                .next()
+                .unwrap_or(&text)
+                .trim_start_matches("error: ");
+            eprintln!("error: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Text from other people, made safe for a terminal: control characters (escape sequences
+/// could clear the screen or rewrite the clipboard) become U+FFFD; newlines and tabs stay.
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The error and its causes on one line.
@@ -196,13 +248,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let node = Node::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
     let json = cli.json;
     match cli.command {
-        Command::Init => println!("{}\n(data in {})", format_key(&node.id()), dir.display()),
+        Command::Init => say!("{}\n(data in {})", format_key(&node.id()), dir.display()),
         Command::Id if json => print_json(&serde_json::json!({ "key": format_key(&node.id()) }))?,
-        Command::Id => println!("{}", format_key(&node.id())),
-        Command::Post { text } => published(&node.post(&text)?),
-        Command::Reply { id, text } => published(&node.reply(&id_arg(&id)?, &text)?),
+        Command::Id => say!("{}", format_key(&node.id())),
+        Command::Post { text } => published(&node.post(&text)?)?,
+        Command::Reply { id, text } => published(&node.reply(&id_arg(&id)?, &text)?)?,
         Command::Profile(ProfileCmd::Set { name, bio }) => {
-            published(&node.set_profile(&name, &bio, None)?)
+            published(&node.set_profile(&name, &bio, None)?)?
         }
         Command::Profile(ProfileCmd::Show { key }) => {
             let key = key
@@ -214,22 +266,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 return print_json(&p);
             }
-            println!("{}", p.name.as_deref().unwrap_or("(no name)"));
-            println!("key        {}", p.key);
+            say!("{}", safe(p.name.as_deref().unwrap_or("(no name)")));
+            say!("key        {}", p.key);
             if let Some(bio) = p.bio.filter(|b| !b.is_empty()) {
-                println!("bio        {bio}");
+                say!("bio        {}", safe(&bio));
             }
-            println!(
+            say!(
                 "messages   {}",
                 p.seq.map_or("none held".to_string(), |s| s.to_string())
             );
-            println!("follows    {}", p.follows.len());
-            println!("followers  {} (among feeds held here)", p.followers);
+            say!("follows    {}", p.follows.len());
+            say!("followers  {} (among feeds held here)", p.followers);
         }
-        Command::Follow { key } => published(&node.follow(key_arg(&key)?)?),
-        Command::Unfollow { key } => published(&node.unfollow(key_arg(&key)?)?),
-        Command::Block { key } => published(&node.block(key_arg(&key)?)?),
-        Command::Delete { id } => published(&node.delete(id_arg(&id)?)?),
+        Command::Follow { key } => published(&node.follow(key_arg(&key)?)?)?,
+        Command::Unfollow { key } => published(&node.unfollow(key_arg(&key)?)?)?,
+        Command::Block { key } => published(&node.block(key_arg(&key)?)?)?,
+        Command::Delete { id } => published(&node.delete(id_arg(&id)?)?)?,
         Command::Feed {
             author,
             limit,
@@ -242,7 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 return print_json(&page);
             }
-            print_page(&page);
+            print_page(&page)?;
         }
         Command::Thread { id } => {
             let t = node.thread(&id_arg(&id)?)?;
@@ -250,11 +302,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return print_json(&t);
             }
             match &t.root {
-                Some(r) => print_message(r, ""),
-                None => println!("(the first post of this thread is not here)"),
+                Some(r) => print_message(r, "")?,
+                None => say!("(the first post of this thread is not here)"),
             }
             for r in &t.replies {
-                print_message(r, "  ↳ ");
+                print_message(r, "  ↳ ")?;
             }
         }
         Command::Notifications => {
@@ -263,18 +315,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return print_json(&n);
             }
             if n.is_empty() {
-                println!("No new mentions or replies.");
+                say!("No new mentions or replies.");
             }
             for u in node.unread_counts()?.iter().filter(|u| u.count > 0) {
-                let who = u.name.clone().unwrap_or_else(|| u.author[..12].to_string());
-                println!("{who}: {} new in their feed", u.count);
+                let who = safe(u.name.as_deref().unwrap_or(&u.author[..12]));
+                say!("{who}: {} new in their feed", u.count);
             }
             for item in &n {
                 let kind = match item.kind {
                     rookery_node::api::NotificationKind::Reply => "reply",
                     rookery_node::api::NotificationKind::Mention => "mention",
                 };
-                print_message(&item.message, &format!("[{kind}] "));
+                print_message(&item.message, &format!("[{kind}] "))?;
             }
         }
         Command::Read { key } => {
@@ -292,7 +344,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let bundle = node.export(&author)?;
             std::fs::write(&file, bundle.to_bytes())
                 .with_context(|| format!("writing {}", file.display()))?;
-            println!(
+            say!(
                 "wrote {} messages and {} tree nodes to {}",
                 bundle.bodies.len(),
                 bundle.nodes.len(),
@@ -304,9 +356,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let bundle = Bundle::from_bytes(&bytes)?;
             let r = node.import(&bundle)?;
-            println!(
+            say!(
                 "imported {} messages and {} tree nodes ({:?})",
-                r.bodies, r.nodes, r.update
+                r.bodies,
+                r.nodes,
+                r.update
             );
         }
     }
@@ -314,12 +368,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-fn published(m: &MessageView) {
-    println!("{}", m.id);
+fn published(m: &MessageView) -> anyhow::Result<()> {
+    say!("{}", m.id);
+    Ok(())
 }
 
 fn when(ms: u64) -> String {
@@ -329,45 +384,44 @@ fn when(ms: u64) -> String {
     )
 }
 
-fn print_message(m: &MessageView, prefix: &str) {
-    let who = m
-        .author_name
-        .clone()
-        .unwrap_or_else(|| m.author[..12].to_string());
+fn print_message(m: &MessageView, prefix: &str) -> anyhow::Result<()> {
+    let who = safe(m.author_name.as_deref().unwrap_or(&m.author[..12]));
     let text = match &m.content {
-        ContentView::Post { text, .. } => text.clone(),
-        other => format!("{other:?}"),
+        ContentView::Post { text, .. } => safe(text),
+        other => safe(&format!("{other:?}")),
     };
-    println!("{prefix}{who} · {} · {}", when(m.timestamp_ms), m.id);
+    say!("{prefix}{who} · {} · {}", when(m.timestamp_ms), m.id);
     for line in text.lines() {
-        println!("{prefix}  {line}");
+        say!("{prefix}  {line}");
     }
+    Ok(())
 }
 
-fn print_page(page: &Page) {
+fn print_page(page: &Page) -> anyhow::Result<()> {
     if page.items.is_empty() {
-        println!(
+        say!(
             "Nothing here yet. Follow someone with `rookery follow KEY`, or post with `rookery post TEXT`."
         );
     }
     for m in &page.items {
-        print_message(m, "");
-        println!();
+        print_message(m, "")?;
+        say!();
     }
     if let Some(c) = &page.next_cursor {
-        println!("more: --cursor {c}");
+        say!("more: --cursor {c}");
     }
+    Ok(())
 }
 
 fn export_key(node: &Node, file: Option<&Path>, words: bool) -> anyhow::Result<()> {
     let secret = node.secret_key().to_bytes();
     if words {
-        println!("{}", bip39::Mnemonic::from_entropy(&secret)?);
+        say!("{}", bip39::Mnemonic::from_entropy(&secret)?);
     } else if let Some(file) = file {
         rookery_node::write_key_file(file, node.secret_key())?;
-        println!("wrote the secret key to {} (keep it safe)", file.display());
+        say!("wrote the secret key to {} (keep it safe)", file.display());
     } else {
-        println!("{}", key_hex(&secret));
+        say!("{}", key_hex(&secret));
     }
     Ok(())
 }
@@ -404,6 +458,6 @@ fn import_key(dir: &Path, file: Option<&Path>, words: Option<&str>) -> anyhow::R
         );
     }
     rookery_node::write_key_file(&path, &key)?;
-    println!("{}", format_key(&key.public()));
+    say!("{}", format_key(&key.public()));
     Ok(())
 }

@@ -139,4 +139,47 @@ fn bad_input_is_one_line_of_error() {
         vec![7u8; 4096]
     );
     assert!(ok(&a, &["feed"]).contains("Nothing here yet"));
+    // Usage mistakes are one line too.
+    fails(&a, &["follow"]);
+    fails(&a, &["no-such-command"]);
+}
+
+#[test]
+fn hostile_text_cannot_drive_the_terminal() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    ok(&a, &["post", "before\u{1b}[2Jafter"]);
+    ok(&a, &["post", "bell\u{7} and\ttab"]);
+    let out = ok(&a, &["feed"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("before\u{FFFD}[2Jafter") && out.contains("\ttab"));
+    // The JSON keeps the text as it is (escaped by JSON).
+    assert_eq!(
+        json(&a, &["feed"])["items"][1]["content"]["text"],
+        "before\u{1b}[2Jafter"
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    use std::io::Read;
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    for i in 0..30 {
+        ok(&a, &["post", &format!("post {i}\n{}", "line\n".repeat(400))]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rookery"))
+        .arg("--data-dir")
+        .arg(&a)
+        .args(["feed", "--limit", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe closes
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
 }

@@ -90,15 +90,32 @@ pub fn parse_secret(text: &str) -> Option<SecretKey> {
     Hash::from_hex(text).map(|h| SecretKey::from_bytes(&h.0))
 }
 
-/// Writes a secret key as 64 hex digits to a new file readable by its owner only.
+/// Writes a secret key as 64 hex digits to a new file readable by its owner only. The key is
+/// written to a temporary file, synced, and renamed into place, so a crash never leaves a
+/// half-written key file; an existing file is never replaced.
 pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
     use std::io::Write;
+    if path.exists() {
+        return Err(io("creating the key file", path)(
+            std::io::ErrorKind::AlreadyExists.into(),
+        ));
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(io("creating the key file", path))?;
-    writeln!(f, "{}", Hash(key.to_bytes()).to_hex()).map_err(io("writing the key file", path))
+    let mut f = opts.open(&tmp).map_err(io("creating the key file", &tmp))?;
+    writeln!(f, "{}", Hash(key.to_bytes()).to_hex()).map_err(io("writing the key file", &tmp))?;
+    f.sync_all().map_err(io("syncing the key file", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("moving the key file into place", path))?;
+    if let Some(parent) = path.parent()
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// A page position: the last item's messages key and author.
@@ -188,6 +205,7 @@ impl Node {
         let p = self
             .store
             .body(parent)?
+            .filter(|m| self.is_current(m).unwrap_or(false))
             .ok_or(NodeError::UnknownMessage(*parent))?;
         let root = match &p.message().content {
             Content::Post(Post { reply: Some(r), .. }) => r.root,
@@ -269,11 +287,19 @@ impl Node {
             },
             &self.key,
         )?;
-        let edits = index_edits(
+        let mut edits = index_edits(
             message.message(),
             message.id(),
             deleted.as_ref().map(|d| (d.message(), d.id())),
         )?;
+        if let Some(Content::Follow { target }) = deleted.as_ref().map(|d| &d.message().content) {
+            // A later Follow of the same key replaced this one: deleting the old message must
+            // not unfollow.
+            let current = self.trees.get(&roots.follows, &keys::follow(target))?;
+            if current != deleted.as_ref().map(|d| d.id().as_bytes().to_vec()) {
+                edits.follows.clear();
+            }
+        }
         let mut nodes: Vec<NodeBytes> = Vec::new();
         for index in Index::ALL {
             let e = edits.get(index);
@@ -437,7 +463,12 @@ impl Node {
                     .map_err(|_| NodeError::BadCursor)?,
             );
             let body = self.body_or_missing(&id)?;
-            if matches!(body.message().content, Content::Post(_)) {
+            // An index entry counts only if it names the index author's own message at the
+            // position its key says; anything else (another author's post, a copy) is skipped.
+            let m = body.message();
+            let genuine =
+                m.author == authors[i].author && key == keys::message(m.timestamp_ms, m.seq);
+            if genuine && matches!(m.content, Content::Post(_)) {
                 let author = body.message().author;
                 items.push(MessageView::new(&body, names.get(&author).cloned()));
             }
@@ -493,7 +524,11 @@ impl Node {
         let names = self.names()?;
         let blocked = self.blocked()?;
         let view = |m: &SignedMessage| MessageView::new(m, names.get(&m.message().author).cloned());
-        let root_msg = self.store.body(root)?;
+        // A deleted root (no longer in its author's feed) is not shown.
+        let root_msg = match self.store.body(root)? {
+            Some(m) if self.is_current(&m)? => Some(m),
+            _ => None,
+        };
         let mut replies = Vec::new();
         for h in self.store.heads()? {
             let h = h.head();
@@ -506,7 +541,14 @@ impl Node {
             {
                 let (_, v) = entry?;
                 let id = MessageId(v.as_slice().try_into().map_err(|_| NodeError::BadCursor)?);
-                replies.push(self.body_or_missing(&id)?);
+                let body = self.body_or_missing(&id)?;
+                // Only this author's own replies in this thread, each once.
+                let in_thread = matches!(&body.message().content,
+                    Content::Post(Post { reply: Some(r), .. }) if r.root == *root);
+                let seen = replies.iter().any(|r: &SignedMessage| r.id() == id);
+                if body.message().author == h.author && in_thread && !seen {
+                    replies.push(body);
+                }
             }
         }
         replies.sort_by_key(|m| {
@@ -579,7 +621,7 @@ impl Node {
                 .store
                 .last_seen(&h.author, Index::Mentions)?
                 .unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
-            out.extend(self.mentions_between(&seen, &h.roots.mentions, &names)?);
+            out.extend(self.mentions_between(h.author, &seen, &h.roots.mentions, &names)?);
         }
         out.sort_by(|a, b| {
             (b.message.timestamp_ms, b.message.seq).cmp(&(a.message.timestamp_ms, a.message.seq))
@@ -589,6 +631,7 @@ impl Node {
 
     fn mentions_between(
         &self,
+        author: PublicKey,
         old: &Hash,
         new: &Hash,
         names: &HashMap<PublicKey, String>,
@@ -606,6 +649,10 @@ impl Node {
                     .map_err(|_| NodeError::BadCursor)?,
             );
             let body = self.body_or_missing(&id)?;
+            let mentions_me = matches!(&body.message().content, Content::Post(p) if p.mentions.contains(&self.me));
+            if body.message().author != author || !mentions_me {
+                continue; // not what this author's mentions index may hold: skip it
+            }
             let kind = match &body.message().content {
                 Content::Post(Post { reply: Some(r), .. })
                     if self
@@ -717,9 +764,11 @@ impl Node {
                 let old = before.unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
                 // Partial data may not reach every new mention yet; those are reported once
                 // their nodes arrive (by `notifications`), so a failure here is not an error.
-                if let Ok(found) =
-                    self.mentions_between(&old, &head.head().roots.mentions, &self.names()?)
-                {
+                let blocked = self.blocked()?.contains(&author);
+                let found = self.names().and_then(|names| {
+                    self.mentions_between(author, &old, &head.head().roots.mentions, &names)
+                });
+                if let (false, Ok(found)) = (blocked, found) {
                     for n in found {
                         let _ = self.events.send(Event::Notification { notification: n });
                     }
@@ -763,9 +812,24 @@ impl Node {
         })
     }
 
-    /// The signed message `id`, if held.
+    /// Whether `m` is still in its author's feed (not deleted), per the head held.
+    fn is_current(&self, m: &SignedMessage) -> Result<bool, NodeError> {
+        let msg = m.message();
+        let Some(h) = self.store.head(&msg.author)? else {
+            return Ok(false);
+        };
+        let key = keys::message(msg.timestamp_ms, msg.seq);
+        let held = self.trees.get(&h.head().roots.messages, &key)?;
+        Ok(held.as_deref() == Some(m.id().as_bytes().as_slice()))
+    }
+
+    /// The signed message `id`, if held and not deleted.
     pub fn message(&self, id: &MessageId) -> Result<Option<MessageView>, NodeError> {
-        let Some(m) = self.store.body(id)? else {
+        let Some(m) = self
+            .store
+            .body(id)?
+            .filter(|m| self.is_current(m).unwrap_or(false))
+        else {
             return Ok(None);
         };
         Ok(Some(MessageView::new(

@@ -249,3 +249,114 @@ fn identity_persists_and_events_flow() {
         Err(NodeError::BadKeyFile { .. })
     ));
 }
+
+#[test]
+fn hostile_index_entries_are_skipped() {
+    use rookery_feed::{Head, Roots, SecretKey, SignedHead, keys};
+    use rookery_prolly::{MemStore, Prolly};
+    let (_da, a) = node();
+    let (_db, b) = node();
+    let b_post = b.post(&format!("hello @{}", format_key(&a.id()))).unwrap();
+    sync(&b, &a);
+    // E signs a head whose messages, mentions and replies trees name B's post as E's own.
+    let e = SecretKey::from_bytes(&[42; 32]);
+    let scratch = Prolly::new(MemStore::new());
+    let empty = Prolly::<MemStore>::empty_root();
+    let value = Some(id(&b_post).0.to_vec());
+    let mut roots = Roots::empty();
+    let mut nodes = vec![];
+    for (index, key) in [
+        (rookery_feed::Index::Messages, keys::message(1, 1)),
+        (rookery_feed::Index::Mentions, keys::mention(&a.id(), 1, 1)),
+        (
+            rookery_feed::Index::Replies,
+            keys::reply(&id(&b_post), 1, 1),
+        ),
+    ] {
+        let m = scratch.mutate(&empty, [(key, value.clone())]).unwrap();
+        roots.set(index, m.root);
+        nodes.extend(m.nodes.into_iter().map(|n| n.bytes));
+    }
+    let head = SignedHead::sign(
+        Head {
+            author: e.public(),
+            seq: 1,
+            timestamp_ms: 1,
+            roots,
+            about: None,
+        },
+        &e,
+    )
+    .unwrap();
+    a.import(&Bundle {
+        head: head.bytes().to_vec(),
+        nodes,
+        bodies: vec![],
+    })
+    .unwrap();
+    a.follow(e.public()).unwrap();
+    a.follow(b.id()).unwrap();
+    let items = a.timeline(None, 10).unwrap().items;
+    assert_eq!(
+        items.iter().filter(|m| m.id == b_post.id).count(),
+        1,
+        "{items:?}"
+    );
+    assert!(items.iter().all(|m| m.author != format_key(&e.public())));
+    let n = a.notifications().unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].message.author, format_key(&b.id()));
+    assert!(a.thread(&id(&b_post)).unwrap().replies.is_empty());
+}
+
+#[test]
+fn deletes_of_follows_roots_and_forks_after_forks() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    // Follow, unfollow, follow again, then delete the first Follow: still following.
+    let f1 = a.follow(b.id()).unwrap();
+    a.unfollow(b.id()).unwrap();
+    a.follow(b.id()).unwrap();
+    a.delete(id(&f1)).unwrap();
+    assert_eq!(
+        a.profile(&a.id()).unwrap().follows,
+        vec![format_key(&b.id())]
+    );
+
+    // A deleted thread root is no longer shown, and cannot be replied to.
+    let root = a.post("root").unwrap();
+    a.reply(&id(&root), "self reply").unwrap();
+    a.delete(id(&root)).unwrap();
+    let t = a.thread(&id(&root)).unwrap();
+    assert!(t.root.is_none());
+    assert_eq!(t.replies.len(), 1);
+    assert!(matches!(
+        a.reply(&id(&root), "late"),
+        Err(NodeError::UnknownMessage(_))
+    ));
+    assert!(a.message(&id(&root)).unwrap().is_none());
+
+    // After a fork, a later head on the other branch is refused too: the first history stays.
+    b.post("one").unwrap();
+    let old = b.export(&b.id()).unwrap();
+    b.post("two").unwrap();
+    sync(&b, &a);
+    let twin_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        b.data_dir().join(rookery_node::KEY_FILE),
+        twin_dir.path().join(rookery_node::KEY_FILE),
+    )
+    .unwrap();
+    let twin = Node::open(twin_dir.path()).unwrap();
+    twin.import(&old).unwrap();
+    twin.post("other two").unwrap();
+    assert!(a.import(&twin.export(&twin.id()).unwrap()).is_err());
+    twin.post("other three").unwrap();
+    assert!(matches!(
+        a.import(&twin.export(&twin.id()).unwrap()),
+        Err(NodeError::Store(rookery_store::Error::Feed(
+            FeedError::Fork { .. }
+        )))
+    ));
+    assert_eq!(a.store().head(&b.id()).unwrap().unwrap().head().seq, 2);
+}

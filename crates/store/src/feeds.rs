@@ -169,6 +169,12 @@ impl Store {
             return Err(rookery_feed::FeedError::WrongAuthor.into());
         }
         let txn = self.db.begin_write()?;
+        if txn.open_table(FORKS)?.get(author.as_bytes())?.is_some() {
+            // The author signed two histories: keep the first and take no further heads from
+            // either, so a later seq on the other branch cannot switch histories quietly.
+            let seq = head.head().seq;
+            return Err(rookery_feed::FeedError::Fork { seq }.into());
+        }
         let update =
             {
                 let mut heads = txn.open_table(HEADS)?;
