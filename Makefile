@@ -28,6 +28,7 @@ test: setup
 ## bench: the side-by-side benchmarks (release build); prints ratios. BENCH_ARGS=--json for JSON.
 bench: setup
 	$(CARGO) run --release --locked -p rookery-bench -- tree $(BENCH_ARGS)
+	$(CARGO) run --release --locked -p rookery-bench -- feeds $(BENCH_ARGS)
 
 ## fuzz: a short run of every fuzz target (cargo-fuzz with libFuzzer, on the stable toolchain).
 fuzz: setup

@@ -2,9 +2,10 @@
 //! real peers in one run on this machine and prints ratios (a timing alone says little on a
 //! shared, noisy machine). Run by `make bench`; speed is never asserted in tests.
 //!
-//! Scenarios: `tree` (the Prolly tree against redb, `BTreeMap` and the `prollytree` crate).
-//! Later issues add `feeds` and `sync`.
+//! Scenarios: `tree` (the Prolly tree against redb, `BTreeMap` and the `prollytree` crate) and
+//! `feeds` (a node holding many followed feeds). `sync` comes with sync.
 
+mod feeds;
 mod tree;
 
 use clap::{Parser, Subcommand};
@@ -21,10 +22,14 @@ enum Scenario {
     /// The Prolly tree: build, single inserts, diff, proofs and appends, against redb, BTreeMap
     /// and the `prollytree` crate.
     Tree(tree::Args),
+    /// Feeds: notifications by root diffs against scanning every message, the first page
+    /// after opening, publishing, importing and signature checking.
+    Feeds(feeds::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Tree(args) => tree::run(&args),
+        Scenario::Feeds(args) => feeds::run(&args),
     }
 }

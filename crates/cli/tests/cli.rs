@@ -166,7 +166,10 @@ fn a_closed_pipe_is_not_a_crash() {
     let t = tempfile::tempdir().unwrap();
     let a = t.path().join("a");
     for i in 0..30 {
-        ok(&a, &["post", &format!("post {i}\n{}", "line\n".repeat(400))]);
+        ok(
+            &a,
+            &["post", &format!("post {i}\n{}", "line\n".repeat(400))],
+        );
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_rookery"))
         .arg("--data-dir")

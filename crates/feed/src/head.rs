@@ -120,6 +120,16 @@ impl SignedHead {
         })
     }
 
+    /// Decodes bytes this node verified before it stored them, without the signature check
+    /// (see [`crate::SignedMessage::from_stored`]). Never use it for bytes from outside.
+    pub fn from_stored(bytes: &[u8]) -> Result<Self, FeedError> {
+        let (head, _) = decode_signed::<Head>(bytes, "head")?;
+        Ok(SignedHead {
+            head,
+            bytes: bytes.to_vec(),
+        })
+    }
+
     /// The head.
     pub fn head(&self) -> &Head {
         &self.head

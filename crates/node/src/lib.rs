@@ -338,13 +338,34 @@ impl Node {
 
     // ----- reading -----
 
-    /// Lower-case known names → keys, for resolving `@name`.
+    /// Lower-case known names → keys, for resolving `@name`. Where several authors share a
+    /// name, the one the local identity follows (or itself) wins; if that does not settle it,
+    /// the name resolves to nobody: anyone can take any name, and a guess could mention a
+    /// stranger.
     fn name_index(&self) -> Result<HashMap<String, PublicKey>, NodeError> {
-        Ok(self
-            .names()?
-            .into_iter()
-            .map(|(k, n)| (n.to_lowercase(), k))
-            .collect())
+        let followed: HashSet<PublicKey> = match self.my_head()? {
+            Some(me) => self.follows_of(&me)?.into_iter().collect(),
+            None => HashSet::new(),
+        };
+        let mut by_name: HashMap<String, Vec<PublicKey>> = HashMap::new();
+        for (k, n) in self.names()? {
+            by_name.entry(n.to_lowercase()).or_default().push(k);
+        }
+        let mut out = HashMap::new();
+        for (name, keys) in by_name {
+            let known: Vec<PublicKey> = keys
+                .iter()
+                .filter(|k| followed.contains(*k) || **k == self.me)
+                .copied()
+                .collect();
+            match (keys.as_slice(), known.as_slice()) {
+                ([only], _) | (_, [only]) => {
+                    out.insert(name, *only);
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
     /// The current name of every author whose profile is held.
@@ -679,8 +700,13 @@ impl Node {
             return Ok(vec![]);
         };
         let names = self.names()?;
+        let blocked = self.blocked()?;
         let mut out = Vec::new();
-        for author in self.follows_of(&me)? {
+        for author in self
+            .follows_of(&me)?
+            .into_iter()
+            .filter(|a| !blocked.contains(a))
+        {
             let Some(h) = self.store.head(&author)? else {
                 continue;
             };

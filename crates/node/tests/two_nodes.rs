@@ -360,3 +360,26 @@ fn deletes_of_follows_roots_and_forks_after_forks() {
     ));
     assert_eq!(a.store().head(&b.id()).unwrap().unwrap().head().seq, 2);
 }
+
+#[test]
+fn shared_names_resolve_only_when_it_is_clear_who() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    let (_dc, c) = node();
+    b.set_profile("Sam", "", None).unwrap();
+    c.set_profile("sam", "", None).unwrap();
+    sync(&b, &a);
+    sync(&c, &a);
+    let mentions = |v: &rookery_node::api::MessageView| match &v.content {
+        ContentView::Post { mentions, .. } => mentions.clone(),
+        _ => vec![],
+    };
+    // Two strangers share the name: it mentions nobody.
+    assert!(mentions(&a.post("hi @Sam").unwrap()).is_empty());
+    // Following one of them settles it.
+    a.follow(c.id()).unwrap();
+    assert_eq!(
+        mentions(&a.post("hi @Sam").unwrap()),
+        vec![format_key(&c.id())]
+    );
+}

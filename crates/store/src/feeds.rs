@@ -82,7 +82,7 @@ impl Store {
         let table = txn.open_table(HEADS)?;
         let bytes = table.get(author.as_bytes())?.map(|v| v.value().to_vec());
         bytes
-            .map(|b| SignedHead::decode(&b).map_err(Error::from))
+            .map(|b| SignedHead::from_stored(&b).map_err(Error::from))
             .transpose()
     }
 
@@ -93,7 +93,7 @@ impl Store {
         let mut out = Vec::new();
         for row in table.iter()? {
             let (_, v) = row?;
-            out.push(SignedHead::decode(v.value())?);
+            out.push(SignedHead::from_stored(v.value())?);
         }
         Ok(out)
     }
@@ -106,7 +106,7 @@ impl Store {
         match bytes {
             None => Ok(None),
             Some(b) => {
-                let m = SignedMessage::decode(&b)?;
+                let m = SignedMessage::from_stored(&b)?;
                 if m.id() != *id {
                     return Err(Error::Corrupt {
                         what: "message body",
@@ -129,7 +129,7 @@ impl Store {
             let mut heads = txn.open_table(HEADS)?;
             let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
             let held_seq = held
-                .map(|b| SignedHead::decode(&b))
+                .map(|b| SignedHead::from_stored(&b))
                 .transpose()?
                 .map(|h| h.head().seq);
             p.message
@@ -179,7 +179,7 @@ impl Store {
             {
                 let mut heads = txn.open_table(HEADS)?;
                 let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
-                let held = held.map(|b| SignedHead::decode(&b)).transpose()?;
+                let held = held.map(|b| SignedHead::from_stored(&b)).transpose()?;
                 match head.accept(held.as_ref()) {
                     Ok(u) => {
                         if u != HeadUpdate::Same {
@@ -217,16 +217,14 @@ impl Store {
         })
     }
 
-    /// Stores bodies of an author whose head is held (filling in partial data), verified.
-    pub fn import_bodies(&self, bodies: &[SignedMessage]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut table = txn.open_table(BODIES)?;
-            for b in bodies {
-                table.insert(b.id().as_bytes(), b.bytes())?;
-            }
+    /// Calls `f` with the signed bytes of every body held (for benchmarks and diagnostics).
+    pub fn scan_bodies(&self, mut f: impl FnMut(&[u8])) -> Result<(), Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BODIES)?;
+        for row in table.iter()? {
+            let (_, v) = row?;
+            f(v.value());
         }
-        txn.commit()?;
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 //!
 //! **Invariants:** every node in the `nodes` table was written under the blake3 id of its bytes
 //! (readers re-check it anyway, see `rookery_prolly`), and every body and head was verified
-//! (signature, canonical encoding) before it was written. Publishing a message (its nodes, body
+//! (signature, canonical encoding) before it was written, so reads decode them strictly but do
+//! not check signatures again. Publishing a message (its nodes, body
 //! and new head) is one write transaction, and so is importing an author's head with its nodes
 //! and bodies: after a crash either all of it is there or none.
 
