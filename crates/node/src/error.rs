@@ -45,6 +45,9 @@ pub enum NodeError {
     /// A bad pagination cursor.
     #[error("bad cursor")]
     BadCursor,
+    /// An index entry whose value is not a message id (the author built it wrongly).
+    #[error("an index entry does not hold a message id")]
+    BadIndexValue,
     /// A bundle file that is not one.
     #[error("not a Rookery bundle: {0}")]
     BadBundle(&'static str),
@@ -71,6 +74,7 @@ impl NodeError {
             NodeError::MissingNodes(_) | NodeError::MissingBodies(_) => "not_synced",
             NodeError::UnknownMessage(_) => "unknown_message",
             NodeError::BadCursor => "bad_cursor",
+            NodeError::BadIndexValue => "bad_data",
             NodeError::BadBundle(_) => "bad_bundle",
         }
     }

@@ -118,6 +118,14 @@ pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// The message id an index value holds; anything else is bad data from the index's author.
+fn id_of(value: &[u8]) -> Result<MessageId, NodeError> {
+    value
+        .try_into()
+        .map(MessageId)
+        .map_err(|_| NodeError::BadIndexValue)
+}
+
 /// A page position: the last item's messages key and author.
 fn encode_cursor(key: &[u8], author: &PublicKey) -> String {
     let mut b = key.to_vec();
@@ -477,12 +485,7 @@ impl Node {
             let Some((key, _, i, value)) = heap.pop() else {
                 break;
             };
-            let id = MessageId(
-                value
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| NodeError::BadCursor)?,
-            );
+            let id = id_of(&value)?;
             let body = self.body_or_missing(&id)?;
             // An index entry counts only if it names the index author's own message at the
             // position its key says; anything else (another author's post, a copy) is skipped.
@@ -561,7 +564,7 @@ impl Node {
                 .range(&h.roots.replies, Query::new(keys::replies_in(root)))
             {
                 let (_, v) = entry?;
-                let id = MessageId(v.as_slice().try_into().map_err(|_| NodeError::BadCursor)?);
+                let id = id_of(&v)?;
                 let body = self.body_or_missing(&id)?;
                 // Only this author's own replies in this thread, each once.
                 let in_thread = matches!(&body.message().content,
@@ -663,12 +666,7 @@ impl Node {
                 Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
                 Change::Removed { .. } => continue,
             };
-            let id = MessageId(
-                value
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| NodeError::BadCursor)?,
-            );
+            let id = id_of(&value)?;
             let body = self.body_or_missing(&id)?;
             let mentions_me = matches!(&body.message().content, Content::Post(p) if p.mentions.contains(&self.me));
             if body.message().author != author || !mentions_me {
@@ -826,7 +824,7 @@ impl Node {
             .range(&head.head().roots.messages, Query::new(KeyRange::all()))
         {
             let (_, v) = entry?;
-            let id = MessageId(v.as_slice().try_into().map_err(|_| NodeError::BadCursor)?);
+            let id = id_of(&v)?;
             if let Some(b) = self.store.body(&id)? {
                 bodies.push(b.bytes().to_vec());
             }

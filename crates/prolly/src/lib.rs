@@ -181,13 +181,17 @@ impl<S: NodeStore> Prolly<S> {
         proof::prove(&self.store, root, query)
     }
 
-    /// Every node of the tree under `root`, each checked as it is read, parents before
-    /// children (O(N); for bundles and full copies). The empty root has no nodes.
-    pub fn tree_nodes(&self, root: &Hash) -> Result<Vec<NodeBytes>, Error> {
-        let loader = Loader::recording(&self.store);
-        let node = loader.load_root(root)?;
-        let mut stack = vec![(node, None::<Vec<u8>>, true)];
+    /// Loads every node of the tree under `root`, each checked against its parent, and calls
+    /// `visit` with it (parents before children).
+    fn walk(
+        &self,
+        loader: &Loader<'_, S>,
+        root: &Hash,
+        mut visit: impl FnMut(&Node),
+    ) -> Result<(), Error> {
+        let mut stack = vec![(loader.load_root(root)?, None::<Vec<u8>>, true)];
         while let Some((node, lower, rightmost)) = stack.pop() {
+            visit(&node);
             for i in (0..node.entries.len()).filter(|_| !node.is_leaf()) {
                 let child = loader.load_child(&node, i, lower.as_deref(), rightmost)?;
                 let child_lower = if i > 0 {
@@ -198,42 +202,35 @@ impl<S: NodeStore> Prolly<S> {
                 stack.push((child, child_lower, rightmost && i + 1 == node.entries.len()));
             }
         }
+        Ok(())
+    }
+
+    /// Every node of the tree under `root`, each checked as it is read, parents before
+    /// children (O(N); for bundles and full copies). The empty root has no nodes.
+    pub fn tree_nodes(&self, root: &Hash) -> Result<Vec<NodeBytes>, Error> {
+        let loader = Loader::recording(&self.store);
+        self.walk(&loader, root, |_| {})?;
         Ok(loader.take_recorded())
     }
 
     /// Walks every node of the tree (O(N)); for benchmarks and diagnostics.
     pub fn stats(&self, root: &Hash) -> Result<TreeStats, Error> {
         let loader = Loader::new(&self.store);
-        let node = loader.load_root(root)?;
-        let mut s = TreeStats {
-            depth: u32::from(node.level) + 1,
-            ..TreeStats::default()
-        };
-        if node.entries.is_empty() {
-            s.depth = 0;
-            return Ok(s);
-        }
-        let mut stack = vec![(node, None::<Vec<u8>>, true)];
-        while let Some((node, lower, rightmost)) = stack.pop() {
+        let mut s = TreeStats::default();
+        self.walk(&loader, root, |node| {
+            if node.entries.is_empty() {
+                return; // the empty tree
+            }
             let len = node.encode().len() as u64;
+            s.depth = s.depth.max(u32::from(node.level) + 1);
             s.nodes += 1;
             s.total_bytes += len;
             s.max_node_bytes = s.max_node_bytes.max(len);
             if node.is_leaf() {
                 s.leaves += 1;
                 s.entries += node.entries.len() as u64;
-            } else {
-                for i in 0..node.entries.len() {
-                    let child = loader.load_child(&node, i, lower.as_deref(), rightmost)?;
-                    let child_lower = if i > 0 {
-                        Some(node.entries[i - 1].key.clone())
-                    } else {
-                        lower.clone()
-                    };
-                    stack.push((child, child_lower, rightmost && i + 1 == node.entries.len()));
-                }
             }
-        }
+        })?;
         Ok(s)
     }
 }
