@@ -308,6 +308,9 @@ impl Node {
                 edits.follows.clear();
             }
         }
+        // The feed before this message (stored); the new trees exist only in `nodes` until the
+        // publish commits.
+        let before = roots;
         let mut nodes: Vec<NodeBytes> = Vec::new();
         for index in Index::ALL {
             let e = edits.get(index);
@@ -319,7 +322,10 @@ impl Node {
         }
         match &message.message().content {
             Content::About(_) => about = Some(message.id()),
-            Content::Delete { target } if about == Some(*target) => about = None,
+            // Deleting the current profile brings back the one before it, if any.
+            Content::Delete { target } if about == Some(*target) => {
+                about = self.latest_about(&before.messages, target)?;
+            }
             _ => {}
         }
         let head = SignedHead::sign(
@@ -332,10 +338,14 @@ impl Node {
             },
             &self.key,
         )?;
+        let deleted_block = deleted
+            .as_ref()
+            .filter(|d| matches!(d.message().content, Content::Block { .. }));
         self.store.publish(&Published {
             nodes: &nodes,
             message: &message,
             head: &head,
+            deleted_block,
         })?;
         let view = MessageView::new(&message, self.name_of(&self.me)?);
         let _ = self.events.send(Event::Published {
@@ -834,6 +844,27 @@ impl Node {
             nodes,
             bodies,
         })
+    }
+
+    /// The newest About message in the local feed under `messages`, other than `except`.
+    fn latest_about(
+        &self,
+        messages: &Hash,
+        except: &MessageId,
+    ) -> Result<Option<MessageId>, NodeError> {
+        for entry in self
+            .trees
+            .range(messages, Query::new(KeyRange::all()).reverse())
+        {
+            let id = id_of(&entry?.1)?;
+            if id != *except
+                && let Some(m) = self.store.body(&id)?
+                && matches!(m.message().content, Content::About(_))
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether `m` is still in its author's feed (not deleted), per the head held.

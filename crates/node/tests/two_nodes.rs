@@ -383,3 +383,35 @@ fn shared_names_resolve_only_when_it_is_clear_who() {
         vec![format_key(&c.id())]
     );
 }
+
+#[test]
+fn deleting_a_profile_or_a_block_undoes_it() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    a.set_profile("First", "", None).unwrap();
+    let second = a.set_profile("Second", "", None).unwrap();
+    assert_eq!(a.profile(&a.id()).unwrap().name.as_deref(), Some("Second"));
+    a.delete(id(&second)).unwrap();
+    assert_eq!(a.profile(&a.id()).unwrap().name.as_deref(), Some("First"));
+
+    a.follow(b.id()).unwrap();
+    b.post("visible").unwrap();
+    sync(&b, &a);
+    let block = a.block(b.id()).unwrap();
+    assert!(
+        a.timeline(None, 10)
+            .unwrap()
+            .items
+            .iter()
+            .all(|m| m.author != format_key(&b.id()))
+    );
+    a.delete(id(&block)).unwrap();
+    assert!(!a.profile(&b.id()).unwrap().blocked_by_me);
+    assert!(
+        a.timeline(None, 10)
+            .unwrap()
+            .items
+            .iter()
+            .any(|m| m.author == format_key(&b.id()))
+    );
+}

@@ -59,6 +59,8 @@ pub struct Published<'a> {
     pub message: &'a SignedMessage,
     /// The author's new head (seq = the message's seq).
     pub head: &'a SignedHead,
+    /// The Block message this message deletes, if it deletes one: its target is unblocked.
+    pub deleted_block: Option<&'a SignedMessage>,
 }
 
 /// Fork evidence: the head kept and the different head refused, both signed bytes.
@@ -141,6 +143,16 @@ impl Store {
             if let rookery_feed::Content::Block { target } = &p.message.message().content {
                 txn.open_table(BLOCKED)?
                     .insert(target.as_bytes(), p.message.message().seq)?;
+            }
+            if let Some(block) = p.deleted_block
+                && let rookery_feed::Content::Block { target } = &block.message().content
+            {
+                // Unblock only if no later Block of the same key is in force.
+                let mut blocked = txn.open_table(BLOCKED)?;
+                let current = blocked.get(target.as_bytes())?.map(|v| v.value());
+                if current == Some(block.message().seq) {
+                    blocked.remove(target.as_bytes())?;
+                }
             }
         }
         Store::put_nodes_in(&txn, p.nodes)?;

@@ -246,6 +246,7 @@ fn publish_refuses_a_seq_gap_and_stores_nothing() {
             nodes: &[],
             message: &m1,
             head: &h1,
+            deleted_block: None,
         })
         .unwrap();
     let (m3, h3) = signed(3);
@@ -254,6 +255,7 @@ fn publish_refuses_a_seq_gap_and_stores_nothing() {
             nodes: &[],
             message: &m3,
             head: &h3,
+            deleted_block: None,
         })
         .unwrap_err();
     assert!(
