@@ -1,0 +1,297 @@
+//! The wire format of `rookery/sync/1`.
+//!
+//! A connection carries frames: a 4-byte big-endian length, then that many bytes of postcard.
+//! A length over [`MAX_FRAME`] is refused before anything is allocated or read. Each side first
+//! sends a [`Hello`]; a peer with another protocol version is told so and dropped. Then the
+//! asker sends [`Request`]s and reads [`Response`]s. Every request is checked against the
+//! limits below before it is served ([`Request::check`]).
+//!
+//! Everything in a response is checked by the receiver (nodes against their ids, proofs
+//! against a signed head's root, bodies and heads against their signatures) before it is
+//! stored: the wire format itself trusts nothing.
+
+use std::ops::Bound;
+
+use rookery_feed::{Index, PublicKey};
+use rookery_prolly::Hash;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The ALPN protocol name.
+pub const ALPN: &[u8] = b"rookery/sync/1";
+/// The protocol version sent in [`Hello`].
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The largest frame either side accepts: 4 MiB.
+pub const MAX_FRAME: usize = 4 << 20;
+/// The most authors one `Heads` or `Subscribe` names.
+pub const MAX_AUTHORS: usize = 1024;
+/// The most node hashes one `Nodes` asks for.
+pub const MAX_HASHES: usize = 1024;
+/// The most entries one `Range` asks for.
+pub const MAX_RANGE_LIMIT: u32 = 1000;
+/// The longest key in a range bound.
+pub const MAX_BOUND_KEY: usize = rookery_prolly::MAX_KEY_LEN;
+
+/// The first frame each way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`PROTOCOL_VERSION`] of the sender.
+    pub version: u32,
+}
+
+/// A key range on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRange {
+    /// Lower bound.
+    pub start: Bound<Vec<u8>>,
+    /// Upper bound.
+    pub end: Bound<Vec<u8>>,
+}
+
+impl From<rookery_prolly::KeyRange> for WireRange {
+    fn from(r: rookery_prolly::KeyRange) -> Self {
+        WireRange {
+            start: r.start,
+            end: r.end,
+        }
+    }
+}
+
+impl From<WireRange> for rookery_prolly::KeyRange {
+    fn from(r: WireRange) -> Self {
+        rookery_prolly::KeyRange {
+            start: r.start,
+            end: r.end,
+        }
+    }
+}
+
+/// What an asker wants. Variant order is the wire tag; new requests go at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// The latest signed heads the peer holds for these authors.
+    Heads {
+        /// Whose.
+        authors: Vec<PublicKey>,
+    },
+    /// The first `limit` entries of `range` in one index of `author`'s tree under `root`, as a
+    /// range proof, with the bodies it names: a new follower's first screen in one round trip.
+    Range {
+        /// Whose feed.
+        author: PublicKey,
+        /// Which index.
+        index: Index,
+        /// The root (from a signed head the asker holds).
+        root: Hash,
+        /// Which keys.
+        range: WireRange,
+        /// How many entries.
+        limit: u32,
+        /// Largest keys first.
+        reverse: bool,
+    },
+    /// The nodes of `to` that a holder of `from` lacks on `range`, with the bodies they name:
+    /// catch-up in one round trip.
+    Diff {
+        /// Whose feed.
+        author: PublicKey,
+        /// Which index.
+        index: Index,
+        /// The root the asker holds.
+        from: Hash,
+        /// The root it wants.
+        to: Hash,
+        /// Which keys.
+        range: WireRange,
+    },
+    /// Nodes by hash.
+    Nodes {
+        /// Which.
+        hashes: Vec<Hash>,
+    },
+    /// A stream of heads for these authors as they change.
+    Subscribe {
+        /// Whose.
+        authors: Vec<PublicKey>,
+    },
+}
+
+/// Why a request is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// Over a limit of this module.
+    TooLarge,
+    /// The peer does not hold what was asked for.
+    NotFound,
+    /// The peer's per-connection budget is used up.
+    Busy,
+    /// Anything else.
+    Internal,
+}
+
+/// What a peer answers. Variant order is the wire tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Signed heads (bytes as `SignedHead` encodes them).
+    Heads {
+        /// The heads held, in no particular order.
+        heads: Vec<Vec<u8>>,
+    },
+    /// A range proof and the message bodies its entries name.
+    Proof {
+        /// Encoded nodes.
+        nodes: Vec<Vec<u8>>,
+        /// Signed message bodies.
+        bodies: Vec<Vec<u8>>,
+    },
+    /// Nodes (and bodies), possibly in several frames: `more` is set on all but the last.
+    Nodes {
+        /// Encoded nodes.
+        nodes: Vec<Vec<u8>>,
+        /// Signed message bodies.
+        bodies: Vec<Vec<u8>>,
+        /// Another `Nodes` frame follows.
+        more: bool,
+    },
+    /// A head pushed to a subscriber.
+    Head {
+        /// The signed head.
+        head: Vec<u8>,
+    },
+    /// The request was refused.
+    Error {
+        /// Why.
+        code: ErrorCode,
+        /// For logs; never shown to users as is.
+        message: String,
+    },
+}
+
+/// Why a frame could not be read or written, or a request is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The stream failed.
+    #[error("sync stream failed")]
+    Io(#[from] std::io::Error),
+    /// The peer closed the stream before a whole frame.
+    #[error("the peer closed the stream")]
+    Closed,
+    /// A frame longer than [`MAX_FRAME`].
+    #[error("frame of {len} bytes is over the {max}-byte limit", max = MAX_FRAME)]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+    },
+    /// A frame that is not what was expected.
+    #[error("malformed frame")]
+    Malformed(#[source] postcard::Error),
+    /// A request over a limit.
+    #[error("request over the limit: {0}")]
+    OverLimit(&'static str),
+    /// The peer speaks another version.
+    #[error("the peer speaks protocol version {0}, not {PROTOCOL_VERSION}")]
+    Version(u32),
+}
+
+impl Request {
+    /// Checks the request against the limits of this module.
+    pub fn check(&self) -> Result<(), WireError> {
+        let bound_ok = |r: &WireRange| {
+            [&r.start, &r.end].iter().all(|b| match b {
+                Bound::Included(k) | Bound::Excluded(k) => k.len() <= MAX_BOUND_KEY,
+                Bound::Unbounded => true,
+            })
+        };
+        match self {
+            Request::Heads { authors } | Request::Subscribe { authors }
+                if authors.len() > MAX_AUTHORS =>
+            {
+                Err(WireError::OverLimit("authors"))
+            }
+            Request::Nodes { hashes } if hashes.len() > MAX_HASHES => {
+                Err(WireError::OverLimit("hashes"))
+            }
+            Request::Range { limit, .. } if *limit > MAX_RANGE_LIMIT => {
+                Err(WireError::OverLimit("limit"))
+            }
+            Request::Range { range, .. } | Request::Diff { range, .. } if !bound_ok(range) => {
+                Err(WireError::OverLimit("range key"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Encodes one frame: length, then postcard.
+pub fn encode_frame<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
+    let body = postcard::to_allocvec(value).map_err(WireError::Malformed)?;
+    if body.len() > MAX_FRAME {
+        return Err(WireError::TooLarge { len: body.len() });
+    }
+    let mut out = Vec::with_capacity(4 + body.len());
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Writes one frame.
+pub async fn write_frame<T: Serialize>(
+    w: &mut (impl AsyncWrite + Unpin),
+    value: &T,
+) -> Result<(), WireError> {
+    w.write_all(&encode_frame(value)?).await?;
+    Ok(())
+}
+
+/// Reads one frame. The length is checked against [`MAX_FRAME`] before the body is read, and
+/// the body must decode to exactly one `T`.
+pub async fn read_frame<T: DeserializeOwned>(
+    r: &mut (impl AsyncRead + Unpin),
+) -> Result<T, WireError> {
+    let mut len = [0u8; 4];
+    read_exact_or_closed(r, &mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge { len });
+    }
+    let mut body = vec![0u8; len];
+    read_exact_or_closed(r, &mut body).await?;
+    let (value, rest) = postcard::take_from_bytes::<T>(&body).map_err(WireError::Malformed)?;
+    if !rest.is_empty() {
+        return Err(WireError::Malformed(
+            postcard::Error::DeserializeBadEncoding,
+        ));
+    }
+    Ok(value)
+}
+
+async fn read_exact_or_closed(
+    r: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> Result<(), WireError> {
+    match r.read_exact(buf).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(WireError::Closed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends our [`Hello`] and reads the peer's; a different version is an error.
+pub async fn handshake(
+    r: &mut (impl AsyncRead + Unpin),
+    w: &mut (impl AsyncWrite + Unpin),
+) -> Result<(), WireError> {
+    write_frame(
+        w,
+        &Hello {
+            version: PROTOCOL_VERSION,
+        },
+    )
+    .await?;
+    let theirs: Hello = read_frame(r).await?;
+    if theirs.version != PROTOCOL_VERSION {
+        return Err(WireError::Version(theirs.version));
+    }
+    Ok(())
+}
