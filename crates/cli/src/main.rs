@@ -236,6 +236,13 @@ fn key_arg(text: &str) -> anyhow::Result<PublicKey> {
     Ok(parse_key(text)?)
 }
 
+/// The key given, or the local identity's when none is.
+fn key_or_mine(text: Option<&str>, node: &Node) -> anyhow::Result<PublicKey> {
+    text.map(key_arg)
+        .transpose()
+        .map(|k| k.unwrap_or(node.id()))
+}
+
 fn id_arg(text: &str) -> anyhow::Result<MessageId> {
     Ok(text.parse()?)
 }
@@ -257,11 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             published(&node.set_profile(&name, &bio, None)?)?
         }
         Command::Profile(ProfileCmd::Show { key }) => {
-            let key = key
-                .as_deref()
-                .map(key_arg)
-                .transpose()?
-                .unwrap_or(node.id());
+            let key = key_or_mine(key.as_deref(), &node)?;
             let p = node.profile(&key)?;
             if json {
                 return print_json(&p);
@@ -336,11 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ExportKey { file, words } => export_key(&node, file.as_deref(), words)?,
         Command::ImportKey { .. } => unreachable!("handled before the node opens"),
         Command::Bundle(BundleCmd::Export { file, author }) => {
-            let author = author
-                .as_deref()
-                .map(key_arg)
-                .transpose()?
-                .unwrap_or(node.id());
+            let author = key_or_mine(author.as_deref(), &node)?;
             let bundle = node.export(&author)?;
             std::fs::write(&file, bundle.to_bytes())
                 .with_context(|| format!("writing {}", file.display()))?;

@@ -5,7 +5,7 @@ use iroh_base::{PublicKey, SecretKey};
 use rookery_prolly::Hash;
 use serde::{Deserialize, Serialize};
 
-use crate::message::{decode_signed, verify};
+use crate::message::{decode_signed, encode_signed, verify};
 use crate::{FeedError, Index, MessageId};
 
 /// Hashed before a head's bytes when signing (see `MESSAGE_DOMAIN`).
@@ -98,12 +98,7 @@ impl SignedHead {
         if head.author != key.public() {
             return Err(FeedError::WrongAuthor);
         }
-        let mut bytes = postcard::to_allocvec(&head).map_err(|source| FeedError::Malformed {
-            what: "head",
-            source,
-        })?;
-        let signature = key.sign(&[HEAD_DOMAIN, &bytes].concat());
-        bytes.extend_from_slice(&signature.to_bytes());
+        let bytes = encode_signed(&head, HEAD_DOMAIN, key, "head")?;
         Ok(SignedHead { head, bytes })
     }
 

@@ -189,12 +189,7 @@ impl SignedMessage {
             return Err(FeedError::WrongAuthor);
         }
         message.validate()?;
-        let mut bytes = postcard::to_allocvec(&message).map_err(|source| FeedError::Malformed {
-            what: "message",
-            source,
-        })?;
-        let signature = key.sign(&[MESSAGE_DOMAIN, &bytes].concat());
-        bytes.extend_from_slice(&signature.to_bytes());
+        let bytes = encode_signed(&message, MESSAGE_DOMAIN, key, "message")?;
         if bytes.len() > MAX_MESSAGE_BYTES {
             return Err(FeedError::TooLarge { len: bytes.len() });
         }
@@ -244,6 +239,21 @@ impl SignedMessage {
     pub fn id(&self) -> MessageId {
         self.id
     }
+}
+
+/// Encodes `postcard(value) ‖ signature`, the signature made over `domain ‖ postcard(value)`:
+/// the counterpart of [`decode_signed`] and [`verify`].
+pub(crate) fn encode_signed<T: Serialize>(
+    value: &T,
+    domain: &[u8],
+    key: &SecretKey,
+    what: &'static str,
+) -> Result<Vec<u8>, FeedError> {
+    let mut bytes =
+        postcard::to_allocvec(value).map_err(|source| FeedError::Malformed { what, source })?;
+    let signature = key.sign(&[domain, &bytes].concat());
+    bytes.extend_from_slice(&signature.to_bytes());
+    Ok(bytes)
 }
 
 /// Splits `postcard(T) ‖ signature` and checks that the encoding is canonical. Returns the
