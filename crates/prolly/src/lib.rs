@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod cursor;
+mod delta;
 mod diff;
 mod error;
 mod hash;
@@ -24,6 +25,7 @@ mod store;
 use std::sync::Arc;
 
 pub use cursor::{KeyRange, KeyValue, Query, Range};
+pub use delta::Delta;
 pub use diff::{Change, Diff};
 pub use error::{DecodeError, Error, StoreError};
 pub use hash::Hash;
@@ -127,6 +129,13 @@ impl<S: NodeStore> Prolly<S> {
     /// What changed from `old` to `new` within `range`, in key order, lazily.
     pub fn diff(&self, old: &Hash, new: &Hash, range: KeyRange) -> Diff<'_, S> {
         Diff::new(&self.store, *old, *new, range)
+    }
+
+    /// The nodes of `to` that a holder of `from` lacks on `range`, with the leaf values they
+    /// carry; skips every subtree the two trees share. Nodes of `to` this store lacks are named
+    /// in [`Delta::missing`] (one tree level at a time), so a caller can fetch and walk again.
+    pub fn delta(&self, from: &Hash, to: &Hash, range: &KeyRange) -> Result<Delta, Error> {
+        delta::delta(&self.store, from, to, range)
     }
 
     /// Applies a batch of edits (later edits of a key win) and returns the new root with the

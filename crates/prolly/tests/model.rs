@@ -366,3 +366,87 @@ fn size_edges() {
     apply_model(&mut model, &edits);
     assert_eq!(contents(&p, &root), model.into_iter().collect::<Vec<_>>());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A delta from `a` to `b` is exactly the nodes of `b` not in `a` (on the whole key
+    /// range), and a store holding `a` plus the delta reads all of `b`.
+    #[test]
+    fn delta_is_what_a_holder_of_the_old_tree_lacks(a in batches(false), b in prop::collection::vec((key(), prop::option::weighted(0.7, value(false))), 0..300)) {
+        let mut model = Model::new();
+        for batch in &a { apply_model(&mut model, batch); }
+        let (p, root) = build(&model);
+        let new_root = p.apply(&root, b).unwrap();
+        let d = p.delta(&root, &new_root, &KeyRange::all()).unwrap();
+        prop_assert!(d.is_complete());
+        let ids = |r: &Hash| -> std::collections::BTreeSet<Hash> {
+            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != Prolly::<MemStore>::empty_root()).collect()
+        };
+        let old = ids(&root);
+        let got: std::collections::BTreeSet<Hash> = d.nodes.iter().map(|n| n.id).collect();
+        prop_assert_eq!(got.len(), d.nodes.len(), "a node sent twice");
+        // Never a node the holder has; every node it lacks (a shared subtree may sit at
+        // another position of the new tree, so "lacks" is judged per level).
+        prop_assert!(got.is_disjoint(&old));
+        let holder = Prolly::new(MemStore::new());
+        for level in common::levels(p.store(), &root) {
+            for (id, _) in level.into_iter().filter(|(id, _)| *id != Prolly::<MemStore>::empty_root()) {
+                holder.store().insert_raw(id, p.store().get(&id).unwrap().unwrap());
+            }
+        }
+        holder.store().put_many(&d.nodes).unwrap();
+        prop_assert_eq!(contents(&holder, &new_root), contents(&p, &new_root));
+    }
+}
+
+#[test]
+fn delta_on_a_range_and_on_a_sparse_store() {
+    let p = Prolly::new(MemStore::new());
+    let n = 20_000u64;
+    let root = p
+        .apply(
+            &Prolly::<MemStore>::empty_root(),
+            (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
+        )
+        .unwrap();
+    // Ten appended entries: the delta is the right edge, a handful of nodes, and its values
+    // include the ten new ones.
+    let grown = p
+        .apply(
+            &root,
+            (n..n + 10).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
+        )
+        .unwrap();
+    let depth = u64::from(p.stats(&grown).unwrap().depth);
+    let d = p.delta(&root, &grown, &KeyRange::all()).unwrap();
+    assert!(d.nodes.len() as u64 <= depth + 1, "{} nodes", d.nodes.len());
+    for i in n..n + 10 {
+        assert!(d.values.contains(&common::ts_value(i)));
+    }
+    // Restricted to a range that holds none of the change: only the new root.
+    let early = KeyRange::between(common::ts_key(0), common::ts_key(100));
+    let d = p.delta(&root, &grown, &early).unwrap();
+    assert_eq!(d.nodes.iter().map(|n| n.id).collect::<Vec<_>>(), [grown]);
+    // From the empty tree on a range: only the paths into the range.
+    let d = p
+        .delta(&Prolly::<MemStore>::empty_root(), &grown, &early)
+        .unwrap();
+    assert_eq!(d.values.len(), 100);
+    assert!(d.nodes.len() as u64 <= depth + 8);
+    // A store that lacks part of the new tree names the missing nodes, one level at a time.
+    let sparse = Prolly::new(MemStore::new());
+    let top = p.store().get(&grown).unwrap().unwrap();
+    sparse.store().insert_raw(grown, top);
+    let d = sparse
+        .delta(&Prolly::<MemStore>::empty_root(), &grown, &KeyRange::all())
+        .unwrap();
+    assert!(!d.is_complete());
+    assert_eq!(d.nodes.len(), 1);
+    let top_node = common::load(p.store(), &grown);
+    assert_eq!(d.missing.len(), top_node.entries.len());
+    // A holder of a tree the peer lacks entirely gets the whole new tree, not an error.
+    let unknown = Hash([7; 32]);
+    let whole = p.delta(&unknown, &grown, &KeyRange::all()).unwrap();
+    assert_eq!(whole.nodes.len() as u64, p.stats(&grown).unwrap().nodes);
+}
