@@ -207,4 +207,28 @@ pub enum Event {
         /// It.
         notification: Notification,
     },
+    /// Sync progress with one peer: connected or not, bytes moved, what is being fetched.
+    Peer {
+        /// The peer's state now.
+        peer: PeerView,
+    },
+}
+
+/// A sync session with a peer, as shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PeerView {
+    /// The peer's key.
+    pub key: String,
+    /// Their name, if their profile is held.
+    pub name: Option<String>,
+    /// Whether a session is open now.
+    pub connected: bool,
+    /// Bytes received from them in this session.
+    pub bytes_in: u64,
+    /// Bytes sent to them as requests in this session.
+    pub bytes_out: u64,
+    /// Requests made to them in this session.
+    pub requests: u64,
+    /// What is being fetched from them now, if anything.
+    pub fetching: Option<String>,
 }

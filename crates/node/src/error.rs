@@ -48,6 +48,12 @@ pub enum NodeError {
     /// An index entry whose value is not a message id (the author built it wrongly).
     #[error("an index entry does not hold a message id")]
     BadIndexValue,
+    /// Not a key (64 hex digits) nor a ticket.
+    #[error("not a key or a ticket: {0}")]
+    BadAddress(String),
+    /// Networking failed (binding, dialling).
+    #[error("network: {0}")]
+    Network(String),
     /// A bundle file that is not one.
     #[error("not a Rookery bundle: {0}")]
     BadBundle(&'static str),
@@ -76,6 +82,8 @@ impl NodeError {
             NodeError::BadCursor => "bad_cursor",
             NodeError::BadIndexValue => "bad_data",
             NodeError::BadBundle(_) => "bad_bundle",
+            NodeError::BadAddress(_) => "bad_address",
+            NodeError::Network(_) => "network",
         }
     }
 }

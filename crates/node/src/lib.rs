@@ -13,6 +13,10 @@ pub mod api;
 mod bundle;
 mod error;
 mod mentions;
+mod net;
+pub mod synth;
+
+pub use net::{FIRST_SCREEN, NetConfig, Network};
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
@@ -45,6 +49,9 @@ pub struct Node {
     store: Arc<Store>,
     trees: Prolly<Arc<Store>>,
     events: broadcast::Sender<Event>,
+    /// The author of every head that changes (published or imported): what sync subscribers
+    /// are told.
+    changes: broadcast::Sender<PublicKey>,
     /// Publishing reads the head and writes the next one: one at a time.
     publishing: Mutex<()>,
 }
@@ -159,7 +166,9 @@ impl Node {
     fn open_with_key(dir: PathBuf, key: SecretKey) -> Result<Node, NodeError> {
         let store = Arc::new(Store::open(dir.join(DB_FILE))?);
         let (events, _) = broadcast::channel(1024);
+        let (changes, _) = broadcast::channel(1024);
         Ok(Node {
+            changes,
             me: key.public(),
             key,
             trees: Prolly::new(store.clone()),
@@ -190,9 +199,78 @@ impl Node {
         &self.store
     }
 
-    /// Events from now on: messages published, heads imported, notifications.
+    /// Events from now on: messages published, heads imported, notifications, sync progress.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    pub(crate) fn store_arc(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    pub(crate) fn trees(&self) -> &Prolly<Arc<Store>> {
+        &self.trees
+    }
+
+    pub(crate) fn head_changes(&self) -> broadcast::Sender<PublicKey> {
+        self.changes.clone()
+    }
+
+    /// The authors the local identity follows and has not blocked.
+    pub fn followed(&self) -> Result<Vec<PublicKey>, NodeError> {
+        let Some(me) = self.my_head()? else {
+            return Ok(vec![]);
+        };
+        let blocked = self.blocked()?;
+        Ok(self
+            .follows_of(&me)?
+            .into_iter()
+            .filter(|a| *a != self.me && !blocked.contains(a))
+            .collect())
+    }
+
+    /// Follows someone by key (64 hex digits) or by ticket; a ticket's address is remembered
+    /// so the node can dial them.
+    pub fn follow_address(&self, key_or_ticket: &str) -> Result<MessageView, NodeError> {
+        let text = key_or_ticket.trim();
+        let key = match rookery_feed::parse_key(text) {
+            Ok(k) => k,
+            Err(_) => {
+                let ticket: rookery_sync::Ticket = text
+                    .parse()
+                    .map_err(|_| NodeError::BadAddress(text.chars().take(80).collect()))?;
+                self.remember_peer(&ticket)?;
+                ticket.0.id
+            }
+        };
+        if key == self.me {
+            return Err(NodeError::BadAddress("that is my own key".into()));
+        }
+        self.follow(key)
+    }
+
+    /// Records how to reach a peer (its ticket) in the address cache.
+    pub fn remember_peer(&self, ticket: &rookery_sync::Ticket) -> Result<(), NodeError> {
+        Ok(self
+            .store
+            .set_peer(&ticket.0.id, ticket.to_string().as_bytes())?)
+    }
+
+    /// Every peer whose address is cached, with its ticket.
+    pub fn known_peers(&self) -> Result<Vec<(PublicKey, rookery_sync::Ticket)>, NodeError> {
+        Ok(self
+            .store
+            .peers()?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let t: rookery_sync::Ticket = std::str::from_utf8(&v).ok()?.parse().ok()?;
+                Some((k, t))
+            })
+            .collect())
     }
 
     // ----- publishing -----
@@ -347,6 +425,7 @@ impl Node {
             head: &head,
             deleted_block,
         })?;
+        let _ = self.changes.send(self.me);
         let view = MessageView::new(&message, self.name_of(&self.me)?);
         let _ = self.events.send(Event::Published {
             message: view.clone(),
@@ -491,12 +570,21 @@ impl Node {
         }
         let mut items = Vec::new();
         let mut last = None;
-        while items.len() < limit {
+        // Bodies not held yet are all named at once, so they can be fetched in one batch.
+        let mut missing = Vec::new();
+        while items.len() + missing.len() < limit {
             let Some((key, _, i, value)) = heap.pop() else {
                 break;
             };
             let id = id_of(&value)?;
-            let body = self.body_or_missing(&id)?;
+            let Some(body) = self.store.body(&id)? else {
+                missing.push(id);
+                if let Some(item) = sources[i].next() {
+                    let (k, v) = item?;
+                    heap.push((k, *authors[i].author.as_bytes(), i, v));
+                }
+                continue;
+            };
             // An index entry counts only if it names the index author's own message at the
             // position its key says; anything else (another author's post, a copy) is skipped.
             let m = body.message();
@@ -511,6 +599,9 @@ impl Node {
                 let (k, v) = item?;
                 heap.push((k, *authors[i].author.as_bytes(), i, v));
             }
+        }
+        if !missing.is_empty() {
+            return Err(NodeError::MissingBodies(missing));
         }
         let next_cursor = match (heap.is_empty(), last) {
             (false, Some((k, a))) => Some(encode_cursor(&k, &a)),
@@ -790,6 +881,7 @@ impl Node {
         let before = self.store.head(&author)?.map(|h| h.head().roots.mentions);
         let imported = self.store.import(&head, &nodes, &bodies)?;
         if imported.update != rookery_feed::HeadUpdate::Same {
+            let _ = self.changes.send(author);
             let _ = self.events.send(Event::HeadImported {
                 author: rookery_feed::format_key(&author),
                 seq: head.head().seq,

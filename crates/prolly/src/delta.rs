@@ -73,7 +73,11 @@ pub(crate) fn delta<S: NodeStore + ?Sized>(
     let mut from_level = level_of(from)?;
     while let Some(l) = from_level.filter(|l| *l > level) {
         from_front = children_in(&from_front, range, &load)?;
-        from_level = if from_front.is_empty() { None } else { Some(l - 1) };
+        from_level = if from_front.is_empty() {
+            None
+        } else {
+            Some(l - 1)
+        };
     }
     loop {
         let level_matches = from_level == Some(level);

@@ -249,6 +249,13 @@ pub async fn write_frame<T: Serialize>(
 pub async fn read_frame<T: DeserializeOwned>(
     r: &mut (impl AsyncRead + Unpin),
 ) -> Result<T, WireError> {
+    Ok(read_frame_sized(r).await?.0)
+}
+
+/// [`read_frame`], also giving the frame's size on the wire (header included).
+pub async fn read_frame_sized<T: DeserializeOwned>(
+    r: &mut (impl AsyncRead + Unpin),
+) -> Result<(T, usize), WireError> {
     let mut len = [0u8; 4];
     read_exact_or_closed(r, &mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
@@ -263,7 +270,7 @@ pub async fn read_frame<T: DeserializeOwned>(
             postcard::Error::DeserializeBadEncoding,
         ));
     }
-    Ok(value)
+    Ok((value, 4 + len))
 }
 
 async fn read_exact_or_closed(

@@ -1,0 +1,857 @@
+//! Replication: the node online.
+//!
+//! [`Node::start`] binds an iroh endpoint with the node's key and registers `rookery/sync/1`
+//! with a router. Every connection, dialled or accepted, is a session both ways: the peer may
+//! ask us (the sync server answers for every author held) and we ask it about the authors we
+//! follow. What a session does with a peer:
+//!
+//! 1. `Heads` for every followed author, then `Subscribe` to them: a peer answers for anyone it
+//!    holds, so a followed author who is offline is replicated through whoever has them.
+//! 2. For each head newer than ours (checked against its signature, our head, and what this
+//!    peer sent before: a peer may not go back), the first screen, in one round trip:
+//!    `Range` over the newest posts for an author we never had (a verified range proof), or
+//!    `Diff` from our root for one we had; with it, `Diff` of the mentions index on our own
+//!    key's range (new notifications), and the author's profile. All of it is imported with the
+//!    head in one transaction, so the timeline and the notifications appear together.
+//! 3. In the background, at low priority, every index is completed: a local delta from the last
+//!    root known complete names what is missing, level by level; the first round is one `Diff`
+//!    (everything in one stream), later rounds (after an interruption) `Nodes` for exactly what
+//!    is still missing. Batches are imported as they arrive, so a broken connection loses
+//!    nothing, and the next session resumes.
+//!
+//! A peer that sends anything that fails verification, stalls, or breaks a rule is
+//! disconnected; nothing it sent is stored. Reads that meet a missing node fetch it on demand
+//! ([`Network::read`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use iroh::address_lookup::memory::MemoryLookup;
+use iroh::endpoint::Connection;
+use iroh::protocol::Router;
+use iroh::{Endpoint, EndpointAddr};
+use rookery_feed::{Index, MessageId, PublicKey, SignedHead, keys};
+use rookery_prolly::{Hash, KeyRange, NodeBytes, Prolly, Query};
+use rookery_store::Store;
+use rookery_sync::server::{CLOSE_NORMAL, CLOSE_PROTOCOL, close};
+use rookery_sync::{
+    ALPN, Batch, Client, ClientError, CountersSnapshot, Limits, NetOptions, Server, SyncProtocol,
+    Ticket,
+};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::api::{Event, PeerView};
+use crate::{Bundle, Node, NodeError};
+
+/// The posts fetched for a first screen.
+pub const FIRST_SCREEN: usize = 32;
+/// The most hashes in one `Nodes` request.
+const NODES_BATCH: usize = rookery_sync::wire::MAX_HASHES;
+/// Rounds of on-demand fetching before a read gives up.
+const READ_ROUNDS: usize = 12;
+
+/// How the node goes online.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Relays, discovery, the address to bind.
+    pub net: NetOptions,
+    /// What a peer may ask of us, and how long we wait for answers.
+    pub limits: Limits,
+    /// Complete every followed feed in the background (off: only first screens, mentions and
+    /// catch-up diffs, plus what reads fetch on demand).
+    pub background: bool,
+    /// Peers to keep a session with whether or not they are followed ("pubs").
+    pub pubs: Vec<Ticket>,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            net: NetOptions::default(),
+            limits: Limits::default(),
+            background: true,
+            pubs: vec![],
+        }
+    }
+}
+
+/// One open session.
+struct Session {
+    client: Client,
+    /// The highest seq this peer has shown us per author: it may not go back.
+    shown: HashMap<PublicKey, u64>,
+    fetching: Option<String>,
+}
+
+struct Inner {
+    node: Arc<Node>,
+    endpoint: Endpoint,
+    router: Router,
+    lookup: MemoryLookup,
+    config: NetConfig,
+    sessions: Mutex<HashMap<PublicKey, Session>>,
+    /// One sync at a time per author.
+    authors: Mutex<HashMap<PublicKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Background completion runs one feed at a time.
+    background: Semaphore,
+    /// (author, index, root) whose completion has started: resumed with `Nodes`, not `Diff`.
+    started: Mutex<HashSet<(PublicKey, Index, Hash)>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The node online: its endpoint, router and sessions. Dropping it does not stop it; call
+/// [`Network::shutdown`].
+#[derive(Clone)]
+pub struct Network {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("id", &self.inner.endpoint.id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn net_err(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Network(e.to_string())
+}
+
+impl Node {
+    /// Goes online: binds the endpoint, serves `rookery/sync/1`, dials the followed authors and
+    /// pubs whose addresses are known, and keeps every session in sync from then on.
+    pub async fn start(self: &Arc<Self>, config: NetConfig) -> Result<Network, NodeError> {
+        let lookup = MemoryLookup::new();
+        for (_, t) in self.known_peers()? {
+            lookup.add_endpoint_info(t.0);
+        }
+        for t in &config.pubs {
+            self.remember_peer(t)?;
+            lookup.add_endpoint_info(t.0.clone());
+        }
+        let endpoint =
+            rookery_sync::bind_endpoint(self.secret_key().clone(), &config.net, lookup.clone())
+                .await
+                .map_err(net_err)?;
+        let server = Arc::new(Server::new(
+            self.store_arc(),
+            self.head_changes(),
+            config.limits.clone(),
+        ));
+        let (accepted, mut accepted_rx) = mpsc::unbounded_channel();
+        let router = Router::builder(endpoint.clone())
+            .accept(ALPN, SyncProtocol::new(server.clone(), accepted))
+            .spawn();
+        let inner = Arc::new(Inner {
+            node: self.clone(),
+            endpoint,
+            router,
+            lookup,
+            config,
+            sessions: Mutex::default(),
+            authors: Mutex::default(),
+            background: Semaphore::new(1),
+            started: Mutex::default(),
+            tasks: Mutex::default(),
+        });
+        let net = Network { inner };
+        // Accepted connections become sessions.
+        let n = net.clone();
+        net.spawn(async move {
+            while let Some(conn) = accepted_rx.recv().await {
+                n.add_session(conn);
+            }
+        });
+        // Follows made from now on: ask every session about the new author, and dial them.
+        let n = net.clone();
+        let mut events = self.subscribe();
+        net.spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(Event::Published { message }) => {
+                        if let crate::api::ContentView::Follow { target } = message.content
+                            && let Ok(key) = rookery_feed::parse_key(&target)
+                        {
+                            n.on_follow(key);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        // Sessions with the followed authors and pubs whose addresses are known.
+        let n = net.clone();
+        net.spawn(async move { n.dial_known().await });
+        Ok(net)
+    }
+}
+
+impl Network {
+    fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
+        let h = tokio::spawn(f);
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(h);
+    }
+
+    fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    /// The endpoint's key (the node's).
+    pub fn id(&self) -> PublicKey {
+        self.inner.endpoint.id()
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// My ticket: key, relay and direct addresses, as one copyable string.
+    pub fn ticket(&self) -> Ticket {
+        Ticket::of(&self.inner.endpoint)
+    }
+
+    /// Follows someone by key or ticket, and starts syncing them at once.
+    pub fn follow(&self, key_or_ticket: &str) -> Result<crate::api::MessageView, NodeError> {
+        if let Ok(t) = key_or_ticket.trim().parse::<Ticket>() {
+            self.inner.lookup.add_endpoint_info(t.0.clone());
+        }
+        // The follow is published; the event handler dials and asks the sessions.
+        self.node().follow_address(key_or_ticket)
+    }
+
+    /// Opens a session with a peer (by ticket), unless one is open.
+    pub async fn connect(&self, ticket: &Ticket) -> Result<(), NodeError> {
+        self.node().remember_peer(ticket)?;
+        self.inner.lookup.add_endpoint_info(ticket.0.clone());
+        self.dial(ticket.0.clone()).await
+    }
+
+    async fn dial(&self, addr: EndpointAddr) -> Result<(), NodeError> {
+        let id = addr.id;
+        if id == self.id() || self.is_connected(&id) {
+            return Ok(());
+        }
+        let conn = self
+            .inner
+            .endpoint
+            .connect(addr, ALPN)
+            .await
+            .map_err(net_err)?;
+        // The peer may ask us over this connection too.
+        let server = Arc::new(Server::new(
+            self.inner.node.store_arc(),
+            self.inner.node.head_changes(),
+            self.inner.config.limits.clone(),
+        ));
+        self.spawn(server.serve(conn.clone()));
+        self.add_session(conn);
+        Ok(())
+    }
+
+    fn is_connected(&self, id: &PublicKey) -> bool {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions
+            .get(id)
+            .is_some_and(|s| s.client.connection().close_reason().is_none())
+    }
+
+    /// Dials every followed author and pub whose address is known (failures are normal: people
+    /// are offline).
+    async fn dial_known(&self) {
+        let followed: HashSet<PublicKey> = self
+            .node()
+            .followed()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let pubs: HashSet<PublicKey> = self.inner.config.pubs.iter().map(|t| t.0.id).collect();
+        for (key, ticket) in self.node().known_peers().unwrap_or_default() {
+            if followed.contains(&key) || pubs.contains(&key) {
+                let n = self.clone();
+                self.spawn(async move {
+                    if let Err(e) = n.dial(ticket.0).await {
+                        tracing::debug!(peer = %key.fmt_short(), "dial failed: {e}");
+                    }
+                });
+            }
+        }
+    }
+
+    fn on_follow(&self, key: PublicKey) {
+        let clients: Vec<Client> = self.clients();
+        for c in clients {
+            let n = self.clone();
+            self.spawn(async move { n.watch(c, vec![key]).await });
+        }
+        let n = self.clone();
+        self.spawn(async move {
+            if !n.is_connected(&key) {
+                let addr = n
+                    .node()
+                    .known_peers()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, t)| t.0)
+                    .unwrap_or_else(|| EndpointAddr::new(key));
+                let _ = n.dial(addr).await;
+            }
+        });
+    }
+
+    fn clients(&self) -> Vec<Client> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions.values().map(|s| s.client.clone()).collect()
+    }
+
+    fn add_session(&self, conn: Connection) {
+        let peer = conn.remote_id();
+        let client = Client::new(conn.clone(), self.inner.config.limits.response_timeout);
+        {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            sessions.insert(
+                peer,
+                Session {
+                    client: client.clone(),
+                    shown: HashMap::new(),
+                    fetching: None,
+                },
+            );
+        }
+        self.report(&peer);
+        let n = self.clone();
+        self.spawn(async move {
+            let followed = n.node().followed().unwrap_or_default();
+            if !followed.is_empty() {
+                n.watch(client.clone(), followed).await;
+            }
+            conn.closed().await;
+            n.end_session(&client);
+        });
+    }
+
+    fn end_session(&self, client: &Client) {
+        let peer = client.peer();
+        {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if sessions.get(&peer).is_some_and(|s| {
+                s.client.connection().stable_id() == client.connection().stable_id()
+            }) {
+                sessions.remove(&peer);
+            }
+        }
+        self.report_closed(client);
+    }
+
+    /// Drops a peer that broke the protocol.
+    fn drop_peer(&self, client: &Client, why: &ClientError) {
+        tracing::warn!(peer = %client.peer().fmt_short(), "disconnecting peer: {why}");
+        close(client.connection(), CLOSE_PROTOCOL, "bad data");
+        self.end_session(client);
+    }
+
+    /// Asks `client` for `authors`' heads, syncs what is newer, then follows their changes
+    /// until the session ends.
+    async fn watch(&self, client: Client, authors: Vec<PublicKey>) {
+        let r = async {
+            for h in client.heads(&authors).await? {
+                self.on_head(&client, h).await?;
+            }
+            let mut sub = client.subscribe(&authors).await?;
+            while let Some(h) = sub.next().await {
+                self.on_head(&client, h?).await?;
+            }
+            Ok::<_, ClientError>(())
+        };
+        if let Err(e) = r.await
+            && e.is_misbehaviour()
+        {
+            self.drop_peer(&client, &e);
+        }
+    }
+
+    /// A head a peer showed us.
+    async fn on_head(&self, client: &Client, head: SignedHead) -> Result<(), ClientError> {
+        let author = head.head().author;
+        let seq = head.head().seq;
+        if author == self.id() {
+            return Ok(());
+        }
+        {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = sessions.get_mut(&client.peer()) {
+                let shown = s.shown.entry(author).or_insert(0);
+                if seq < *shown {
+                    return Err(ClientError::BadData(format!(
+                        "the peer went back from seq {shown} to {seq}"
+                    )));
+                }
+                *shown = seq;
+            }
+        }
+        let lock = {
+            let mut authors = self.inner.authors.lock().unwrap_or_else(|e| e.into_inner());
+            authors.entry(author).or_default().clone()
+        };
+        let _guard = lock.lock().await;
+        let held = self.node().store().head(&author).map_err(local)?;
+        match &held {
+            // The peer is behind us: nothing to take (not its fault).
+            Some(h) if h.head().seq > seq => return Ok(()),
+            Some(h) if h.bytes() == head.bytes() => {
+                drop(_guard);
+                self.complete_later(author);
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.first_screen(client, &head, held.as_ref()).await?;
+        drop(_guard);
+        self.complete_later(author);
+        Ok(())
+    }
+
+    /// The newest posts, the new mentions of me and the profile of `head`'s author, imported
+    /// with the head in one go.
+    async fn first_screen(
+        &self,
+        client: &Client,
+        head: &SignedHead,
+        held: Option<&SignedHead>,
+    ) -> Result<(), ClientError> {
+        let h = head.head();
+        let author = h.author;
+        self.set_fetching(
+            client,
+            Some(format!("newest posts of {}", author.fmt_short())),
+        );
+        let empty = Prolly::<Arc<Store>>::empty_root();
+        let store = self.node().store();
+        let screen = async {
+            match held {
+                None => {
+                    let q = Query::new(KeyRange::all()).reverse().limit(FIRST_SCREEN);
+                    client
+                        .range(&author, Index::Messages, &h.roots.messages, &q)
+                        .await
+                        .map(|a| a.batch)
+                }
+                Some(old) => {
+                    collect_diff(
+                        client,
+                        &author,
+                        Index::Messages,
+                        &old.head().roots.messages,
+                        &h.roots.messages,
+                        &KeyRange::all(),
+                    )
+                    .await
+                }
+            }
+        };
+        let old_mentions = held.map_or(empty, |o| o.head().roots.mentions);
+        let mine = keys::mentions_of(&self.id());
+        let mentions = collect_diff(
+            client,
+            &author,
+            Index::Mentions,
+            &old_mentions,
+            &h.roots.mentions,
+            &mine,
+        );
+        let about = async {
+            match h.about {
+                Some(id) if store.body(&id).map_err(local)?.is_none() => {
+                    let mut b = Batch::default();
+                    client
+                        .nodes(Some(&author), &[Hash(id.0)], |x| {
+                            b.bodies.extend(x.bodies);
+                            Ok(())
+                        })
+                        .await?;
+                    Ok::<_, ClientError>(b)
+                }
+                _ => Ok(Batch::default()),
+            }
+        };
+        let (screen, mentions, about) = tokio::join!(screen, mentions, about);
+        let mut all = screen?;
+        for b in [mentions?, about?] {
+            all.nodes.extend(b.nodes);
+            all.bodies.extend(b.bodies);
+        }
+        let r = self.import(head, all.nodes, all.bodies);
+        self.set_fetching(client, None);
+        r
+    }
+
+    /// Imports verified data with `head`. A head the feed rules refuse (a rollback, a fork) is
+    /// the peer's fault.
+    fn import(
+        &self,
+        head: &SignedHead,
+        nodes: Vec<NodeBytes>,
+        bodies: Vec<rookery_feed::SignedMessage>,
+    ) -> Result<(), ClientError> {
+        let bundle = Bundle {
+            head: head.bytes().to_vec(),
+            nodes: nodes.into_iter().map(|n| n.bytes).collect(),
+            bodies: bodies.into_iter().map(|b| b.bytes().to_vec()).collect(),
+        };
+        match self.node().import(&bundle) {
+            Ok(_) => Ok(()),
+            Err(NodeError::Feed(e)) => Err(ClientError::BadData(e.to_string())),
+            Err(NodeError::Store(rookery_store::Error::Feed(e))) => {
+                Err(ClientError::BadData(e.to_string()))
+            }
+            Err(NodeError::Store(rookery_store::Error::BadNode(e))) => {
+                Err(ClientError::BadData(e.to_string()))
+            }
+            Err(e) => Err(local(e)),
+        }
+    }
+
+    /// Completes `author`'s indexes in the background, one feed at a time.
+    fn complete_later(&self, author: PublicKey) {
+        if !self.inner.config.background {
+            return;
+        }
+        let n = self.clone();
+        self.spawn(async move {
+            let Ok(_permit) = n.inner.background.acquire().await else {
+                return;
+            };
+            if let Err(e) = n.complete(&author).await {
+                tracing::debug!(author = %author.fmt_short(), "catch-up paused: {e}");
+            }
+        });
+    }
+
+    /// Fetches whatever `author`'s current trees and bodies still lack. Returns once every
+    /// index is complete (recorded, so the next catch-up starts from there) or no session can
+    /// supply what is missing (the next session resumes).
+    pub async fn complete(&self, author: &PublicKey) -> Result<(), NodeError> {
+        for index in Index::ALL {
+            let lock = {
+                let mut authors = self.inner.authors.lock().unwrap_or_else(|e| e.into_inner());
+                authors.entry(*author).or_default().clone()
+            };
+            let _guard = lock.lock().await;
+            let Some(head) = self.node().store().head(author)? else {
+                return Ok(());
+            };
+            let root = head.head().roots.get(index);
+            let done_key = complete_key(author, index);
+            let from = self
+                .node()
+                .store()
+                .setting(&done_key)?
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .map(Hash)
+                .unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
+            if from == root {
+                continue;
+            }
+            let mut rounds = 0;
+            loop {
+                let d = self.node().trees().delta(&from, &root, &KeyRange::all())?;
+                let missing_bodies: Vec<Hash> = if d.missing.is_empty() {
+                    let mut out = Vec::new();
+                    for v in &d.values {
+                        if let Ok(id) = <[u8; 32]>::try_from(v.as_slice())
+                            && self.node().store().body(&MessageId(id))?.is_none()
+                        {
+                            out.push(Hash(id));
+                        }
+                    }
+                    out
+                } else {
+                    vec![]
+                };
+                if d.missing.is_empty() && missing_bodies.is_empty() {
+                    self.node().store().set_setting(&done_key, &root.0)?;
+                    break;
+                }
+                rounds += 1;
+                if rounds > 64 {
+                    return Err(net_err("catch-up made no progress"));
+                }
+                let first = self
+                    .inner
+                    .started
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((*author, index, root));
+                let wanted: Vec<Hash> = if d.missing.is_empty() {
+                    missing_bodies
+                } else {
+                    d.missing
+                };
+                if !self
+                    .fetch(&head, index, &from, &root, first, &wanted)
+                    .await?
+                {
+                    return Err(net_err("no peer has the missing data"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One round of catch-up from the sessions, best first: the whole delta as one `Diff`
+    /// stream on the first round, else `Nodes` for `wanted`. Returns whether anything came.
+    async fn fetch(
+        &self,
+        head: &SignedHead,
+        index: Index,
+        from: &Hash,
+        root: &Hash,
+        first: bool,
+        wanted: &[Hash],
+    ) -> Result<bool, NodeError> {
+        let author = head.head().author;
+        let mut clients = self.clients();
+        clients.sort_by_key(|c| c.peer() != author);
+        for client in clients {
+            self.set_fetching(
+                &client,
+                Some(format!(
+                    "history of {} ({})",
+                    author.fmt_short(),
+                    index.name()
+                )),
+            );
+            let mut got = 0usize;
+            let mut import = |b: Batch| {
+                got += b.nodes.len() + b.bodies.len();
+                self.import(head, b.nodes, b.bodies)
+            };
+            let r = if first {
+                client
+                    .diff(&author, index, from, root, &KeyRange::all(), &mut import)
+                    .await
+            } else {
+                let mut r = Ok(());
+                for chunk in wanted.chunks(NODES_BATCH) {
+                    r = client.nodes(Some(&author), chunk, &mut import).await;
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                r
+            };
+            self.set_fetching(&client, None);
+            match r {
+                Err(e) if e.is_misbehaviour() => self.drop_peer(&client, &e),
+                Err(ClientError::Refused { .. }) | Ok(()) if got == 0 => {}
+                _ if got > 0 => return Ok(true),
+                Err(_) => {}
+                Ok(()) => {}
+            }
+        }
+        Ok(false)
+    }
+
+    /// Runs a read, fetching what it meets missing from the sessions (one batch per tree
+    /// level), until it completes or nothing more can be fetched.
+    pub async fn read<T>(&self, f: impl Fn(&Node) -> Result<T, NodeError>) -> Result<T, NodeError> {
+        let mut rounds = 0;
+        loop {
+            let wanted = match f(self.node()) {
+                Err(NodeError::MissingNodes(h)) if rounds < READ_ROUNDS => h,
+                Err(NodeError::MissingBodies(ids)) if rounds < READ_ROUNDS => {
+                    ids.into_iter().map(|i| Hash(i.0)).collect()
+                }
+                r => return r,
+            };
+            rounds += 1;
+            if !self.fetch_any(&wanted).await? {
+                return f(self.node());
+            }
+        }
+    }
+
+    /// Fetches nodes or bodies by hash from any session; stores what verifies.
+    async fn fetch_any(&self, wanted: &[Hash]) -> Result<bool, NodeError> {
+        for client in self.clients() {
+            let mut nodes = Vec::new();
+            let mut bodies = Vec::new();
+            let mut r = Ok(());
+            for chunk in wanted.chunks(NODES_BATCH) {
+                r = client
+                    .nodes(None, chunk, |b| {
+                        nodes.extend(b.nodes);
+                        bodies.extend(b.bodies);
+                        Ok(())
+                    })
+                    .await;
+                if r.is_err() {
+                    break;
+                }
+            }
+            if let Err(e) = &r
+                && e.is_misbehaviour()
+            {
+                self.drop_peer(&client, e);
+                continue;
+            }
+            if !nodes.is_empty() || !bodies.is_empty() {
+                self.node().store().import_nodes(&nodes)?;
+                self.node().store().import_bodies(&bodies)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The sessions now.
+    pub fn peers(&self) -> Vec<PeerView> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<PeerView> = sessions
+            .values()
+            .map(|s| self.view(&s.client, s.fetching.clone(), true))
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// What the client for `peer` has moved (for tests and benchmarks).
+    pub fn counters(&self, peer: &PublicKey) -> Option<CountersSnapshot> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions.get(peer).map(|s| s.client.counters().snapshot())
+    }
+
+    fn view(&self, client: &Client, fetching: Option<String>, connected: bool) -> PeerView {
+        let c = client.counters();
+        PeerView {
+            key: rookery_feed::format_key(&client.peer()),
+            name: self.node().name_of(&client.peer()).ok().flatten(),
+            connected,
+            bytes_in: c.bytes_in.load(Ordering::Relaxed),
+            bytes_out: c.bytes_out.load(Ordering::Relaxed),
+            requests: c.requests.iter().map(|r| r.load(Ordering::Relaxed)).sum(),
+            fetching,
+        }
+    }
+
+    fn set_fetching(&self, client: &Client, what: Option<String>) {
+        {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = sessions.get_mut(&client.peer()) {
+                s.fetching = what;
+            }
+        }
+        self.report(&client.peer());
+    }
+
+    fn report(&self, peer: &PublicKey) {
+        let view = {
+            let sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            sessions
+                .get(peer)
+                .map(|s| self.view(&s.client, s.fetching.clone(), true))
+        };
+        if let Some(peer) = view {
+            self.node().emit(Event::Peer { peer });
+        }
+    }
+
+    fn report_closed(&self, client: &Client) {
+        let peer = self.view(client, None, false);
+        self.node().emit(Event::Peer { peer });
+    }
+
+    /// Closes every session, stops serving and closes the endpoint.
+    pub async fn shutdown(&self) {
+        for c in self.clients() {
+            close(c.connection(), CLOSE_NORMAL, "bye");
+        }
+        let tasks: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+        let _ = self.inner.router.shutdown().await;
+        self.inner.endpoint.close().await;
+    }
+}
+
+/// A local failure while handling a peer's data (not the peer's fault).
+fn local(e: impl std::fmt::Display) -> ClientError {
+    ClientError::Connection(format!("local: {e}"))
+}
+
+fn complete_key(author: &PublicKey, index: Index) -> String {
+    format!(
+        "complete/{}/{}",
+        rookery_feed::format_key(author),
+        index.name()
+    )
+}
+
+/// A whole `Diff` answer, verified, in memory.
+async fn collect_diff(
+    client: &Client,
+    author: &PublicKey,
+    index: Index,
+    from: &Hash,
+    to: &Hash,
+    range: &KeyRange,
+) -> Result<Batch, ClientError> {
+    let mut all = Batch::default();
+    if from == to {
+        return Ok(all);
+    }
+    client
+        .diff(author, index, from, to, range, |b| {
+            all.nodes.extend(b.nodes);
+            all.bodies.extend(b.bodies);
+            Ok(())
+        })
+        .await?;
+    Ok(all)
+}

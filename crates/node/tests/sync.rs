@@ -1,0 +1,381 @@
+//! Replication between real nodes: real redb stores in temp dirs, real iroh endpoints on
+//! 127.0.0.1 with relays and discovery off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rookery_feed::keys;
+use rookery_node::api::{ContentView, Event, MessageView};
+use rookery_node::synth::{FeedBuilder, Rng};
+use rookery_node::{FIRST_SCREEN, NetConfig, Network, Node};
+use rookery_prolly::{KeyRange, Prolly, Query};
+use rookery_sync::NetOptions;
+
+struct Peer {
+    _dir: tempfile::TempDir,
+    node: Arc<Node>,
+    net: Network,
+}
+
+fn config(background: bool) -> NetConfig {
+    NetConfig {
+        net: NetOptions::loopback(),
+        background,
+        ..NetConfig::default()
+    }
+}
+
+async fn peer(background: bool) -> Peer {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let net = node.start(config(background)).await.unwrap();
+    Peer {
+        _dir: dir,
+        node,
+        net,
+    }
+}
+
+/// Waits (up to 30 s) until `f` holds.
+async fn until(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..1500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn text(v: &MessageView) -> &str {
+    match &v.content {
+        ContentView::Post { text, .. } => text,
+        _ => "",
+    }
+}
+
+fn timeline_texts(n: &Node) -> Vec<String> {
+    n.timeline(None, 100)
+        .map(|p| p.items.iter().map(|m| text(m).to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// An author with `count` generated posts, imported into its own node.
+fn grow(
+    p: &Peer,
+    feed: &mut FeedBuilder,
+    count: u64,
+    mention: Option<(&rookery_feed::PublicKey, u64)>,
+) {
+    let bundle = feed.posts(count, mention).unwrap();
+    p.node.import(&bundle).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_reach_followers_live() {
+    let a = peer(true).await;
+    let mut followers = Vec::new();
+    for _ in 0..3 {
+        followers.push(peer(true).await);
+    }
+    a.node.set_profile("Ada", "writes a lot", None).unwrap();
+    a.node.post("before anyone followed").unwrap();
+    let ticket = a.net.ticket().to_string();
+    for f in &followers {
+        f.net.follow(&ticket).unwrap();
+    }
+    for f in &followers {
+        until("the first post reaches a follower", || {
+            timeline_texts(&f.node).contains(&"before anyone followed".to_string())
+        })
+        .await;
+    }
+    let mut events = followers[2].node.subscribe();
+    a.node.post("hello, followers").unwrap();
+    for f in &followers {
+        until("a live post reaches a follower", || {
+            timeline_texts(&f.node).first().map(String::as_str) == Some("hello, followers")
+        })
+        .await;
+        let page = f.node.timeline(None, 10).unwrap();
+        assert_eq!(page.items[0].author_name.as_deref(), Some("Ada"));
+    }
+    // The event stream reported the new head and the peer's progress.
+    let mut saw_head = false;
+    let mut saw_peer = false;
+    while let Ok(e) = events.try_recv() {
+        saw_head |= matches!(e, Event::HeadImported { .. });
+        saw_peer |= matches!(e, Event::Peer { .. });
+    }
+    assert!(saw_head && saw_peer);
+    // The author sees three sessions; each follower one.
+    until("the author sees every follower", || {
+        a.net.peers().len() == 3
+    })
+    .await;
+    assert!(a.net.peers().iter().all(|p| p.connected));
+    // Followers reply; the author, following them back, sees the thread.
+    let root = a.node.timeline(None, 1).unwrap().items[0].id.clone();
+    let root_id = rookery_feed::MessageId(rookery_prolly::Hash::from_hex(&root).unwrap().0);
+    let b = &followers[0];
+    a.net
+        .follow(&rookery_feed::format_key(&b.node.id()))
+        .unwrap();
+    until("the author's session with the follower", || {
+        b.node.message(&root_id).unwrap().is_some()
+    })
+    .await;
+    b.node.reply(&root_id, "welcome!").unwrap();
+    until("the reply reaches the author's thread", || {
+        a.node
+            .thread(&root_id)
+            .is_ok_and(|t| t.replies.iter().any(|r| text(r) == "welcome!"))
+    })
+    .await;
+    until("the reply notifies the author", || {
+        a.node.notifications().is_ok_and(|n| n.len() == 1)
+    })
+    .await;
+    for p in followers.iter().chain([&a]) {
+        p.net.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_follow_is_one_range_and_catch_up_one_diff() {
+    let a = peer(true).await;
+    let b = peer(false).await;
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(42));
+    grow(&a, &mut feed, 10_000, None);
+    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    until("the first screen", || {
+        b.node
+            .timeline(None, FIRST_SCREEN)
+            .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
+    })
+    .await;
+    // The first page is the author's newest posts, exactly.
+    let ids = |n: &Node| -> Vec<String> {
+        n.author_feed(&a.node.id(), None, FIRST_SCREEN)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    };
+    assert_eq!(ids(&b.node), ids(&a.node));
+    // One Heads and one Range; the mentions of me came with one Diff on my key range.
+    let c = b.net.counters(&a.node.id()).unwrap();
+    assert_eq!((c.heads, c.range, c.diff, c.nodes), (1, 1, 1, 0), "{c:?}");
+    // Only the proof nodes (and the path into my mentions range) were fetched.
+    let head = a.node.store().head(&a.node.id()).unwrap().unwrap();
+    let trees = Prolly::new(a.node.store());
+    let q = Query::new(KeyRange::all()).reverse().limit(FIRST_SCREEN);
+    let (_, proof) = trees.prove_range(&head.head().roots.messages, &q).unwrap();
+    let mentions = trees
+        .delta(
+            &Prolly::<&rookery_store::Store>::empty_root(),
+            &head.head().roots.mentions,
+            &keys::mentions_of(&b.node.id()),
+        )
+        .unwrap();
+    let expected = (proof.nodes.len() + mentions.nodes.len()) as u64;
+    assert_eq!(c.nodes_in, expected);
+    assert_eq!(c.bodies_in, FIRST_SCREEN as u64);
+    // B's store holds B's own feed (its follow) and the fetched nodes, nothing else.
+    let own = b.node.store().head(&b.node.id()).unwrap().unwrap();
+    let own_nodes: usize = rookery_feed::Index::ALL
+        .iter()
+        .map(|i| {
+            Prolly::new(b.node.store())
+                .tree_nodes(&own.head().roots.get(*i))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(
+        b.node.store().node_count().unwrap(),
+        expected + own_nodes as u64
+    );
+    assert!(expected < 20, "{expected} nodes for a first screen");
+    assert!(a.node.store().node_count().unwrap() > 300);
+
+    // Catch-up: ten more posts arrive with one Diff of the messages index (and one of my
+    // mentions range), nothing else, and they are exactly the ten.
+    let before = b.net.counters(&a.node.id()).unwrap();
+    grow(&a, &mut feed, 10, None);
+    let newest = ids(&a.node);
+    until("the ten new posts", || ids(&b.node) == newest).await;
+    let after = b.net.counters(&a.node.id()).unwrap();
+    assert_eq!(after.range, before.range);
+    assert_eq!(after.nodes, before.nodes);
+    assert_eq!(
+        after.diff - before.diff,
+        2,
+        "messages and my mentions range"
+    );
+    assert_eq!(after.bodies_in - before.bodies_in, 10);
+    a.net.shutdown().await;
+    b.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
+    let a = peer(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b_node = Arc::new(Node::open(dir.path()).unwrap());
+    let b_net = b_node.start(config(true)).await.unwrap();
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(7));
+    grow(&a, &mut feed, 500, None);
+    b_net.follow(&a.net.ticket().to_string()).unwrap();
+    until("B has A's feed", || {
+        b_node.profile(&a.node.id()).unwrap().seq == Some(500)
+    })
+    .await;
+    b_net.shutdown().await;
+    // While B is offline, A posts 300 more, one of which mentions B.
+    let me = b_node.id();
+    grow(&a, &mut feed, 150, None);
+    let mention = feed.posts(1, Some((&me, 1))).unwrap();
+    let mention_id = rookery_feed::SignedMessage::decode(&mention.bodies[0])
+        .unwrap()
+        .id();
+    a.node.import(&mention).unwrap();
+    grow(&a, &mut feed, 150, None);
+    assert!(b_node.notifications().unwrap().is_empty());
+    // B comes back and dials the authors it follows.
+    let b_net = b_node.start(config(false)).await.unwrap();
+    let mut events = b_node.subscribe();
+    until("the notification", || {
+        b_node.notifications().is_ok_and(|n| !n.is_empty())
+    })
+    .await;
+    let n = b_node.notifications().unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].message.id, mention_id.to_string());
+    let c = b_net.counters(&a.node.id()).unwrap();
+    assert_eq!((c.range, c.nodes), (0, 0), "{c:?}");
+    let mut notified = 0;
+    while let Ok(e) = events.try_recv() {
+        notified += usize::from(matches!(e, Event::Notification { .. }));
+    }
+    assert_eq!(notified, 1);
+    b_net.shutdown().await;
+    a.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_author_offline_is_replicated_through_another_peer() {
+    let a = peer(true).await;
+    let b = peer(true).await;
+    let c = peer(true).await;
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(9));
+    grow(&a, &mut feed, 300, None);
+    a.node.post("posted by A").unwrap();
+    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    until("B completes A's feed", || {
+        b.node
+            .export(&a.node.id())
+            .is_ok_and(|x| x.bodies.len() == 301)
+    })
+    .await;
+    a.net.shutdown().await;
+    // C knows B (a pub, say) and follows A by key alone.
+    c.net.connect(&b.net.ticket()).await.unwrap();
+    c.net
+        .follow(&rookery_feed::format_key(&a.node.id()))
+        .unwrap();
+    until("C has A's newest post from B", || {
+        timeline_texts(&c.node).first().map(String::as_str) == Some("posted by A")
+    })
+    .await;
+    until("C completes A's feed from B", || {
+        c.node
+            .export(&a.node.id())
+            .is_ok_and(|x| x.bodies.len() == 301)
+    })
+    .await;
+    // On-demand reads: an old page C scrolls to is there.
+    let old = c.node.author_feed(&a.node.id(), None, 301).unwrap();
+    assert_eq!(old.items.len(), 301);
+    b.net.shutdown().await;
+    c.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_fetch_missing_nodes_on_demand() {
+    let a = peer(true).await;
+    let b = peer(false).await;
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(11));
+    grow(&a, &mut feed, 3_000, None);
+    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    until("the first screen", || {
+        b.node
+            .timeline(None, FIRST_SCREEN)
+            .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
+    })
+    .await;
+    // Scrolling past the first screen meets nodes that are not here; the network read
+    // fetches them (a batch per level) instead of failing.
+    let cursor = b.node.timeline(None, FIRST_SCREEN).unwrap().next_cursor;
+    assert!(b.node.timeline(cursor.as_deref(), 200).is_err());
+    let page = b
+        .net
+        .read(|n| n.timeline(cursor.as_deref(), 200))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 200);
+    let want = a.node.timeline(cursor.as_deref(), 200).unwrap();
+    assert_eq!(page, want);
+    let c = b.net.counters(&a.node.id()).unwrap();
+    assert!(c.nodes <= 6, "{c:?}");
+    a.net.shutdown().await;
+    b.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_catch_up_resumes_and_loses_nothing() {
+    // A's first session has a tiny byte budget: A's server cuts the connection in the middle
+    // of B's catch-up.
+    let dir = tempfile::tempdir().unwrap();
+    let a_node = Arc::new(Node::open(dir.path()).unwrap());
+    let mut tight = config(true);
+    tight.limits.max_bytes_per_minute = 200 * 1024;
+    let a_net = a_node.start(tight).await.unwrap();
+    let b = peer(true).await;
+    let mut feed = FeedBuilder::new(a_node.secret_key().clone(), Rng::new(5));
+    let bundle = feed.posts(6_000, None).unwrap();
+    a_node.import(&bundle).unwrap();
+    b.net.follow(&a_net.ticket().to_string()).unwrap();
+    until("the first screen", || {
+        b.node.timeline(None, 1).is_ok_and(|p| !p.items.is_empty())
+    })
+    .await;
+    until("A cuts B off", || b.net.peers().is_empty()).await;
+    let partial = b.node.export(&a_node.id());
+    assert!(
+        partial.map_or(true, |x| x.bodies.len() < 6_000),
+        "the feed is not complete yet"
+    );
+    assert!(b.node.store().node_count().unwrap() > 10);
+    // A comes back with normal limits; B reconnects and finishes from where it was.
+    a_net.shutdown().await;
+    let a_net = a_node.start(config(true)).await.unwrap();
+    b.net.connect(&a_net.ticket()).await.unwrap();
+    until("B completes A's feed", || {
+        b.node
+            .export(&a_node.id())
+            .is_ok_and(|x| x.bodies.len() == 6_000)
+    })
+    .await;
+    let mine = b.node.export(&a_node.id()).unwrap();
+    let theirs = a_node.export(&a_node.id()).unwrap();
+    let set = |v: &Vec<Vec<u8>>| v.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(set(&mine.nodes), set(&theirs.nodes));
+    assert_eq!(set(&mine.bodies), set(&theirs.bodies));
+    // Resumed: the second session did not fetch everything again.
+    let c = b.net.counters(&a_node.id()).unwrap();
+    assert!(c.bodies_in < 6_000, "{c:?}");
+    a_net.shutdown().await;
+    b.net.shutdown().await;
+}

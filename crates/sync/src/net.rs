@@ -1,0 +1,103 @@
+//! Endpoints and tickets.
+//!
+//! Online (the default for real use), an endpoint uses iroh's relays and its n0 address lookup
+//! (DNS/pkarr), so a key alone is enough to reach someone. Offline (a setting, the CLI's
+//! `--offline`, and every test), relays and discovery are off and peers are dialled by the
+//! direct addresses in a ticket or the address cache.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use iroh::address_lookup::memory::MemoryLookup;
+use iroh::endpoint::presets;
+use iroh::{Endpoint, EndpointAddr, RelayMode, SecretKey};
+use iroh_tickets::endpoint::EndpointTicket;
+
+use crate::wire::ALPN;
+
+/// How a node reaches the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetOptions {
+    /// Relays and iroh's address lookup on (real use) or off (loopback and LAN only).
+    pub online: bool,
+    /// The address to bind; `None`: any port on all interfaces (online) or on 127.0.0.1.
+    pub bind: Option<SocketAddr>,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            online: true,
+            bind: None,
+        }
+    }
+}
+
+impl NetOptions {
+    /// Loopback only, relays and discovery off: for tests and benchmarks.
+    pub fn loopback() -> Self {
+        NetOptions {
+            online: false,
+            bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        }
+    }
+}
+
+/// Binds an endpoint for `rookery/sync/1` with the node's key. `lookup` holds the addresses
+/// the node knows (from tickets and its cache), so peers can be dialled by key alone.
+pub async fn bind_endpoint(
+    key: SecretKey,
+    opts: &NetOptions,
+    lookup: MemoryLookup,
+) -> Result<Endpoint, BindFailed> {
+    let mut b = if opts.online {
+        Endpoint::builder(presets::N0)
+    } else {
+        Endpoint::builder(presets::Minimal)
+            .relay_mode(RelayMode::Disabled)
+            .clear_address_lookup()
+    };
+    b = b
+        .secret_key(key)
+        .alpns(vec![ALPN.to_vec()])
+        .address_lookup(lookup);
+    let bind = opts.bind.unwrap_or(if opts.online {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    });
+    if opts.bind.is_some() || !opts.online {
+        b = b.clear_ip_transports();
+        b = b.bind_addr(bind).map_err(|e| BindFailed(e.to_string()))?;
+    }
+    b.bind().await.map_err(|e| BindFailed(e.to_string()))
+}
+
+/// The endpoint could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("could not start networking: {0}")]
+pub struct BindFailed(pub String);
+
+/// A copyable string that says how to reach a node: its key, relay and direct addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket(pub EndpointAddr);
+
+impl Ticket {
+    /// The ticket of an endpoint as it is now.
+    pub fn of(ep: &Endpoint) -> Self {
+        Ticket(ep.addr())
+    }
+}
+
+impl std::fmt::Display for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        EndpointTicket::new(self.0.clone()).fmt(f)
+    }
+}
+
+impl FromStr for Ticket {
+    type Err = iroh_tickets::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Ticket(EndpointTicket::from_str(s.trim())?.into()))
+    }
+}
