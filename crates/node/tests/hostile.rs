@@ -1,0 +1,415 @@
+//! A peer that speaks `rookery/sync/1` wrongly on purpose. Each time the honest node drops it,
+//! goes on syncing with an honest peer, and its store is what it was before the bad data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use iroh::endpoint::{Connection, ConnectionError, RecvStream, SendStream};
+use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use rookery_feed::{PublicKey, SignedHead};
+use rookery_node::synth::{FeedBuilder, Rng};
+use rookery_node::{Bundle, NetConfig, Network, Node};
+use rookery_prolly::{KeyRange, Prolly, Query};
+use rookery_sync::wire::{self, Hello, Request, Response};
+use rookery_sync::{ALPN, NetOptions, Ticket};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A range proof with one byte changed.
+    WrongNodeBytes,
+    /// A head whose signature does not verify.
+    ForgedHead,
+    /// The newest head, then an older one.
+    Rollback,
+    /// A second head with the same seq, validly signed by the author.
+    Fork,
+    /// A frame header announcing 5 MiB.
+    Oversized,
+    /// Half a frame, then silence.
+    Stall,
+}
+
+/// What the hostile peer serves, besides its lies.
+#[derive(Debug)]
+struct Script {
+    mode: Mode,
+    /// A real node holding the author's newest feed (for the parts that are honest).
+    holder: Arc<Node>,
+    author: PublicKey,
+    older: Vec<u8>,
+    fork: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+struct Hostile(Arc<Script>);
+
+impl ProtocolHandler for Hostile {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        loop {
+            let (send, recv) = conn.accept_bi().await?;
+            let s = self.0.clone();
+            tokio::spawn(async move {
+                let _ = answer(&s, send, recv).await;
+            });
+        }
+    }
+}
+
+async fn frame(send: &mut SendStream, r: &impl serde::Serialize) -> anyhow::Result<()> {
+    send.write_all(&wire::encode_frame(r)?).await?;
+    Ok(())
+}
+
+async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyhow::Result<()> {
+    let _: Hello = wire::read_frame(&mut recv).await?;
+    let req: Request = wire::read_frame(&mut recv).await?;
+    frame(&mut send, &Hello { version: 1 }).await?;
+    let held = s.holder.store().head(&s.author)?.unwrap();
+    match req {
+        Request::Heads { .. } => match s.mode {
+            Mode::ForgedHead => {
+                let mut bytes = held.bytes().to_vec();
+                let last = bytes.len() - 1;
+                bytes[last] ^= 1;
+                frame(&mut send, &Response::Heads { heads: vec![bytes] }).await?;
+            }
+            Mode::Fork => {
+                frame(
+                    &mut send,
+                    &Response::Heads {
+                        heads: vec![s.fork.clone()],
+                    },
+                )
+                .await?;
+            }
+            Mode::Oversized => {
+                send.write_all(&(5u32 << 20).to_be_bytes()).await?;
+                send.write_all(&[0u8; 1000]).await?;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            Mode::Stall => {
+                let whole = wire::encode_frame(&Response::Heads {
+                    heads: vec![held.bytes().to_vec()],
+                })?;
+                send.write_all(&whole[..whole.len() / 2]).await?;
+                send.flush().await?;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            Mode::WrongNodeBytes | Mode::Rollback => {
+                frame(
+                    &mut send,
+                    &Response::Heads {
+                        heads: vec![held.bytes().to_vec()],
+                    },
+                )
+                .await?;
+            }
+        },
+        Request::Subscribe { .. } => {
+            if s.mode == Mode::Rollback {
+                frame(
+                    &mut send,
+                    &Response::Head {
+                        head: s.older.clone(),
+                    },
+                )
+                .await?;
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Request::Range {
+            root,
+            range,
+            limit,
+            reverse,
+            ..
+        } => {
+            let mut q = Query::new(KeyRange::from(range)).limit(limit as usize);
+            if reverse {
+                q = q.reverse();
+            }
+            let (_, mut proof) = Prolly::new(s.holder.store())
+                .prove_range(&root, &q)
+                .unwrap();
+            if s.mode == Mode::WrongNodeBytes {
+                let n = &mut proof.nodes[0];
+                let mid = n.len() / 2;
+                n[mid] ^= 0x40;
+            }
+            frame(
+                &mut send,
+                &Response::Proof {
+                    nodes: proof.nodes,
+                    bodies: vec![],
+                },
+            )
+            .await?;
+        }
+        Request::Diff { .. } | Request::Nodes { .. } => {
+            frame(
+                &mut send,
+                &Response::Nodes {
+                    nodes: vec![],
+                    bodies: vec![],
+                    more: false,
+                },
+            )
+            .await?;
+        }
+    }
+    let _ = send.finish();
+    Ok(())
+}
+
+fn loopback(background: bool) -> NetConfig {
+    let mut c = NetConfig {
+        net: NetOptions::loopback(),
+        background,
+        ..NetConfig::default()
+    };
+    c.limits.response_timeout = Duration::from_secs(1);
+    c
+}
+
+async fn until(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..1500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn hostile_endpoint(script: Script) -> (Router, Ticket) {
+    let ep = rookery_sync::bind_endpoint(
+        rookery_feed::SecretKey::generate(),
+        &NetOptions::loopback(),
+        iroh::address_lookup::memory::MemoryLookup::new(),
+    )
+    .await
+    .unwrap();
+    let ticket = Ticket::of(&ep);
+    let router = Router::builder(ep)
+        .accept(ALPN, Hostile(Arc::new(script)))
+        .spawn();
+    (router, ticket)
+}
+
+struct World {
+    _dirs: Vec<tempfile::TempDir>,
+    author: PublicKey,
+    other: PublicKey,
+    older: Bundle,
+    newer: Bundle,
+    fork: Bundle,
+    holder: Arc<Node>,
+    honest: Network,
+}
+
+async fn world() -> World {
+    let key = rookery_feed::SecretKey::generate();
+    let mut feed = FeedBuilder::new(key.clone(), Rng::new(1));
+    let older = feed.posts(200, None).unwrap();
+    let newer = feed.posts(50, None).unwrap();
+    let fork = FeedBuilder::new(key.clone(), Rng::new(2))
+        .posts(250, None)
+        .unwrap();
+    let mut other = FeedBuilder::new(rookery_feed::SecretKey::generate(), Rng::new(3));
+    let other_feed = other.posts(40, None).unwrap();
+    // An honest peer holding both authors, online.
+    let dir = tempfile::tempdir().unwrap();
+    let holder = Arc::new(Node::open(dir.path()).unwrap());
+    for b in [&older, &newer, &other_feed] {
+        holder.import(b).unwrap();
+    }
+    let honest = holder.start(loopback(true)).await.unwrap();
+    World {
+        _dirs: vec![dir],
+        author: key.public(),
+        other: other.author(),
+        older,
+        newer,
+        fork,
+        holder,
+        honest,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_peer_is_dropped_and_changes_nothing() {
+    let w = world().await;
+    for mode in [
+        Mode::WrongNodeBytes,
+        Mode::ForgedHead,
+        Mode::Rollback,
+        Mode::Fork,
+        Mode::Oversized,
+        Mode::Stall,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Arc::new(Node::open(dir.path()).unwrap());
+        node.follow(w.author).unwrap();
+        node.follow(w.other).unwrap();
+        if matches!(mode, Mode::Rollback | Mode::Fork) {
+            node.import(&w.older).unwrap();
+            node.import(&w.newer).unwrap();
+        }
+        let net = node.start(loopback(false)).await.unwrap();
+        let (router, ticket) = hostile_endpoint(Script {
+            mode,
+            holder: w.holder.clone(),
+            author: w.author,
+            older: w.older.head.clone(),
+            fork: w.fork.head.clone(),
+        })
+        .await;
+        // Dialling caches the peer's address; that is the only write before its data.
+        node.remember_peer(&ticket).unwrap();
+        let before = node.store().digest().unwrap();
+        let export_before = node.export(&w.author).ok();
+        net.connect(&ticket).await.unwrap();
+        let liar = ticket.0.id;
+        until(&format!("{mode:?}: the liar is dropped"), || {
+            net.peers()
+                .iter()
+                .all(|p| p.key != rookery_feed::format_key(&liar))
+        })
+        .await;
+        if mode == Mode::Fork {
+            // The one thing kept: the evidence of the fork. The feed held is untouched.
+            assert!(node.store().fork_evidence(&w.author).unwrap().is_some());
+            assert_eq!(node.export(&w.author).ok(), export_before);
+            assert_ne!(node.store().digest().unwrap(), before);
+        } else {
+            assert_eq!(node.store().digest().unwrap(), before, "{mode:?}");
+        }
+        // The node keeps working with an honest peer.
+        net.connect(&w.honest.ticket()).await.unwrap();
+        until(
+            &format!("{mode:?}: sync goes on with an honest peer"),
+            || {
+                node.author_feed(&w.other, None, 10)
+                    .is_ok_and(|p| p.items.len() == 10)
+            },
+        )
+        .await;
+        if mode != Mode::Fork {
+            until(
+                &format!("{mode:?}: the author's feed from the honest peer"),
+                || node.profile(&w.author).unwrap().seq == Some(250),
+            )
+            .await;
+        }
+        net.shutdown().await;
+        router.shutdown().await.unwrap();
+    }
+    let _ = SignedHead::decode(&w.newer.head).unwrap();
+    w.honest.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greedy_or_malformed_asker_is_disconnected() {
+    let w = world().await;
+    let ep = rookery_sync::bind_endpoint(
+        rookery_feed::SecretKey::generate(),
+        &NetOptions::loopback(),
+        iroh::address_lookup::memory::MemoryLookup::new(),
+    )
+    .await
+    .unwrap();
+    let before = w.holder.store().digest().unwrap();
+    let ask = |bytes: Vec<u8>| {
+        let ep = ep.clone();
+        let addr = w.honest.ticket().0;
+        async move {
+            let conn = ep.connect(addr, ALPN).await.unwrap();
+            let (mut send, _recv) = conn.open_bi().await.unwrap();
+            send.write_all(&bytes).await.unwrap();
+            let _ = send.finish();
+            match tokio::time::timeout(Duration::from_secs(10), conn.closed()).await {
+                Ok(ConnectionError::ApplicationClosed(c)) => u64::from(c.error_code),
+                other => panic!("not closed by the server: {other:?}"),
+            }
+        }
+    };
+    let hello = wire::encode_frame(&Hello { version: 1 }).unwrap();
+    // 10,000 hashes in one request.
+    let mut greedy = hello.clone();
+    greedy.extend(
+        wire::encode_frame(&Request::Nodes {
+            hashes: vec![rookery_prolly::Hash([1; 32]); 10_000],
+        })
+        .unwrap(),
+    );
+    assert_eq!(
+        ask(greedy).await,
+        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
+    );
+    // An oversized frame.
+    let mut oversized = hello.clone();
+    oversized.extend((6u32 << 20).to_be_bytes());
+    oversized.extend([0u8; 64]);
+    assert_eq!(
+        ask(oversized).await,
+        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
+    );
+    // Garbage where a request should be.
+    let mut garbage = hello.clone();
+    garbage.extend(3u32.to_be_bytes());
+    garbage.extend([0xff, 0xff, 0xff]);
+    assert_eq!(
+        ask(garbage).await,
+        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
+    );
+    // The server kept its store and still serves others.
+    assert_eq!(w.holder.store().digest().unwrap(), before);
+    let dir = tempfile::tempdir().unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    node.follow(w.other).unwrap();
+    let net = node.start(loopback(false)).await.unwrap();
+    net.connect(&w.honest.ticket()).await.unwrap();
+    until("an honest asker is served", || {
+        node.author_feed(&w.other, None, 10)
+            .is_ok_and(|p| p.items.len() == 10)
+    })
+    .await;
+    net.shutdown().await;
+    w.honest.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_its_share_of_requests_is_a_disconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let mut c = loopback(false);
+    c.limits.max_in_flight = 4;
+    c.limits.max_requests_per_minute = 50;
+    let net = node.start(c).await.unwrap();
+    let ep = rookery_sync::bind_endpoint(
+        rookery_feed::SecretKey::generate(),
+        &NetOptions::loopback(),
+        iroh::address_lookup::memory::MemoryLookup::new(),
+    )
+    .await
+    .unwrap();
+    let conn = ep.connect(net.ticket().0, ALPN).await.unwrap();
+    let client = rookery_sync::Client::new(conn.clone(), Duration::from_secs(5));
+    let mut asked = 0;
+    loop {
+        asked += 1;
+        if client.heads(&[node.id()]).await.is_err() || asked > 100 {
+            break;
+        }
+    }
+    assert!(asked <= 52, "{asked} requests before the cut");
+    match tokio::time::timeout(Duration::from_secs(5), conn.closed()).await {
+        Ok(ConnectionError::ApplicationClosed(c)) => assert_eq!(
+            u64::from(c.error_code),
+            u64::from(rookery_sync::server::CLOSE_OVER_BUDGET)
+        ),
+        other => panic!("not closed by the server: {other:?}"),
+    }
+    net.shutdown().await;
+}
