@@ -20,6 +20,8 @@ use rookery_node::api::{ContentView, MessageView, Page};
 use rookery_node::{Bundle, KEY_FILE, Node};
 use serde::Serialize;
 
+mod online;
+
 #[derive(Parser)]
 #[command(
     name = "rookery",
@@ -34,6 +36,13 @@ struct Cli {
     /// Print JSON instead of text (read commands).
     #[arg(long, global = true)]
     json: bool,
+    /// Networking without relays or iroh's discovery (LAN and direct addresses only); the
+    /// `relays` setting makes this the default.
+    #[arg(long, global = true)]
+    offline: bool,
+    /// The UDP address to listen on (default: all interfaces, the same port every time).
+    #[arg(long, global = true)]
+    bind: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,10 +68,10 @@ enum Command {
     /// Set or show a profile.
     #[command(subcommand)]
     Profile(ProfileCmd),
-    /// Follow someone by key.
+    /// Follow someone by ticket (which also says how to reach them) or by key.
     Follow {
-        /// Their key.
-        key: String,
+        /// Their ticket or key.
+        ticket_or_key: String,
     },
     /// Stop following someone.
     Unfollow {
@@ -124,6 +133,32 @@ enum Command {
     /// Move a feed between nodes as a file.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Print my ticket: what others paste to follow me.
+    Ticket,
+    /// Run the node headless, an always-on peer, until interrupted.
+    Serve {
+        /// Keep a session with this peer too (a pub), by ticket; repeatable.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+    },
+    /// Go online, catch up with the authors followed, and exit.
+    Sync {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Also connect to this peer, by ticket; repeatable.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+    },
+    /// Sync sessions of the running `rookery serve`, and the peers whose address is known.
+    Peers,
+    /// Turn relays and iroh's discovery on or off for this identity (off: LAN and direct
+    /// addresses only).
+    Relays {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,8 +287,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::ImportKey { file, words } = &cli.command {
         return import_key(&dir, file.as_deref(), words.as_deref());
     }
-    let node = Node::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
+    if matches!(cli.command, Command::Peers)
+        && let Some(status) = online::running(&dir)
+    {
+        return online::print_peers(&status, cli.json);
+    }
+    if matches!(cli.command, Command::Ticket)
+        && let Some(status) = online::running(&dir)
+    {
+        say!("{}", status.ticket);
+        return Ok(());
+    }
+    let node = match Node::open(&dir) {
+        Ok(n) => n,
+        Err(e) if online::running(&dir).is_some() => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "a `rookery serve` is running on {}; stop it first or use another --data-dir",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("opening {}", dir.display()))),
+    };
     let json = cli.json;
+    let net = online::Net {
+        offline: cli.offline,
+        bind: cli.bind,
+    };
     match cli.command {
         Command::Init => say!("{}\n(data in {})", format_key(&node.id()), dir.display()),
         Command::Id if json => print_json(&serde_json::json!({ "key": format_key(&node.id()) }))?,
@@ -281,7 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             say!("follows    {}", p.follows.len());
             say!("followers  {} (among feeds held here)", p.followers);
         }
-        Command::Follow { key } => published(&node.follow(key_arg(&key)?)?)?,
+        Command::Follow { ticket_or_key } => published(&node.follow_address(&ticket_or_key)?)?,
         Command::Unfollow { key } => published(&node.unfollow(key_arg(&key)?)?)?,
         Command::Block { key } => published(&node.block(key_arg(&key)?)?)?,
         Command::Delete { id } => published(&node.delete(id_arg(&id)?)?)?,
@@ -349,6 +408,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bundle.nodes.len(),
                 file.display()
             );
+        }
+        Command::Ticket => online::ticket(node, &net)?,
+        Command::Serve { peers } => online::serve(node, &net, &dir, &peers)?,
+        Command::Sync { seconds, peers } => online::sync(node, &net, &peers, seconds)?,
+        Command::Peers => online::print_known(&node, json)?,
+        Command::Relays { state } => {
+            node.store()
+                .set_setting(online::RELAYS_SETTING, state.as_bytes())?;
+            say!("relays and discovery: {state}");
         }
         Command::Bundle(BundleCmd::Import { file }) => {
             let bytes =

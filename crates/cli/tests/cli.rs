@@ -186,3 +186,56 @@ fn a_closed_pipe_is_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
 }
+
+/// `serve` on one side; `follow <ticket>` and `sync` on the other, all on loopback with relays
+/// and discovery off; `ticket` and `peers` answer from the running server.
+#[test]
+fn serve_ticket_follow_and_sync() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let net = ["--offline", "--bind", "127.0.0.1:0"];
+    ok(a.path(), &["profile", "set", "--name", "Ada"]);
+    ok(a.path(), &["post", "served from a headless node"]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_rookery"))
+        .arg("--data-dir")
+        .arg(a.path())
+        .args(net)
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ready when `peers` answers from the running server.
+    for _ in 0..600 {
+        if a.path().join("serve.json").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let peers = ok(a.path(), &["peers"]);
+    assert!(peers.contains("is running as"), "{peers}");
+    let ticket = ok(a.path(), &["ticket"]).trim().to_string();
+    assert!(ticket.starts_with("endpoint"), "{ticket}");
+    // While serve holds the database, other commands say so in one line.
+    let err = fails(a.path(), &["post", "x"]);
+    assert!(err.contains("rookery serve"), "{err}");
+    ok(b.path(), &["follow", &ticket]);
+    let mut args = net.to_vec();
+    args.extend(["sync", "--seconds", "20"]);
+    let out = ok(b.path(), &args);
+    assert!(out.contains("1 of 1 followed feeds"), "{out}");
+    let feed = ok(b.path(), &["feed"]);
+    assert!(
+        feed.contains("Ada") && feed.contains("served from a headless node"),
+        "{feed}"
+    );
+    let peers = ok(a.path(), &["--json", "peers"]);
+    assert!(peers.trim_start().starts_with('['), "{peers}");
+    // A bad ticket is one line of error.
+    let err = fails(b.path(), &["follow", "endpointnotaticket"]);
+    assert!(err.contains("not a key or a ticket"), "{err}");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    let known = ok(b.path(), &["peers"]);
+    assert!(known.contains("Known peers"), "{known}");
+}

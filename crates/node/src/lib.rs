@@ -17,6 +17,7 @@ mod net;
 pub mod synth;
 
 pub use net::{FIRST_SCREEN, NetConfig, Network};
+pub use rookery_sync::{Limits, NetOptions, Ticket};
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
@@ -240,7 +241,7 @@ impl Node {
         let key = match rookery_feed::parse_key(text) {
             Ok(k) => k,
             Err(_) => {
-                let ticket: rookery_sync::Ticket = text
+                let ticket: Ticket = text
                     .parse()
                     .map_err(|_| NodeError::BadAddress(text.chars().take(80).collect()))?;
                 self.remember_peer(&ticket)?;
@@ -254,20 +255,20 @@ impl Node {
     }
 
     /// Records how to reach a peer (its ticket) in the address cache.
-    pub fn remember_peer(&self, ticket: &rookery_sync::Ticket) -> Result<(), NodeError> {
+    pub fn remember_peer(&self, ticket: &Ticket) -> Result<(), NodeError> {
         Ok(self
             .store
             .set_peer(&ticket.0.id, ticket.to_string().as_bytes())?)
     }
 
     /// Every peer whose address is cached, with its ticket.
-    pub fn known_peers(&self) -> Result<Vec<(PublicKey, rookery_sync::Ticket)>, NodeError> {
+    pub fn known_peers(&self) -> Result<Vec<(PublicKey, Ticket)>, NodeError> {
         Ok(self
             .store
             .peers()?
             .into_iter()
             .filter_map(|(k, v)| {
-                let t: rookery_sync::Ticket = std::str::from_utf8(&v).ok()?.parse().ok()?;
+                let t: Ticket = std::str::from_utf8(&v).ok()?.parse().ok()?;
                 Some((k, t))
             })
             .collect())

@@ -732,6 +732,19 @@ impl Network {
         Ok(false)
     }
 
+    /// Whether anything is being fetched now (a first screen, or background completion).
+    pub fn busy(&self) -> bool {
+        let fetching = {
+            let sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            sessions.values().any(|s| s.fetching.is_some())
+        };
+        fetching || self.inner.background.available_permits() == 0
+    }
+
     /// The sessions now.
     pub fn peers(&self) -> Vec<PeerView> {
         let sessions = self
