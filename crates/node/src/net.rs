@@ -378,10 +378,23 @@ impl Network {
     /// until the session ends.
     async fn watch(&self, client: Client, authors: Vec<PublicKey>) {
         let r = async {
-            for h in client.heads(&authors).await? {
+            // Subscribe first, so no change falls between the answer and the subscription;
+            // then ask only for what is newer than what is held.
+            let mut sub = client.subscribe(&authors).await?;
+            let mut held = Vec::with_capacity(authors.len());
+            for a in &authors {
+                let seq = self.node().store().head(a).map_err(local)?;
+                held.push((*a, seq.map_or(0, |h| h.head().seq)));
+            }
+            for h in client.newer(&held).await? {
                 self.on_head(&client, h).await?;
             }
-            let mut sub = client.subscribe(&authors).await?;
+            // Feeds held but not complete yet resume in the background.
+            for (a, seq) in &held {
+                if *seq > 0 {
+                    self.complete_later(*a);
+                }
+            }
             while let Some(h) = sub.next().await {
                 self.on_head(&client, h?).await?;
             }

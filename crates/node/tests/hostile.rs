@@ -20,7 +20,7 @@ enum Mode {
     WrongNodeBytes,
     /// A head whose signature does not verify.
     ForgedHead,
-    /// The newest head, then an older one.
+    /// An older head than the one held, as an answer to "what is newer".
     Rollback,
     /// A second head with the same seq, validly signed by the author.
     Fork,
@@ -67,7 +67,7 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     frame(&mut send, &Hello { version: 1 }).await?;
     let held = s.holder.store().head(&s.author)?.unwrap();
     match req {
-        Request::Heads { .. } => match s.mode {
+        Request::Heads { .. } | Request::Newer { .. } => match s.mode {
             Mode::ForgedHead => {
                 let mut bytes = held.bytes().to_vec();
                 let last = bytes.len() - 1;
@@ -96,7 +96,17 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                 send.flush().await?;
                 tokio::time::sleep(Duration::from_secs(30)).await;
             }
-            Mode::WrongNodeBytes | Mode::Rollback => {
+            Mode::Rollback => {
+                // An old head replayed as if it were news.
+                frame(
+                    &mut send,
+                    &Response::Heads {
+                        heads: vec![s.older.clone()],
+                    },
+                )
+                .await?;
+            }
+            Mode::WrongNodeBytes => {
                 frame(
                     &mut send,
                     &Response::Heads {
@@ -107,15 +117,6 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             }
         },
         Request::Subscribe { .. } => {
-            if s.mode == Mode::Rollback {
-                frame(
-                    &mut send,
-                    &Response::Head {
-                        head: s.older.clone(),
-                    },
-                )
-                .await?;
-            }
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
         Request::Range {

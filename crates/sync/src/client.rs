@@ -195,6 +195,7 @@ impl Client {
             Request::Diff { .. } => 2,
             Request::Nodes { .. } => 3,
             Request::Subscribe { .. } => 4,
+            Request::Newer { .. } => 0,
         };
         self.counters.requests[kind].fetch_add(1, Ordering::Relaxed);
         let mut bytes = encode_frame(&Hello {
@@ -257,17 +258,43 @@ impl Client {
         let req = Request::Heads {
             authors: authors.to_vec(),
         };
-        let Response::Heads { heads } = self.one(&req).await? else {
+        self.heads_for(&req, authors.iter().map(|a| (*a, 0)).collect())
+            .await
+    }
+
+    /// The heads the peer holds that are newer than the seqs given.
+    pub async fn newer(
+        &self,
+        authors: &[(PublicKey, u64)],
+    ) -> Result<Vec<SignedHead>, ClientError> {
+        let req = Request::Newer {
+            authors: authors.to_vec(),
+        };
+        self.heads_for(&req, authors.iter().copied().collect())
+            .await
+    }
+
+    async fn heads_for(
+        &self,
+        req: &Request,
+        wanted: std::collections::HashMap<PublicKey, u64>,
+    ) -> Result<Vec<SignedHead>, ClientError> {
+        let Response::Heads { heads } = self.one(req).await? else {
             return Err(bad("expected heads"));
         };
-        let wanted: HashSet<&PublicKey> = authors.iter().collect();
+        let newer = matches!(req, Request::Newer { .. });
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(heads.len());
         for h in heads {
             let h = SignedHead::decode(&h)?;
             let a = h.head().author;
-            if !wanted.contains(&a) || !seen.insert(a) {
+            let Some(held) = wanted.get(&a) else {
                 return Err(bad("a head that was not asked for"));
+            };
+            // A head with the same seq passes: if it differs from the one held, it is a fork,
+            // which the caller records as evidence.
+            if !seen.insert(a) || (newer && h.head().seq < *held) {
+                return Err(bad("a head twice, or older than asked for"));
             }
             out.push(h);
         }

@@ -230,6 +230,8 @@ impl Server {
         req.check()
             .map_err(|e| Violation::protocol(format!("bad request: {e}")))?;
         let _ = recv.stop(VarInt::from_u32(CLOSE_NORMAL));
+        // A subscriber hears every change after our hello: listen before saying it.
+        let changes = self.changes.subscribe();
         write(&mut send, &hello())
             .await
             .map_err(|_| Violation::protocol("write failed"))?;
@@ -239,7 +241,7 @@ impl Server {
             let Ok(_sub) = subscriptions.clone().try_acquire_owned() else {
                 return Err(Violation::budget("too many subscriptions"));
             };
-            self.subscribe(send, authors).await;
+            self.subscribe(send, authors, changes).await;
             return Ok(());
         }
         let answer = async {
@@ -274,7 +276,10 @@ impl Server {
             Box::new(std::iter::once(r))
         };
         match req {
-            Request::Heads { authors } => one(self.heads(&authors)),
+            Request::Heads { authors } => one(self.heads(authors.iter().map(|a| (*a, None)))),
+            Request::Newer { authors } => {
+                one(self.heads(authors.iter().map(|(a, seq)| (*a, Some(*seq)))))
+            }
             Request::Range {
                 author,
                 root,
@@ -345,12 +350,19 @@ impl Server {
         }
     }
 
-    fn heads(&self, authors: &[PublicKey]) -> Result<Response, Violation> {
+    /// The heads held for `authors`, each only if newer than the seq given with it.
+    fn heads(
+        &self,
+        authors: impl Iterator<Item = (PublicKey, Option<u64>)>,
+    ) -> Result<Response, Violation> {
         let mut heads = Vec::new();
         let mut seen = HashSet::new();
-        for a in authors.iter().filter(|a| seen.insert(**a)) {
-            match self.store().head(a) {
-                Ok(Some(h)) => heads.push(h.bytes().to_vec()),
+        for (a, since) in authors.filter(|(a, _)| seen.insert(*a)) {
+            match self.store().head(&a) {
+                Ok(Some(h)) if since.is_none_or(|s| h.head().seq > s) => {
+                    heads.push(h.bytes().to_vec())
+                }
+                Ok(Some(_)) => {}
                 Ok(None) => {}
                 Err(e) => return Ok(error(ErrorCode::Internal, e.to_string())),
             }
@@ -447,24 +459,14 @@ impl Server {
         })
     }
 
-    /// Sends the heads held for `authors`, then each change, until the peer goes away.
-    async fn subscribe(&self, mut send: SendStream, authors: Vec<PublicKey>) {
+    /// Sends each change of `authors`' heads until the peer goes away.
+    async fn subscribe(
+        &self,
+        mut send: SendStream,
+        authors: Vec<PublicKey>,
+        mut changes: broadcast::Receiver<PublicKey>,
+    ) {
         let wanted: HashSet<PublicKey> = authors.into_iter().collect();
-        let mut changes = self.changes.subscribe();
-        for a in &wanted {
-            if let Ok(Some(h)) = self.store().head(a)
-                && write(
-                    &mut send,
-                    &Response::Head {
-                        head: h.bytes().to_vec(),
-                    },
-                )
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
         loop {
             let author = tokio::select! {
                 c = changes.recv() => match c {

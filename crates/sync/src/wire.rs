@@ -109,10 +109,17 @@ pub enum Request {
         /// Which.
         hashes: Vec<Hash>,
     },
-    /// A stream of heads for these authors as they change.
+    /// A stream of heads for these authors as they change (from now on: ask `Heads` or
+    /// `Newer` after subscribing for where they are).
     Subscribe {
         /// Whose.
         authors: Vec<PublicKey>,
+    },
+    /// The heads the peer holds that are newer than the seqs given: what changed since the
+    /// asker last looked, in an answer that grows with the changes, not with the authors.
+    Newer {
+        /// Whose, and the seq the asker holds (0: none).
+        authors: Vec<(PublicKey, u64)>,
     },
 }
 
@@ -207,6 +214,9 @@ impl Request {
             Request::Heads { authors } | Request::Subscribe { authors }
                 if authors.len() > MAX_AUTHORS =>
             {
+                Err(WireError::OverLimit("authors"))
+            }
+            Request::Newer { authors } if authors.len() > MAX_AUTHORS => {
                 Err(WireError::OverLimit("authors"))
             }
             Request::Nodes { hashes } if hashes.len() > MAX_HASHES => {

@@ -156,6 +156,13 @@ fn requests_over_the_limits_are_refused() {
         authors.check(),
         Err(WireError::OverLimit("authors"))
     ));
+    let newer = Request::Newer {
+        authors: vec![(a, 7); 5000],
+    };
+    assert!(matches!(
+        newer.check(),
+        Err(WireError::OverLimit("authors"))
+    ));
     let big_limit = Request::Range {
         author: a,
         index: Index::Messages,
