@@ -378,15 +378,14 @@ impl Network {
     /// until the session ends.
     async fn watch(&self, client: Client, authors: Vec<PublicKey>) {
         let r = async {
-            // Subscribe first, so no change falls between the answer and the subscription;
-            // then ask only for what is newer than what is held.
-            let mut sub = client.subscribe(&authors).await?;
+            // One request: the heads newer than those held, then every change.
             let mut held = Vec::with_capacity(authors.len());
             for a in &authors {
                 let seq = self.node().store().head(a).map_err(local)?;
                 held.push((*a, seq.map_or(0, |h| h.head().seq)));
             }
-            for h in client.newer(&held).await? {
+            let (newer, mut sub) = client.subscribe(&held).await?;
+            for h in newer {
                 self.on_head(&client, h).await?;
             }
             // Feeds held but not complete yet resume in the background.
@@ -771,6 +770,34 @@ impl Network {
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
+    }
+
+    /// UDP bytes sent and received on the session with `peer` (QUIC headers, encryption and
+    /// retransmissions included): what crossed the connection.
+    pub fn connection_bytes(&self, peer: &PublicKey) -> Option<(u64, u64)> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions.get(peer).map(|s| {
+            let st = s.client.connection().stats();
+            (st.udp_tx.bytes, st.udp_rx.bytes)
+        })
+    }
+
+    /// Whether every index of `author`'s current head is held in full, bodies included.
+    pub fn is_complete(&self, author: &PublicKey) -> Result<bool, NodeError> {
+        let Some(head) = self.node().store().head(author)? else {
+            return Ok(false);
+        };
+        for index in Index::ALL {
+            let done = self.node().store().setting(&complete_key(author, index))?;
+            if done.as_deref() != Some(head.head().roots.get(index).0.as_slice()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// What the client for `peer` has moved (for tests and benchmarks).

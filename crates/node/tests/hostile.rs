@@ -66,8 +66,8 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     let req: Request = wire::read_frame(&mut recv).await?;
     frame(&mut send, &Hello { version: 1 }).await?;
     let held = s.holder.store().head(&s.author)?.unwrap();
-    match req {
-        Request::Heads { .. } | Request::Newer { .. } => match s.mode {
+    match &req {
+        Request::Heads { .. } | Request::Newer { .. } | Request::Subscribe { .. } => match s.mode {
             Mode::ForgedHead => {
                 let mut bytes = held.bytes().to_vec();
                 let last = bytes.len() - 1;
@@ -116,9 +116,6 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                 .await?;
             }
         },
-        Request::Subscribe { .. } => {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-        }
         Request::Range {
             root,
             range,
@@ -126,13 +123,11 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             reverse,
             ..
         } => {
-            let mut q = Query::new(KeyRange::from(range)).limit(limit as usize);
-            if reverse {
+            let mut q = Query::new(KeyRange::from(range.clone())).limit(*limit as usize);
+            if *reverse {
                 q = q.reverse();
             }
-            let (_, mut proof) = Prolly::new(s.holder.store())
-                .prove_range(&root, &q)
-                .unwrap();
+            let (_, mut proof) = Prolly::new(s.holder.store()).prove_range(root, &q).unwrap();
             if s.mode == Mode::WrongNodeBytes {
                 let n = &mut proof.nodes[0];
                 let mid = n.len() / 2;
@@ -158,6 +153,10 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             )
             .await?;
         }
+    }
+    if matches!(req, Request::Subscribe { .. }) {
+        // A subscription stays open.
+        tokio::time::sleep(Duration::from_secs(30)).await;
     }
     let _ = send.finish();
     Ok(())

@@ -164,9 +164,14 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
             .collect()
     };
     assert_eq!(ids(&b.node), ids(&a.node));
-    // One Heads and one Range; the mentions of me came with one Diff on my key range.
+    // One exchange of heads (the subscription's first answer) and one Range; the mentions of
+    // me came with one Diff on my key range, sent with the Range.
     let c = b.net.counters(&a.node.id()).unwrap();
-    assert_eq!((c.heads, c.range, c.diff, c.nodes), (1, 1, 1, 0), "{c:?}");
+    assert_eq!(
+        (c.heads, c.subscribe, c.range, c.diff, c.nodes),
+        (0, 1, 1, 1, 0),
+        "{c:?}"
+    );
     // Only the proof nodes (and the path into my mentions range) were fetched.
     let head = a.node.store().head(&a.node.id()).unwrap().unwrap();
     let trees = Prolly::new(a.node.store());
@@ -244,8 +249,8 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
     grow(&a, &mut feed, 150, None);
     assert!(b_node.notifications().unwrap().is_empty());
     // B comes back and dials the authors it follows.
-    let b_net = b_node.start(config(false)).await.unwrap();
     let mut events = b_node.subscribe();
+    let b_net = b_node.start(config(false)).await.unwrap();
     until("the notification", || {
         b_node.notifications().is_ok_and(|n| !n.is_empty())
     })
@@ -352,6 +357,7 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
     })
     .await;
     until("A cuts B off", || b.net.peers().is_empty()).await;
+    until("B stores what it got", || !b.net.busy()).await;
     let partial = b.node.export(&a_node.id());
     assert!(
         partial.map_or(true, |x| x.bodies.len() < 6_000),

@@ -279,10 +279,26 @@ impl Client {
         req: &Request,
         wanted: std::collections::HashMap<PublicKey, u64>,
     ) -> Result<Vec<SignedHead>, ClientError> {
-        let Response::Heads { heads } = self.one(req).await? else {
-            return Err(bad("expected heads"));
+        let answer = self.one(req).await?;
+        self.check_heads(answer, req, wanted)
+    }
+
+    /// Checks a `Heads` answer: signatures, only authors asked about, each once, and (for
+    /// `Newer` and `Subscribe`) none older than the seq given.
+    fn check_heads(
+        &self,
+        answer: Response,
+        req: &Request,
+        wanted: std::collections::HashMap<PublicKey, u64>,
+    ) -> Result<Vec<SignedHead>, ClientError> {
+        let heads = match answer {
+            Response::Heads { heads } => heads,
+            Response::Error { code, message } => {
+                return Err(ClientError::Refused { code, message });
+            }
+            _ => return Err(bad("expected heads")),
         };
-        let newer = matches!(req, Request::Newer { .. });
+        let newer = !matches!(req, Request::Heads { .. });
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(heads.len());
         for h in heads {
@@ -475,19 +491,27 @@ impl Client {
         }
     }
 
-    /// Opens a subscription to `authors`' heads: the peer sends those it holds, then each
-    /// change.
-    pub async fn subscribe(&self, authors: &[PublicKey]) -> Result<Subscription, ClientError> {
+    /// Subscribes to `authors`' heads: returns those the peer holds newer than the seqs given
+    /// (checked like [`Client::newer`]), and the stream of changes from then on.
+    pub async fn subscribe(
+        &self,
+        authors: &[(PublicKey, u64)],
+    ) -> Result<(Vec<SignedHead>, Subscription), ClientError> {
         let req = Request::Subscribe {
             authors: authors.to_vec(),
         };
-        let (send, recv) = self.open(&req).await?;
-        Ok(Subscription {
-            _send: send,
-            recv,
-            authors: authors.iter().copied().collect(),
-            counters: self.counters.clone(),
-        })
+        let (send, mut recv) = self.open(&req).await?;
+        let first = self.frame(&mut recv).await?;
+        let now = self.check_heads(first, &req, authors.iter().copied().collect())?;
+        Ok((
+            now,
+            Subscription {
+                _send: send,
+                recv,
+                authors: authors.iter().map(|(a, _)| *a).collect(),
+                counters: self.counters.clone(),
+            },
+        ))
     }
 }
 

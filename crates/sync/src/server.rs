@@ -241,15 +241,26 @@ impl Server {
             let Ok(_sub) = subscriptions.clone().try_acquire_owned() else {
                 return Err(Violation::budget("too many subscriptions"));
             };
-            self.subscribe(send, authors, changes).await;
+            // Where the authors are now, then every change.
+            let now = self.heads(authors.iter().map(|(a, seq)| (*a, Some(*seq))))?;
+            if write(&mut send, &now).await.is_err() {
+                return Ok(());
+            }
+            self.subscribe(send, authors.into_iter().map(|(a, _)| a).collect(), changes)
+                .await;
             return Ok(());
         }
         let answer = async {
             let mut sent = 0u64;
             for frame in self.answer(req) {
-                // A peer over its byte budget gets no further frame; the frame that takes it
-                // over the budget is still sent whole.
-                self.charge(budget, 0, 0)?;
+                // A peer over its byte budget gets no further frame; the frames sent so far
+                // are delivered before the connection is closed (they are verified data the
+                // peer can keep).
+                if let Err(v) = self.charge(budget, 0, 0) {
+                    let _ = send.finish();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
+                    return Err(v);
+                }
                 let frame = frame?;
                 let bytes = encode_frame(&frame).map_err(|e| Violation::protocol(e.to_string()))?;
                 sent += bytes.len() as u64;

@@ -109,11 +109,12 @@ pub enum Request {
         /// Which.
         hashes: Vec<Hash>,
     },
-    /// A stream of heads for these authors as they change (from now on: ask `Heads` or
-    /// `Newer` after subscribing for where they are).
+    /// A stream of heads for these authors: first one `Heads` frame with those newer than the
+    /// seqs given (where they are now), then a `Head` frame for each change. Asking and
+    /// subscribing in one request leaves no gap between the two in which a change is missed.
     Subscribe {
-        /// Whose.
-        authors: Vec<PublicKey>,
+        /// Whose, and the seq the asker holds (0: none).
+        authors: Vec<(PublicKey, u64)>,
     },
     /// The heads the peer holds that are newer than the seqs given: what changed since the
     /// asker last looked, in an answer that grows with the changes, not with the authors.
@@ -211,12 +212,12 @@ impl Request {
             })
         };
         match self {
-            Request::Heads { authors } | Request::Subscribe { authors }
-                if authors.len() > MAX_AUTHORS =>
-            {
+            Request::Heads { authors } if authors.len() > MAX_AUTHORS => {
                 Err(WireError::OverLimit("authors"))
             }
-            Request::Newer { authors } if authors.len() > MAX_AUTHORS => {
+            Request::Newer { authors } | Request::Subscribe { authors }
+                if authors.len() > MAX_AUTHORS =>
+            {
                 Err(WireError::OverLimit("authors"))
             }
             Request::Nodes { hashes } if hashes.len() > MAX_HASHES => {

@@ -38,7 +38,7 @@ fn requests() -> Vec<Request> {
             hashes: vec![Hash([9; 32]); 3],
         },
         Request::Subscribe {
-            authors: vec![a, a],
+            authors: vec![(a, 0), (a, 3)],
         },
     ]
 }
