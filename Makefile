@@ -5,7 +5,7 @@ CARGO ?= cargo
 FUZZ_SECONDS ?= 20
 BENCH_ARGS ?=
 
-.PHONY: setup run test bench fuzz fmt clean
+.PHONY: setup run test bench bench-peers fuzz fmt clean
 
 ## setup: install what the build needs and is missing (idempotent, quick the second time).
 setup:
@@ -26,9 +26,17 @@ test: setup
 	$(CARGO) test --workspace --locked
 
 ## bench: the side-by-side benchmarks (release build); prints ratios. BENCH_ARGS=--json for JSON.
-bench: setup
+## The sync scenario runs against two peers installed here first: the real SSB stack (npm, pinned
+## in bench/ssb/package-lock.json) and an iroh-docs peer (its own cargo project).
+bench: setup bench-peers
 	$(CARGO) run --release --locked -p rookery-bench -- tree $(BENCH_ARGS)
 	$(CARGO) run --release --locked -p rookery-bench -- feeds $(BENCH_ARGS)
+	$(CARGO) run --release --locked -p rookery-bench -- sync $(BENCH_ARGS)
+
+bench-peers:
+	@command -v node >/dev/null || { echo "node is missing: apt install nodejs npm" >&2; exit 1; }
+	cd bench/ssb && { test -d node_modules || npm ci --no-audit --no-fund; }
+	$(CARGO) build --release --locked --manifest-path bench/iroh-docs/Cargo.toml
 
 ## fuzz: a short run of every fuzz target (cargo-fuzz with libFuzzer, on the stable toolchain).
 fuzz: setup

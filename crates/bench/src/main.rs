@@ -3,9 +3,11 @@
 //! shared, noisy machine). Run by `make bench`; speed is never asserted in tests.
 //!
 //! Scenarios: `tree` (the Prolly tree against redb, `BTreeMap` and the `prollytree` crate) and
-//! `feeds` (a node holding many followed feeds). `sync` comes with sync.
+//! `feeds` (a node holding many followed feeds), `sync` (two nodes on loopback against a
+//! full-log peer, the real SSB stack and iroh-docs).
 
 mod feeds;
+mod sync;
 mod tree;
 
 use clap::{Parser, Subcommand};
@@ -25,11 +27,15 @@ enum Scenario {
     /// Feeds: notifications by root diffs against scanning every message, the first page
     /// after opening, publishing, importing and signature checking.
     Feeds(feeds::Args),
+    /// Sync: first screen, catch-up, notifications and full history, against full-log, SSB and
+    /// iroh-docs peers.
+    Sync(sync::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Tree(args) => tree::run(&args),
         Scenario::Feeds(args) => feeds::run(&args),
+        Scenario::Sync(args) => sync::run(&args),
     }
 }

@@ -878,9 +878,21 @@ impl Node {
             .iter()
             .map(|b| SignedMessage::decode(b))
             .collect::<Result<Vec<_>, _>>()?;
+        self.import_checked(&head, &nodes, &bodies)
+    }
+
+    /// [`Node::import`] of parts already decoded: the head and the bodies checked against
+    /// their signatures (by their decoders), the nodes as they came. The store checks the
+    /// nodes, the bodies' author and the head against the one held.
+    pub(crate) fn import_checked(
+        &self,
+        head: &SignedHead,
+        nodes: &[NodeBytes],
+        bodies: &[SignedMessage],
+    ) -> Result<Imported, NodeError> {
         let author = head.head().author;
         let before = self.store.head(&author)?.map(|h| h.head().roots.mentions);
-        let imported = self.store.import(&head, &nodes, &bodies)?;
+        let imported = self.store.import(head, nodes, bodies)?;
         if imported.update != rookery_feed::HeadUpdate::Same {
             let _ = self.changes.send(author);
             let _ = self.events.send(Event::HeadImported {

@@ -43,7 +43,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::api::{Event, PeerView};
-use crate::{Bundle, Node, NodeError};
+use crate::{Node, NodeError};
 
 /// The posts fetched for a first screen.
 pub const FIRST_SCREEN: usize = 32;
@@ -533,12 +533,7 @@ impl Network {
         nodes: Vec<NodeBytes>,
         bodies: Vec<rookery_feed::SignedMessage>,
     ) -> Result<(), ClientError> {
-        let bundle = Bundle {
-            head: head.bytes().to_vec(),
-            nodes: nodes.into_iter().map(|n| n.bytes).collect(),
-            bodies: bodies.into_iter().map(|b| b.bytes().to_vec()).collect(),
-        };
-        match self.node().import(&bundle) {
+        match self.node().import_checked(head, &nodes, &bodies) {
             Ok(_) => Ok(()),
             Err(NodeError::Feed(e)) => Err(ClientError::BadData(e.to_string())),
             Err(NodeError::Store(rookery_store::Error::Feed(e))) => {
@@ -582,13 +577,7 @@ impl Network {
             };
             let root = head.head().roots.get(index);
             let done_key = complete_key(author, index);
-            let from = self
-                .node()
-                .store()
-                .setting(&done_key)?
-                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                .map(Hash)
-                .unwrap_or_else(Prolly::<Arc<Store>>::empty_root);
+            let from = self.completed(author, index)?;
             if from == root {
                 continue;
             }
@@ -792,12 +781,22 @@ impl Network {
             return Ok(false);
         };
         for index in Index::ALL {
-            let done = self.node().store().setting(&complete_key(author, index))?;
-            if done.as_deref() != Some(head.head().roots.get(index).0.as_slice()) {
+            if self.completed(author, index)? != head.head().roots.get(index) {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// The last root of `author`'s `index` known to be held in full (the empty tree at first).
+    fn completed(&self, author: &PublicKey, index: Index) -> Result<Hash, NodeError> {
+        Ok(self
+            .node()
+            .store()
+            .setting(&complete_key(author, index))?
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Hash)
+            .unwrap_or_else(Prolly::<Arc<Store>>::empty_root))
     }
 
     /// What the client for `peer` has moved (for tests and benchmarks).

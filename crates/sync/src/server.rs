@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use iroh::endpoint::{Connection, RecvStream, SendStream, VarInt};
 use iroh::protocol::{AcceptError, ProtocolHandler};
-use rookery_feed::{MessageId, PublicKey};
+use rookery_feed::{Index, MessageId, PublicKey};
 use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
@@ -301,10 +301,10 @@ impl Server {
             } => one(self.range(&author, &root, range.into(), limit, reverse)),
             Request::Diff {
                 author,
+                index,
                 from,
                 to,
                 range,
-                ..
             } => match self.store().head(&author) {
                 Ok(Some(_)) => match self.trees.delta(&from, &to, &range.clone().into()) {
                     Ok(d) => {
@@ -322,11 +322,16 @@ impl Server {
                                 Err(e) => Some(Err(e)),
                             })
                             .collect();
-                        let values = changed
-                            .unwrap_or(d.values)
-                            .into_iter()
-                            .filter_map(|v| id_of(&v))
-                            .collect();
+                        // The replies and follows indexes name the author's own messages,
+                        // which travel with the messages index: no bodies for those.
+                        let values = match index {
+                            Index::Messages | Index::Mentions => changed
+                                .unwrap_or(d.values)
+                                .into_iter()
+                                .filter_map(|v| id_of(&v))
+                                .collect(),
+                            Index::Replies | Index::Follows => vec![],
+                        };
                         Box::new(
                             self.frames(d.nodes.into_iter().map(|n| n.bytes).collect(), values),
                         )
