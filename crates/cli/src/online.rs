@@ -67,13 +67,14 @@ fn config(node: &Node, net: &Net, peers: &[String]) -> anyhow::Result<NetConfig>
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let bind = net
+        .bind
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
     Ok(NetConfig {
         net: NetOptions {
             online: !(net.offline || relays_off),
-            bind: Some(
-                net.bind
-                    .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port))),
-            ),
+            mdns: !bind.ip().is_loopback(),
+            bind: Some(bind),
         },
         pubs,
         ..NetConfig::default()

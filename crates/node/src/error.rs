@@ -51,6 +51,14 @@ pub enum NodeError {
     /// Not a key (64 hex digits) nor a ticket.
     #[error("not a key or a ticket: {0}")]
     BadAddress(String),
+    /// Input over a size limit.
+    #[error("the {what} is over the limit of {max} bytes")]
+    TooLarge {
+        /// What.
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
     /// Networking failed (binding, dialling).
     #[error("network: {0}")]
     Network(String),
@@ -84,6 +92,7 @@ impl NodeError {
             NodeError::BadBundle(_) => "bad_bundle",
             NodeError::BadAddress(_) => "bad_address",
             NodeError::Network(_) => "network",
+            NodeError::TooLarge { .. } => "too_large",
         }
     }
 }

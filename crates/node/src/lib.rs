@@ -16,7 +16,7 @@ mod mentions;
 mod net;
 pub mod synth;
 
-pub use net::{FIRST_SCREEN, NetConfig, Network};
+pub use net::{FIRST_SCREEN, MAX_AVATAR_BYTES, NetConfig, Network};
 pub use rookery_sync::{Limits, NetOptions, Ticket};
 
 use std::collections::{BinaryHeap, HashMap, HashSet};

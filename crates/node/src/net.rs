@@ -31,6 +31,8 @@ use iroh::address_lookup::memory::MemoryLookup;
 use iroh::endpoint::Connection;
 use iroh::protocol::Router;
 use iroh::{Endpoint, EndpointAddr};
+use iroh_blobs::BlobsProtocol;
+use iroh_blobs::store::fs::FsStore;
 use rookery_feed::{Index, MessageId, PublicKey, SignedHead, keys};
 use rookery_prolly::{Hash, KeyRange, NodeBytes, Prolly, Query};
 use rookery_store::Store;
@@ -51,6 +53,8 @@ pub const FIRST_SCREEN: usize = 32;
 const NODES_BATCH: usize = rookery_sync::wire::MAX_HASHES;
 /// Rounds of on-demand fetching before a read gives up.
 const READ_ROUNDS: usize = 12;
+/// The largest avatar image taken in or served.
+pub const MAX_AVATAR_BYTES: usize = 1 << 20;
 
 /// How the node goes online.
 #[derive(Clone, Debug)]
@@ -88,6 +92,8 @@ struct Session {
 struct Inner {
     node: Arc<Node>,
     endpoint: Endpoint,
+    /// Images (avatars), content-addressed by BLAKE3, served and fetched with iroh-blobs.
+    blobs: FsStore,
     router: Router,
     lookup: MemoryLookup,
     config: NetConfig,
@@ -141,13 +147,18 @@ impl Node {
             self.head_changes(),
             config.limits.clone(),
         ));
+        let blobs = FsStore::load(self.data_dir().join("blobs"))
+            .await
+            .map_err(net_err)?;
         let (accepted, mut accepted_rx) = mpsc::unbounded_channel();
         let router = Router::builder(endpoint.clone())
             .accept(ALPN, SyncProtocol::new(server.clone(), accepted))
+            .accept(iroh_blobs::ALPN, BlobsProtocol::new(&blobs, None))
             .spawn();
         let inner = Arc::new(Inner {
             node: self.clone(),
             endpoint,
+            blobs,
             router,
             lookup,
             config,
@@ -522,7 +533,99 @@ impl Network {
         }
         let r = self.import(head, all.nodes, all.bodies);
         self.set_fetching(client, None);
-        r
+        r?;
+        // The profile's avatar, from the same peer, in the background.
+        if let Some(avatar) = self
+            .node()
+            .profile(&author)
+            .ok()
+            .and_then(|p| p.avatar)
+            .and_then(|h| Hash::from_hex(&h))
+        {
+            let n = self.clone();
+            let peer = client.peer();
+            self.spawn(async move {
+                if let Err(e) = n.fetch_blob(peer, avatar).await {
+                    tracing::debug!(peer = %peer.fmt_short(), "avatar not fetched: {e}");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Publishes a profile; the avatar image (at most [`MAX_AVATAR_BYTES`]) goes into the blob
+    /// store, served to peers, and the profile names its BLAKE3 hash.
+    pub async fn set_profile(
+        &self,
+        name: &str,
+        bio: &str,
+        avatar: Option<&[u8]>,
+    ) -> Result<crate::api::MessageView, NodeError> {
+        let hash = match avatar {
+            Some(bytes) if bytes.len() > MAX_AVATAR_BYTES => {
+                return Err(NodeError::TooLarge {
+                    what: "avatar image",
+                    max: MAX_AVATAR_BYTES,
+                });
+            }
+            Some(bytes) => {
+                let tag = self.inner.blobs.add_slice(bytes).await.map_err(net_err)?;
+                Some(*tag.hash.as_bytes())
+            }
+            None => None,
+        };
+        self.node().set_profile(name, bio, hash)
+    }
+
+    /// An image held in the blob store (an avatar), if it is here.
+    pub async fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, NodeError> {
+        let h = iroh_blobs::Hash::from_bytes(hash.0);
+        if !self.inner.blobs.has(h).await.map_err(net_err)? {
+            return Ok(None);
+        }
+        let bytes = self.inner.blobs.get_bytes(h).await.map_err(net_err)?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// Fetches an image from `peer` with iroh-blobs (verified against its BLAKE3 hash as it
+    /// streams). Anything over [`MAX_AVATAR_BYTES`] is refused and dropped.
+    async fn fetch_blob(&self, peer: PublicKey, hash: Hash) -> Result<(), NodeError> {
+        let h = iroh_blobs::Hash::from_bytes(hash.0);
+        if self.inner.blobs.has(h).await.map_err(net_err)? {
+            return Ok(());
+        }
+        let timeout = self.inner.config.limits.request_timeout;
+        let conn = tokio::time::timeout(
+            timeout,
+            self.inner
+                .endpoint
+                .connect(EndpointAddr::new(peer), iroh_blobs::ALPN),
+        )
+        .await
+        .map_err(|_| net_err("timed out"))?
+        .map_err(net_err)?;
+        // The size is in the first bytes of the answer; check it before taking the rest.
+        let size = tokio::time::timeout(
+            timeout,
+            iroh_blobs::get::request::get_verified_size(&conn, &h),
+        )
+        .await
+        .map_err(|_| net_err("timed out"))?
+        .map_err(net_err)?
+        .0;
+        if size > MAX_AVATAR_BYTES as u64 {
+            conn.close(0u32.into(), b"too large");
+            return Err(NodeError::TooLarge {
+                what: "avatar image",
+                max: MAX_AVATAR_BYTES,
+            });
+        }
+        tokio::time::timeout(timeout, self.inner.blobs.remote().fetch(conn.clone(), h))
+            .await
+            .map_err(|_| net_err("timed out"))?
+            .map_err(net_err)?;
+        conn.close(0u32.into(), b"done");
+        Ok(())
     }
 
     /// Imports verified data with `head`. A head the feed rules refuse (a rollback, a fork) is

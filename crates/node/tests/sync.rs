@@ -385,3 +385,35 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
     a_net.shutdown().await;
     b.net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avatars_travel_as_blobs() {
+    let a = peer(true).await;
+    let b = peer(true).await;
+    let image: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    a.net.set_profile("Ada", "", Some(&image)).await.unwrap();
+    let hash =
+        rookery_prolly::Hash::from_hex(&a.node.profile(&a.node.id()).unwrap().avatar.unwrap())
+            .unwrap();
+    assert_eq!(hash.0, *blake3::hash(&image).as_bytes());
+    // Too large an image is refused before anything is published.
+    let huge = vec![0u8; rookery_node::MAX_AVATAR_BYTES + 1];
+    let err = a.net.set_profile("Ada", "", Some(&huge)).await.unwrap_err();
+    assert_eq!(err.code(), "too_large");
+    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    let mut got = None;
+    for _ in 0..1500 {
+        got = b.net.blob(&hash).await.unwrap();
+        if got.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.as_deref(), Some(image.as_slice()));
+    assert_eq!(
+        b.node.profile(&a.node.id()).unwrap().name.as_deref(),
+        Some("Ada")
+    );
+    a.net.shutdown().await;
+    b.net.shutdown().await;
+}

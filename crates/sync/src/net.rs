@@ -3,7 +3,8 @@
 //! Online (the default for real use), an endpoint uses iroh's relays and its n0 address lookup
 //! (DNS/pkarr), so a key alone is enough to reach someone. Offline (a setting, the CLI's
 //! `--offline`, and every test), relays and discovery are off and peers are dialled by the
-//! direct addresses in a ticket or the address cache.
+//! direct addresses in a ticket or the address cache. Local-network discovery (mDNS, from
+//! `iroh-mdns-address-lookup`) is on unless turned off (tests, loopback binds).
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -20,6 +21,9 @@ use crate::wire::ALPN;
 pub struct NetOptions {
     /// Relays and iroh's address lookup on (real use) or off (loopback and LAN only).
     pub online: bool,
+    /// Local-network discovery (mDNS): peers on the same LAN find each other by key, with no
+    /// relay or internet.
+    pub mdns: bool,
     /// The address to bind; `None`: any port on all interfaces (online) or on 127.0.0.1.
     pub bind: Option<SocketAddr>,
 }
@@ -28,6 +32,7 @@ impl Default for NetOptions {
     fn default() -> Self {
         NetOptions {
             online: true,
+            mdns: true,
             bind: None,
         }
     }
@@ -38,6 +43,7 @@ impl NetOptions {
     pub fn loopback() -> Self {
         NetOptions {
             online: false,
+            mdns: false,
             bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
@@ -61,6 +67,9 @@ pub async fn bind_endpoint(
         .secret_key(key)
         .alpns(vec![ALPN.to_vec()])
         .address_lookup(lookup);
+    if opts.mdns {
+        b = b.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder());
+    }
     let bind = opts.bind.unwrap_or(if opts.online {
         SocketAddr::from(([0, 0, 0, 0], 0))
     } else {
