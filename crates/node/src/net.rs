@@ -87,6 +87,8 @@ struct Session {
     /// The highest seq this peer has shown us per author: it may not go back.
     shown: HashMap<PublicKey, u64>,
     fetching: Option<String>,
+    /// The one subscription to the followed authors; replaced when the follows change.
+    watch: Option<JoinHandle<()>>,
 }
 
 struct Inner {
@@ -301,10 +303,10 @@ impl Network {
     }
 
     fn on_follow(&self, key: PublicKey) {
-        let clients: Vec<Client> = self.clients();
-        for c in clients {
-            let n = self.clone();
-            self.spawn(async move { n.watch(c, vec![key]).await });
+        // Each session's subscription is replaced by one that names the new author too (one
+        // subscription per session, however many follows).
+        for c in self.clients() {
+            self.resubscribe(&c);
         }
         let n = self.clone();
         self.spawn(async move {
@@ -346,19 +348,45 @@ impl Network {
                     client: client.clone(),
                     shown: HashMap::new(),
                     fetching: None,
+                    watch: None,
                 },
             );
         }
         self.report(&peer);
+        self.resubscribe(&client);
         let n = self.clone();
         self.spawn(async move {
-            let followed = n.node().followed().unwrap_or_default();
-            if !followed.is_empty() {
-                n.watch(client.clone(), followed).await;
-            }
             conn.closed().await;
             n.end_session(&client);
         });
+    }
+
+    /// (Re)starts the session's subscription to every author followed now.
+    fn resubscribe(&self, client: &Client) {
+        let followed = self.node().followed().unwrap_or_default();
+        let n = self.clone();
+        let c = client.clone();
+        let task = tokio::spawn(async move {
+            if !followed.is_empty() {
+                n.watch(c, followed).await;
+            }
+        });
+        let old = {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match sessions.get_mut(&client.peer()) {
+                Some(s) if s.client.connection().stable_id() == client.connection().stable_id() => {
+                    s.watch.replace(task)
+                }
+                _ => Some(task),
+            }
+        };
+        if let Some(old) = old {
+            old.abort();
+        }
     }
 
     fn end_session(&self, client: &Client) {
@@ -371,8 +399,9 @@ impl Network {
                 .unwrap_or_else(|e| e.into_inner());
             if sessions.get(&peer).is_some_and(|s| {
                 s.client.connection().stable_id() == client.connection().stable_id()
-            }) {
-                sessions.remove(&peer);
+            }) && let Some(w) = sessions.remove(&peer).and_then(|s| s.watch)
+            {
+                w.abort();
             }
         }
         self.report_closed(client);
@@ -421,7 +450,7 @@ impl Network {
     async fn on_head(&self, client: &Client, head: SignedHead) -> Result<(), ClientError> {
         let author = head.head().author;
         let seq = head.head().seq;
-        if author == self.id() {
+        if author == self.id() || !self.node().followed().map_err(local)?.contains(&author) {
             return Ok(());
         }
         {

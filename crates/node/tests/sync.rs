@@ -417,3 +417,40 @@ async fn avatars_travel_as_blobs() {
     a.net.shutdown().await;
     b.net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_many_people_in_one_session_keeps_one_subscription() {
+    // A hub holds twelve feeds; a node connected to it follows them one after another. Each
+    // follow replaces the session's subscription; the hub ends the oldest beyond 8 rather
+    // than the connection.
+    let hub = peer(true).await;
+    let me = peer(false).await;
+    let mut authors = Vec::new();
+    for i in 0..12u64 {
+        let mut f = FeedBuilder::new(rookery_feed::SecretKey::generate(), Rng::new(i));
+        hub.node.import(&f.posts(5, None).unwrap()).unwrap();
+        authors.push(f.author());
+    }
+    me.net.connect(&hub.net.ticket()).await.unwrap();
+    for a in &authors {
+        me.net.follow(&rookery_feed::format_key(a)).unwrap();
+    }
+    until("every followed feed", || {
+        authors
+            .iter()
+            .all(|a| me.node.profile(a).is_ok_and(|p| p.seq == Some(5)))
+    })
+    .await;
+    assert_eq!(
+        me.net.peers().len(),
+        1,
+        "the session with the hub is still up"
+    );
+    // Someone not followed is not taken in, even if the hub offers it.
+    let mut stranger = FeedBuilder::new(rookery_feed::SecretKey::generate(), Rng::new(99));
+    hub.node.import(&stranger.posts(3, None).unwrap()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(me.node.store().head(&stranger.author()).unwrap().is_none());
+    hub.net.shutdown().await;
+    me.net.shutdown().await;
+}

@@ -15,7 +15,7 @@ use rookery_feed::{Index, MessageId, PublicKey};
 use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{Notify, Semaphore, broadcast, mpsc};
 
 use crate::wire::{
     ErrorCode, Hello, MAX_FRAME, PROTOCOL_VERSION, Request, Response, WireError, encode_frame,
@@ -34,7 +34,7 @@ pub const CLOSE_NORMAL: u32 = 0;
 pub struct Limits {
     /// Requests in flight on one connection (subscriptions not counted).
     pub max_in_flight: usize,
-    /// Subscriptions open on one connection.
+    /// Subscriptions open on one connection; a new one beyond this ends the oldest.
     pub max_subscriptions: usize,
     /// Requests per minute on one connection.
     pub max_requests_per_minute: u32,
@@ -69,6 +69,9 @@ pub struct Server {
     changes: broadcast::Sender<PublicKey>,
     limits: Limits,
 }
+
+/// One connection's open subscriptions, oldest first.
+type Subscriptions = Arc<Mutex<std::collections::VecDeque<Arc<Notify>>>>;
 
 /// One connection's use of its budget.
 #[derive(Debug)]
@@ -128,7 +131,7 @@ impl Server {
     /// Answers the requests a peer opens on `conn` until it closes or breaks a rule.
     pub async fn serve(self: Arc<Self>, conn: Connection) {
         let in_flight = Arc::new(Semaphore::new(self.limits.max_in_flight));
-        let subscriptions = Arc::new(Semaphore::new(self.limits.max_subscriptions));
+        let subscriptions: Subscriptions = Arc::default();
         let budget = Arc::new(Mutex::new(Budget {
             window: Instant::now(),
             requests: 0,
@@ -197,7 +200,7 @@ impl Server {
         mut send: SendStream,
         mut recv: RecvStream,
         budget: &Mutex<Budget>,
-        subscriptions: &Arc<Semaphore>,
+        subscriptions: &Subscriptions,
         permit: &mut Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<(), Violation> {
         let read = async {
@@ -232,22 +235,36 @@ impl Server {
         let _ = recv.stop(VarInt::from_u32(CLOSE_NORMAL));
         // A subscriber hears every change after our hello: listen before saying it.
         let changes = self.changes.subscribe();
-        write(&mut send, &hello())
-            .await
-            .map_err(|_| Violation::protocol("write failed"))?;
+        if write(&mut send, &hello()).await.is_err() {
+            // The asker gave up on this request (it may, e.g. when it re-subscribes).
+            return Ok(());
+        }
         if let Request::Subscribe { authors } = req {
             // A subscription is long-lived: it does not hold a request slot.
             permit.take();
-            let Ok(_sub) = subscriptions.clone().try_acquire_owned() else {
-                return Err(Violation::budget("too many subscriptions"));
-            };
+            // A peer re-subscribes when its follows change: the oldest subscription beyond
+            // the limit ends, the connection stays.
+            let cancel = Arc::new(Notify::new());
+            {
+                let mut subs = subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+                while subs.len() >= self.limits.max_subscriptions.max(1) {
+                    if let Some(old) = subs.pop_front() {
+                        old.notify_one();
+                    }
+                }
+                subs.push_back(cancel.clone());
+            }
             // Where the authors are now, then every change.
             let now = self.heads(authors.iter().map(|(a, seq)| (*a, Some(*seq))))?;
             if write(&mut send, &now).await.is_err() {
                 return Ok(());
             }
-            self.subscribe(send, authors.into_iter().map(|(a, _)| a).collect(), changes)
-                .await;
+            let authors = authors.into_iter().map(|(a, _)| a).collect();
+            self.subscribe(send, authors, changes, &cancel).await;
+            subscriptions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|c| !Arc::ptr_eq(c, &cancel));
             return Ok(());
         }
         let answer = async {
@@ -481,6 +498,7 @@ impl Server {
         mut send: SendStream,
         authors: Vec<PublicKey>,
         mut changes: broadcast::Receiver<PublicKey>,
+        cancel: &Notify,
     ) {
         let wanted: HashSet<PublicKey> = authors.into_iter().collect();
         loop {
@@ -491,6 +509,10 @@ impl Server {
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = send.stopped() => return,
+                _ = cancel.notified() => {
+                    let _ = send.finish();
+                    return;
+                }
             };
             if !wanted.contains(&author) {
                 continue;
