@@ -139,14 +139,15 @@ async fn rookery(
     .await?;
     let took = t.elapsed();
     let c = b.net.counters(&a).context("no session")?;
+    let setup = b.net.setup_bytes(&a).unwrap_or(0);
     out.insert(
         "cold_first_screen",
         Figure {
-            bytes: bytes_with(&b.net, &a),
+            bytes: bytes_with(&b.net, &a) - setup,
             round_trips: Some(u64::from(c.subscribe > 0) + u64::from(c.range + c.diff + c.nodes > 0)),
             ms: ms(took),
             note: format!(
-                "subscribe (answers the head), then range + mentions diff together: {} nodes, {} bodies fetched; the timeline's first page equals the author's",
+                "after the QUIC handshake ({setup} B, not counted, as for full_log): subscribe (answers the head), then range + mentions diff together: {} nodes, {} bodies fetched; the timeline's first page equals the author's",
                 c.nodes_in, c.bodies_in
             ),
         },
@@ -422,7 +423,7 @@ async fn full_log(
         round_trips: Some(1),
         ms: ms(took),
         note: format!(
-            "the whole log ({} messages) before the newest {FIRST_SCREEN} can show",
+            "after the QUIC handshake ({b0} B, not counted): the whole log ({} messages) before the newest {FIRST_SCREEN} can show",
             got.len()
         ),
     };

@@ -89,6 +89,8 @@ struct Session {
     fetching: Option<String>,
     /// The one subscription to the followed authors; replaced when the follows change.
     watch: Option<JoinHandle<()>>,
+    /// UDP bytes of the connection when the session began (the QUIC handshake).
+    setup_bytes: u64,
 }
 
 struct Inner {
@@ -349,6 +351,10 @@ impl Network {
                     shown: HashMap::new(),
                     fetching: None,
                     watch: None,
+                    setup_bytes: {
+                        let st = conn.stats();
+                        st.udp_tx.bytes + st.udp_rx.bytes
+                    },
                 },
             );
         }
@@ -717,15 +723,17 @@ impl Network {
             loop {
                 let d = self.node().trees().delta(&from, &root, &KeyRange::all())?;
                 let missing_bodies: Vec<Hash> = if d.missing.is_empty() {
-                    let mut out = Vec::new();
-                    for v in &d.values {
-                        if let Ok(id) = <[u8; 32]>::try_from(v.as_slice())
-                            && self.node().store().body(&MessageId(id))?.is_none()
-                        {
-                            out.push(Hash(id));
-                        }
-                    }
-                    out
+                    let ids: Vec<MessageId> = d
+                        .values
+                        .iter()
+                        .filter_map(|v| <[u8; 32]>::try_from(v.as_slice()).ok().map(MessageId))
+                        .collect();
+                    let held = self.node().store().bodies(&ids)?;
+                    ids.iter()
+                        .zip(held)
+                        .filter(|(_, b)| b.is_none())
+                        .map(|(id, _)| Hash(id.0))
+                        .collect()
                 } else {
                     vec![]
                 };
@@ -789,7 +797,16 @@ impl Network {
             };
             let r = if first {
                 client
-                    .diff(&author, index, from, root, &KeyRange::all(), &mut import)
+                    // Every message travels with the messages index; the others point at them.
+                    .diff(
+                        &author,
+                        index,
+                        from,
+                        root,
+                        &KeyRange::all(),
+                        index == Index::Messages,
+                        &mut import,
+                    )
                     .await
             } else {
                 let mut r = Ok(());
@@ -905,6 +922,16 @@ impl Network {
             let st = s.client.connection().stats();
             (st.udp_tx.bytes, st.udp_rx.bytes)
         })
+    }
+
+    /// UDP bytes of the session with `peer` before its first request: the connection's setup.
+    pub fn setup_bytes(&self, peer: &PublicKey) -> Option<u64> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sessions.get(peer).map(|s| s.setup_bytes)
     }
 
     /// Whether every index of `author`'s current head is held in full, bodies included.
@@ -1031,7 +1058,7 @@ async fn collect_diff(
         return Ok(all);
     }
     client
-        .diff(author, index, from, to, range, |b| {
+        .diff(author, index, from, to, range, true, |b| {
             all.nodes.extend(b.nodes);
             all.bodies.extend(b.bodies);
             Ok(())

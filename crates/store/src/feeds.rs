@@ -102,21 +102,30 @@ impl Store {
 
     /// The body of message `id`, verified.
     pub fn body(&self, id: &MessageId) -> Result<Option<SignedMessage>, Error> {
+        Ok(self.bodies(std::slice::from_ref(id))?.pop().flatten())
+    }
+
+    /// Several bodies in one read transaction, in the order asked.
+    pub fn bodies(&self, ids: &[MessageId]) -> Result<Vec<Option<SignedMessage>>, Error> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(BODIES)?;
-        let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
-        match bytes {
-            None => Ok(None),
-            Some(b) => {
-                let m = SignedMessage::from_stored(&b)?;
-                if m.id() != *id {
-                    return Err(Error::Corrupt {
-                        what: "message body",
-                    });
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
+            out.push(match bytes {
+                None => None,
+                Some(b) => {
+                    let m = SignedMessage::from_stored(&b)?;
+                    if m.id() != *id {
+                        return Err(Error::Corrupt {
+                            what: "message body",
+                        });
+                    }
+                    Some(m)
                 }
-                Ok(Some(m))
-            }
+            });
         }
+        Ok(out)
     }
 
     /// Writes a message of the local identity: its index nodes, its body and the new head,

@@ -398,6 +398,7 @@ impl Client {
         from: &Hash,
         to: &Hash,
         range: &KeyRange,
+        bodies: bool,
         on_batch: impl FnMut(Batch) -> Result<(), ClientError>,
     ) -> Result<(), ClientError> {
         let req = Request::Diff {
@@ -406,6 +407,7 @@ impl Client {
             from: *from,
             to: *to,
             range: WireRange::from(range.clone()),
+            bodies,
         };
         self.stream_nodes(&req, Some(author), HashSet::from([*to]), on_batch)
             .await

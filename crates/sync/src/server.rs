@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use iroh::endpoint::{Connection, RecvStream, SendStream, VarInt};
 use iroh::protocol::{AcceptError, ProtocolHandler};
-use rookery_feed::{Index, MessageId, PublicKey};
+use rookery_feed::{MessageId, PublicKey};
 use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
@@ -318,10 +318,11 @@ impl Server {
             } => one(self.range(&author, &root, range.into(), limit, reverse)),
             Request::Diff {
                 author,
-                index,
                 from,
                 to,
                 range,
+                bodies,
+                ..
             } => match self.store().head(&author) {
                 Ok(Some(_)) => match self.trees.delta(&from, &to, &range.clone().into()) {
                     Ok(d) => {
@@ -339,15 +340,14 @@ impl Server {
                                 Err(e) => Some(Err(e)),
                             })
                             .collect();
-                        // The replies and follows indexes name the author's own messages,
-                        // which travel with the messages index: no bodies for those.
-                        let values = match index {
-                            Index::Messages | Index::Mentions => changed
+                        let values = if bodies {
+                            changed
                                 .unwrap_or(d.values)
                                 .into_iter()
                                 .filter_map(|v| id_of(&v))
-                                .collect(),
-                            Index::Replies | Index::Follows => vec![],
+                                .collect()
+                        } else {
+                            vec![]
                         };
                         Box::new(
                             self.frames(d.nodes.into_iter().map(|n| n.bytes).collect(), values),
@@ -455,7 +455,9 @@ impl Server {
         bodies: Vec<MessageId>,
     ) -> impl Iterator<Item = Result<Response, Violation>> + Send + '_ {
         let mut nodes = nodes.into_iter().peekable();
-        let mut bodies = bodies.into_iter().peekable();
+        // Bodies are read a batch at a time (one read transaction each), as frames are made.
+        let mut ids = bodies.into_iter().peekable();
+        let mut ready: std::collections::VecDeque<Vec<u8>> = Default::default();
         let mut done = false;
         std::iter::from_fn(move || {
             if done {
@@ -466,23 +468,30 @@ impl Server {
                 if let Some(n) = nodes.next() {
                     size += n.len() + 4;
                     out_nodes.push(n);
-                } else if let Some(id) = bodies.next() {
-                    match self.store().body(&id) {
-                        Ok(Some(b)) => {
-                            size += b.bytes().len() + 4;
-                            out_bodies.push(b.bytes().to_vec());
+                    continue;
+                }
+                if ready.is_empty() {
+                    let batch: Vec<MessageId> = ids.by_ref().take(512).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    match self.store().bodies(&batch) {
+                        Ok(found) => {
+                            ready.extend(found.into_iter().flatten().map(|b| b.bytes().to_vec()))
                         }
-                        Ok(None) => {}
                         Err(e) => {
                             done = true;
                             return Some(Ok(error(ErrorCode::Internal, e.to_string())));
                         }
                     }
-                } else {
-                    break;
+                    continue;
+                }
+                if let Some(b) = ready.pop_front() {
+                    size += b.len() + 4;
+                    out_bodies.push(b);
                 }
             }
-            let more = nodes.peek().is_some() || bodies.peek().is_some();
+            let more = nodes.peek().is_some() || !ready.is_empty() || ids.peek().is_some();
             done = !more;
             Some(Ok(Response::Nodes {
                 nodes: out_nodes,

@@ -103,6 +103,9 @@ pub enum Request {
         to: Hash,
         /// Which keys.
         range: WireRange,
+        /// Send the bodies the changed entries name (a catch-up of an index whose messages
+        /// travel with another index asks without).
+        bodies: bool,
     },
     /// Nodes by hash.
     Nodes {

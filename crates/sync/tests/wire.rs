@@ -33,6 +33,7 @@ fn requests() -> Vec<Request> {
             from: Hash([1; 32]),
             to: Hash([2; 32]),
             range,
+            bodies: true,
         },
         Request::Nodes {
             hashes: vec![Hash([9; 32]); 3],
@@ -187,6 +188,7 @@ fn requests_over_the_limits_are_refused() {
             start: Bound::Included(vec![0; 5000]),
             end: Bound::Unbounded,
         },
+        bodies: false,
     };
     assert!(matches!(
         long_key.check(),
