@@ -298,7 +298,10 @@ const FULL_LOG_ALPN: &[u8] = b"rookery-bench/full-log/1";
 
 /// The log server: each author's signed messages in seq order.
 #[derive(Debug, Clone)]
-struct LogServer(Arc<std::sync::RwLock<BTreeMap<[u8; 32], Vec<Vec<u8>>>>>);
+struct LogServer(Arc<std::sync::RwLock<Logs>>);
+
+/// Each author's signed messages, in seq order.
+type Logs = BTreeMap<[u8; 32], Vec<Vec<u8>>>;
 
 impl ProtocolHandler for LogServer {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {

@@ -391,6 +391,8 @@ impl Client {
     /// The nodes of `to` that a holder of `from` lacks on `range`, with their bodies, frame
     /// by frame: `on_batch` gets each verified frame as it arrives (so a broken connection
     /// loses nothing already received).
+    // The arguments are the request's fields, one for one.
+    #[allow(clippy::too_many_arguments)]
     pub async fn diff(
         &self,
         author: &PublicKey,
