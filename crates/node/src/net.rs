@@ -207,6 +207,19 @@ impl Node {
 }
 
 impl Network {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<PublicKey, Session>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lock that makes syncs of one author happen one at a time.
+    fn author_lock(&self, author: &PublicKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut authors = self.inner.authors.lock().unwrap_or_else(|e| e.into_inner());
+        authors.entry(*author).or_default().clone()
+    }
+
     fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
         let h = tokio::spawn(f);
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -272,11 +285,7 @@ impl Network {
     }
 
     fn is_connected(&self, id: &PublicKey) -> bool {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         sessions
             .get(id)
             .is_some_and(|s| s.client.connection().close_reason().is_none())
@@ -327,11 +336,7 @@ impl Network {
     }
 
     fn clients(&self) -> Vec<Client> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         sessions.values().map(|s| s.client.clone()).collect()
     }
 
@@ -339,11 +344,7 @@ impl Network {
         let peer = conn.remote_id();
         let client = Client::new(conn.clone(), self.inner.config.limits.response_timeout);
         {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut sessions = self.sessions();
             sessions.insert(
                 peer,
                 Session {
@@ -378,11 +379,7 @@ impl Network {
             }
         });
         let old = {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut sessions = self.sessions();
             match sessions.get_mut(&client.peer()) {
                 Some(s) if s.client.connection().stable_id() == client.connection().stable_id() => {
                     s.watch.replace(task)
@@ -398,11 +395,7 @@ impl Network {
     fn end_session(&self, client: &Client) {
         let peer = client.peer();
         {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut sessions = self.sessions();
             if sessions.get(&peer).is_some_and(|s| {
                 s.client.connection().stable_id() == client.connection().stable_id()
             }) && let Some(w) = sessions.remove(&peer).and_then(|s| s.watch)
@@ -460,11 +453,7 @@ impl Network {
             return Ok(());
         }
         {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut sessions = self.sessions();
             if let Some(s) = sessions.get_mut(&client.peer()) {
                 let shown = s.shown.entry(author).or_insert(0);
                 if seq < *shown {
@@ -475,10 +464,7 @@ impl Network {
                 *shown = seq;
             }
         }
-        let lock = {
-            let mut authors = self.inner.authors.lock().unwrap_or_else(|e| e.into_inner());
-            authors.entry(author).or_default().clone()
-        };
+        let lock = self.author_lock(&author);
         let _guard = lock.lock().await;
         let held = self.node().store().head(&author).map_err(local)?;
         match &held {
@@ -705,10 +691,7 @@ impl Network {
     /// supply what is missing (the next session resumes).
     pub async fn complete(&self, author: &PublicKey) -> Result<(), NodeError> {
         for index in Index::ALL {
-            let lock = {
-                let mut authors = self.inner.authors.lock().unwrap_or_else(|e| e.into_inner());
-                authors.entry(*author).or_default().clone()
-            };
+            let lock = self.author_lock(author);
             let _guard = lock.lock().await;
             let Some(head) = self.node().store().head(author)? else {
                 return Ok(());
@@ -885,11 +868,7 @@ impl Network {
     /// Whether anything is being fetched now (a first screen, or background completion).
     pub fn busy(&self) -> bool {
         let fetching = {
-            let sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let sessions = self.sessions();
             sessions.values().any(|s| s.fetching.is_some())
         };
         fetching || self.inner.background.available_permits() == 0
@@ -897,11 +876,7 @@ impl Network {
 
     /// The sessions now.
     pub fn peers(&self) -> Vec<PeerView> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         let mut out: Vec<PeerView> = sessions
             .values()
             .map(|s| self.view(&s.client, s.fetching.clone(), true))
@@ -913,11 +888,7 @@ impl Network {
     /// UDP bytes sent and received on the session with `peer` (QUIC headers, encryption and
     /// retransmissions included): what crossed the connection.
     pub fn connection_bytes(&self, peer: &PublicKey) -> Option<(u64, u64)> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         sessions.get(peer).map(|s| {
             let st = s.client.connection().stats();
             (st.udp_tx.bytes, st.udp_rx.bytes)
@@ -926,11 +897,7 @@ impl Network {
 
     /// UDP bytes of the session with `peer` before its first request: the connection's setup.
     pub fn setup_bytes(&self, peer: &PublicKey) -> Option<u64> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         sessions.get(peer).map(|s| s.setup_bytes)
     }
 
@@ -960,11 +927,7 @@ impl Network {
 
     /// What the client for `peer` has moved (for tests and benchmarks).
     pub fn counters(&self, peer: &PublicKey) -> Option<CountersSnapshot> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = self.sessions();
         sessions.get(peer).map(|s| s.client.counters().snapshot())
     }
 
@@ -983,11 +946,7 @@ impl Network {
 
     fn set_fetching(&self, client: &Client, what: Option<String>) {
         {
-            let mut sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut sessions = self.sessions();
             if let Some(s) = sessions.get_mut(&client.peer()) {
                 s.fetching = what;
             }
@@ -997,11 +956,7 @@ impl Network {
 
     fn report(&self, peer: &PublicKey) {
         let view = {
-            let sessions = self
-                .inner
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let sessions = self.sessions();
             sessions
                 .get(peer)
                 .map(|s| self.view(&s.client, s.fetching.clone(), true))

@@ -14,6 +14,10 @@ use rookery_sync::wire::{self, Hello, Request, Response};
 use rookery_sync::{ALPN, NetOptions, Ticket};
 use tokio::io::AsyncWriteExt;
 
+mod common;
+
+use common::until;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     /// A range proof with one byte changed.
@@ -162,24 +166,11 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     Ok(())
 }
 
+/// Loopback, and a one-second wait for each frame (the staller is found quickly).
 fn loopback(background: bool) -> NetConfig {
-    let mut c = NetConfig {
-        net: NetOptions::loopback(),
-        background,
-        ..NetConfig::default()
-    };
+    let mut c = common::loopback(background);
     c.limits.response_timeout = Duration::from_secs(1);
     c
-}
-
-async fn until(what: &str, f: impl Fn() -> bool) {
-    for _ in 0..1500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 async fn hostile_endpoint(script: Script) -> (Router, Ticket) {

@@ -7,9 +7,11 @@ use std::time::Duration;
 use rookery_feed::keys;
 use rookery_node::api::{ContentView, Event, MessageView};
 use rookery_node::synth::{FeedBuilder, Rng};
-use rookery_node::{FIRST_SCREEN, NetConfig, Network, Node};
+use rookery_node::{FIRST_SCREEN, Network, Node};
 use rookery_prolly::{KeyRange, Prolly, Query};
-use rookery_sync::NetOptions;
+mod common;
+
+use common::{loopback, until};
 
 struct Peer {
     _dir: tempfile::TempDir,
@@ -17,34 +19,15 @@ struct Peer {
     net: Network,
 }
 
-fn config(background: bool) -> NetConfig {
-    NetConfig {
-        net: NetOptions::loopback(),
-        background,
-        ..NetConfig::default()
-    }
-}
-
 async fn peer(background: bool) -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let node = Arc::new(Node::open(dir.path()).unwrap());
-    let net = node.start(config(background)).await.unwrap();
+    let net = node.start(loopback(background)).await.unwrap();
     Peer {
         _dir: dir,
         node,
         net,
     }
-}
-
-/// Waits (up to 30 s) until `f` holds.
-async fn until(what: &str, f: impl Fn() -> bool) {
-    for _ in 0..1500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn text(v: &MessageView) -> &str {
@@ -229,7 +212,7 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
     let a = peer(true).await;
     let dir = tempfile::tempdir().unwrap();
     let b_node = Arc::new(Node::open(dir.path()).unwrap());
-    let b_net = b_node.start(config(true)).await.unwrap();
+    let b_net = b_node.start(loopback(true)).await.unwrap();
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(7));
     grow(&a, &mut feed, 500, None);
     b_net.follow(&a.net.ticket().to_string()).unwrap();
@@ -250,7 +233,7 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
     assert!(b_node.notifications().unwrap().is_empty());
     // B comes back and dials the authors it follows.
     let mut events = b_node.subscribe();
-    let b_net = b_node.start(config(false)).await.unwrap();
+    let b_net = b_node.start(loopback(false)).await.unwrap();
     until("the notification", || {
         b_node.notifications().is_ok_and(|n| !n.is_empty())
     })
@@ -344,7 +327,7 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
     // of B's catch-up.
     let dir = tempfile::tempdir().unwrap();
     let a_node = Arc::new(Node::open(dir.path()).unwrap());
-    let mut tight = config(true);
+    let mut tight = loopback(true);
     tight.limits.max_bytes_per_minute = 200 * 1024;
     let a_net = a_node.start(tight).await.unwrap();
     let b = peer(true).await;
@@ -366,7 +349,7 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
     assert!(b.node.store().node_count().unwrap() > 10);
     // A comes back with normal limits; B reconnects and finishes from where it was.
     a_net.shutdown().await;
-    let a_net = a_node.start(config(true)).await.unwrap();
+    let a_net = a_node.start(loopback(true)).await.unwrap();
     b.net.connect(&a_net.ticket()).await.unwrap();
     until("B completes A's feed", || {
         b.node
