@@ -425,7 +425,7 @@ impl Network {
             }
             let (newer, mut sub) = client.subscribe(&held).await?;
             for h in newer {
-                self.on_head(&client, h).await?;
+                self.take_head(&client, h).await?;
             }
             // Feeds held but not complete yet resume in the background.
             for (a, seq) in &held {
@@ -434,7 +434,7 @@ impl Network {
                 }
             }
             while let Some(h) = sub.next().await {
-                self.on_head(&client, h?).await?;
+                self.take_head(&client, h?).await?;
             }
             Ok::<_, ClientError>(())
         };
@@ -442,6 +442,19 @@ impl Network {
             && e.is_misbehaviour()
         {
             self.drop_peer(&client, &e);
+        }
+    }
+
+    /// [`Network::on_head`], where only the peer's misbehaviour ends the subscription: a
+    /// refusal or a local failure for one author leaves the others syncing.
+    async fn take_head(&self, client: &Client, head: SignedHead) -> Result<(), ClientError> {
+        match self.on_head(client, head).await {
+            Err(e) if e.is_misbehaviour() => Err(e),
+            Err(e) => {
+                tracing::debug!(peer = %client.peer().fmt_short(), "head not taken: {e}");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 
