@@ -238,4 +238,12 @@ fn serve_ticket_follow_and_sync() {
     serve.wait().unwrap();
     let known = ok(b.path(), &["peers"]);
     assert!(known.contains("Known peers"), "{known}");
+    // A bad --peer ticket is one line of error; a damaged status file reads as no server.
+    let mut args = net.to_vec();
+    args.extend(["sync", "--peer", "endpointgarbage"]);
+    let err = fails(b.path(), &args);
+    assert!(err.contains("not a ticket"), "{err}");
+    std::fs::write(b.path().join("serve.json"), b"{not json").unwrap();
+    let known = ok(b.path(), &["peers"]);
+    assert!(known.contains("Known peers"), "{known}");
 }
