@@ -233,8 +233,6 @@ impl Server {
         req.check()
             .map_err(|e| Violation::protocol(format!("bad request: {e}")))?;
         let _ = recv.stop(VarInt::from_u32(CLOSE_NORMAL));
-        // A subscriber hears every change after our hello: listen before saying it.
-        let changes = self.changes.subscribe();
         if write(&mut send, &hello()).await.is_err() {
             // The asker gave up on this request (it may, e.g. when it re-subscribes).
             return Ok(());
@@ -254,7 +252,9 @@ impl Server {
                 }
                 subs.push_back(cancel.clone());
             }
-            // Where the authors are now, then every change.
+            // Where the authors are now, then every change: listening starts before the
+            // snapshot is read, so no change falls between the two.
+            let changes = self.changes.subscribe();
             let now = self.heads(authors.iter().map(|(a, seq)| (*a, Some(*seq))))?;
             if write(&mut send, &now).await.is_err() {
                 return Ok(());
