@@ -43,6 +43,17 @@ fn timeline_texts(n: &Node) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `b` follows `a` by ticket and waits until its timeline's first screen is full.
+async fn follow_and_see_first_screen(b: &Peer, a: &Peer) {
+    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    until("the first screen", || {
+        b.node
+            .timeline(None, FIRST_SCREEN)
+            .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
+    })
+    .await;
+}
+
 /// An author with `count` generated posts, imported into its own node.
 fn grow(
     p: &Peer,
@@ -130,13 +141,7 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     let b = peer(false).await;
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(42));
     grow(&a, &mut feed, 10_000, None);
-    b.net.follow(&a.net.ticket().to_string()).unwrap();
-    until("the first screen", || {
-        b.node
-            .timeline(None, FIRST_SCREEN)
-            .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
-    })
-    .await;
+    follow_and_see_first_screen(&b, &a).await;
     // The first page is the author's newest posts, exactly.
     let ids = |n: &Node| -> Vec<String> {
         n.author_feed(&a.node.id(), None, FIRST_SCREEN)
@@ -296,13 +301,7 @@ async fn reads_fetch_missing_nodes_on_demand() {
     let b = peer(false).await;
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(11));
     grow(&a, &mut feed, 3_000, None);
-    b.net.follow(&a.net.ticket().to_string()).unwrap();
-    until("the first screen", || {
-        b.node
-            .timeline(None, FIRST_SCREEN)
-            .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
-    })
-    .await;
+    follow_and_see_first_screen(&b, &a).await;
     // Scrolling past the first screen meets nodes that are not here; the network read
     // fetches them (a batch per level) instead of failing.
     let cursor = b.node.timeline(None, FIRST_SCREEN).unwrap().next_cursor;
