@@ -20,6 +20,7 @@ use rookery_node::api::{ContentView, MessageView, Page};
 use rookery_node::{Bundle, KEY_FILE, Node};
 use serde::Serialize;
 
+mod http;
 mod online;
 
 #[derive(Parser)]
@@ -140,6 +141,23 @@ enum Command {
         /// Keep a session with this peer too (a pub), by ticket; repeatable.
         #[arg(long = "peer")]
         peers: Vec<String>,
+        /// Also serve the web UI and its API on this loopback address (e.g. 127.0.0.1:7777);
+        /// prints the URL to open, with its token.
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+        /// The built web UI to serve (`make ui` builds it into ui/dist).
+        #[arg(long, env = "ROOKERY_UI_DIR", default_value = default_ui_dir())]
+        ui: PathBuf,
+    },
+    /// Start a demo network (five local peers with history, who mention you) and follow it,
+    /// then serve like `serve --http`.
+    Demo {
+        /// Serve the web UI and its API on this loopback address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        http: std::net::SocketAddr,
+        /// The built web UI to serve.
+        #[arg(long, env = "ROOKERY_UI_DIR", default_value = default_ui_dir())]
+        ui: PathBuf,
     },
     /// Go online, catch up with the authors followed, and exit.
     Sync {
@@ -265,6 +283,11 @@ fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
             .context("no platform data directory; pass --data-dir")?
             .join("rookery")),
     }
+}
+
+/// Where `make ui` puts the built UI, in this checkout.
+fn default_ui_dir() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist")
 }
 
 fn key_arg(text: &str) -> anyhow::Result<PublicKey> {
@@ -410,12 +433,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Ticket => online::ticket(node, &net)?,
-        Command::Serve { peers } => online::serve(node, &net, &dir, &peers)?,
+        Command::Serve { peers, http, ui } => {
+            let what = online::Serve {
+                peers,
+                http,
+                ui,
+                demo: false,
+            };
+            online::serve(node, &net, &dir, what)?
+        }
+        Command::Demo { http, ui } => {
+            let what = online::Serve {
+                peers: vec![],
+                http: Some(http),
+                ui,
+                demo: true,
+            };
+            online::serve(node, &net, &dir, what)?
+        }
         Command::Sync { seconds, peers } => online::sync(node, &net, &peers, seconds)?,
         Command::Peers => online::print_known(&node, json)?,
         Command::Relays { state } => {
             node.store()
-                .set_setting(online::RELAYS_SETTING, state.as_bytes())?;
+                .set_setting(rookery_node::app::RELAYS_SETTING, state.as_bytes())?;
             say!("relays and discovery: {state}");
         }
         Command::Bundle(BundleCmd::Import { file }) => {

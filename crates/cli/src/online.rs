@@ -5,19 +5,16 @@
 //! and `peers` read that file while it is fresh instead of opening the database.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use rookery_node::api::Event;
-use rookery_node::{NetConfig, NetOptions, Network, Node, Ticket};
+use rookery_node::app::{App, AppOptions};
+use rookery_node::{Network, Node, Ticket};
 use serde::{Deserialize, Serialize};
 
-/// The setting that turns relays and discovery off ("off") or on.
-pub(crate) const RELAYS_SETTING: &str = "relays";
-/// The UDP port used last time, so a ticket stays valid across restarts.
-const PORT_SETTING: &str = "net.port";
 const STATUS_FILE: &str = "serve.json";
 /// A status file older than this is from a node that is no longer running.
 const STATUS_FRESH_MS: u64 = 10_000;
@@ -51,14 +48,7 @@ pub(crate) fn running(dir: &Path) -> Option<Status> {
     (now_ms().saturating_sub(s.updated_ms) < STATUS_FRESH_MS).then_some(s)
 }
 
-fn config(node: &Node, net: &Net, peers: &[String]) -> anyhow::Result<NetConfig> {
-    let relays_off = node.store().setting(RELAYS_SETTING)?.as_deref() == Some(b"off");
-    let port = node
-        .store()
-        .setting(PORT_SETTING)?
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(0);
+fn options(net: &Net, peers: &[String]) -> anyhow::Result<AppOptions> {
     let pubs = peers
         .iter()
         .map(|t| {
@@ -67,17 +57,10 @@ fn config(node: &Node, net: &Net, peers: &[String]) -> anyhow::Result<NetConfig>
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let bind = net
-        .bind
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
-    Ok(NetConfig {
-        net: NetOptions {
-            online: !(net.offline || relays_off),
-            mdns: !bind.ip().is_loopback(),
-            bind: Some(bind),
-        },
+    Ok(AppOptions {
+        offline: net.offline,
+        bind: net.bind,
         pubs,
-        ..NetConfig::default()
     })
 }
 
@@ -88,28 +71,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// Starts the node online; remembers the port for next time.
-async fn start(node: &Arc<Node>, config: NetConfig) -> anyhow::Result<Network> {
-    let online = config.net.online;
-    let net = node.start(config).await?;
-    if let Some(port) = net.endpoint().bound_sockets().first().map(SocketAddr::port) {
-        node.store()
-            .set_setting(PORT_SETTING, port.to_string().as_bytes())?;
-    }
-    if online {
-        // Wait a little for a relay, so the ticket carries one.
-        let _ = tokio::time::timeout(Duration::from_secs(5), net.endpoint().online()).await;
-    }
-    Ok(net)
-}
-
 pub(crate) fn ticket(node: Node, net: &Net) -> anyhow::Result<()> {
-    let config = config(&node, net, &[])?;
-    let node = Arc::new(node);
+    let options = options(net, &[])?;
     runtime()?.block_on(async {
-        let n = start(&node, config).await?;
-        say!("{}", n.ticket());
-        n.shutdown().await;
+        let app = App::start(node, options).await?;
+        say!("{}", app.network().ticket());
+        app.shutdown().await;
         Ok(())
     })
 }
@@ -132,7 +99,19 @@ fn write_status(dir: &Path, net: &Network) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn serve(node: Node, net: &Net, dir: &Path, peers: &[String]) -> anyhow::Result<()> {
+/// What `serve` and `demo` do besides syncing.
+pub(crate) struct Serve {
+    /// Peers to keep a session with, by ticket.
+    pub(crate) peers: Vec<String>,
+    /// Serve the UI and its API here.
+    pub(crate) http: Option<SocketAddr>,
+    /// The built UI.
+    pub(crate) ui: PathBuf,
+    /// Start the demo network too.
+    pub(crate) demo: bool,
+}
+
+pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -140,17 +119,29 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, peers: &[String]) -> anyh
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let config = config(&node, net, peers)?;
-    let node = Arc::new(node);
+    let options = options(net, &what.peers)?;
     runtime()?.block_on(async {
-        let n = start(&node, config).await?;
-        say!("serving {}", rookery_feed::format_key(&node.id()));
+        let app = Arc::new(App::start(node, options).await?);
+        let n = app.network().clone();
+        say!("serving {}", rookery_feed::format_key(&n.id()));
         say!("ticket: {}", n.ticket());
-        let mut events = node.subscribe();
+        if what.demo {
+            app.start_demo().await?;
+            say!("the demo network is running: 5 peers on loopback, followed");
+        }
+        let mut http = None;
+        if let Some(addr) = what.http {
+            let token = crate::http::new_token()?;
+            let (bound, server) = crate::http::bind(app.clone(), addr, what.ui, &token).await?;
+            say!("open http://{bound}/#token={token}");
+            http = Some(tokio::spawn(server));
+        }
+        let mut events = app.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
+                _ = terminated() => break,
                 e = events.recv() => {
                     if let Ok(Event::Peer { .. }) = e {
                         write_status(dir, &n)?;
@@ -159,17 +150,33 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, peers: &[String]) -> anyh
                 _ = tick.tick() => write_status(dir, &n)?,
             }
         }
+        if let Some(h) = http {
+            h.abort();
+        }
         let _ = std::fs::remove_file(dir.join(STATUS_FILE));
-        n.shutdown().await;
+        app.shutdown().await;
         Ok(())
     })
 }
 
+/// SIGTERM (how test harnesses and service managers stop a server).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
 pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> anyhow::Result<()> {
-    let config = config(&node, net, peers)?;
-    let node = Arc::new(node);
+    let options = options(net, peers)?;
     runtime()?.block_on(async {
-        let n = start(&node, config).await?;
+        let app = App::start(node, options).await?;
+        let (node, n) = (app.node().clone(), app.network().clone());
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
         let mut quiet = 0;
@@ -197,7 +204,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
             n.peers().len(),
             followed.len()
         );
-        n.shutdown().await;
+        app.shutdown().await;
         Ok(())
     })
 }

@@ -232,3 +232,84 @@ pub struct PeerView {
     /// What is being fetched from them now, if anything.
     pub fetching: Option<String>,
 }
+
+/// A notification in the list, read or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotificationEntry {
+    /// Reply or mention.
+    pub kind: NotificationKind,
+    /// The message.
+    pub message: MessageView,
+    /// Whether it was marked read.
+    pub read: bool,
+}
+
+/// The latest notifications and how many are unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notifications {
+    /// Newest first.
+    pub items: Vec<NotificationEntry>,
+    /// Unread, in all (not only among `items`).
+    pub unread: u64,
+}
+
+/// Someone known here: a feed held or an author followed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Person {
+    /// Key, 64 hex digits.
+    pub key: String,
+    /// Name, if their profile is held.
+    pub name: Option<String>,
+    /// Avatar blob hash, hex.
+    pub avatar: Option<String>,
+    /// Whether the local identity follows them.
+    pub followed: bool,
+    /// Their latest seq held.
+    pub seq: Option<u64>,
+    /// The time of their latest message held, ms since the Unix epoch.
+    pub updated_ms: Option<u64>,
+}
+
+/// The local identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Me {
+    /// Key, 64 hex digits.
+    pub key: String,
+    /// The ticket others follow me by.
+    pub ticket: String,
+    /// My profile.
+    pub profile: Profile,
+}
+
+/// Sync status, for the status pill.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Sessions.
+    pub peers: Vec<PeerView>,
+    /// Sessions open now.
+    pub connected: u64,
+    /// Whether anything is being fetched.
+    pub busy: bool,
+    /// Whether relays and discovery are on for this run.
+    pub relays: bool,
+}
+
+/// The settings the UI can change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Relays and discovery (off: direct addresses only).
+    pub relays: bool,
+    /// Desktop notifications of new mentions and replies.
+    pub notifications: bool,
+    /// A changed setting takes effect after a restart.
+    pub restart_required: bool,
+}
+
+/// A backup of the secret key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyBackup {
+    /// 64 hex digits.
+    pub secret: String,
+    /// The same 32 bytes as 24 BIP-39 words.
+    pub words: String,
+}

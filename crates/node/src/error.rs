@@ -62,6 +62,12 @@ pub enum NodeError {
     /// Networking failed (binding, dialling).
     #[error("network: {0}")]
     Network(String),
+    /// A malformed argument from a caller (the UI): what is wrong with it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Something asked for is not here.
+    #[error("{0}")]
+    NotFound(String),
     /// A bundle file that is not one.
     #[error("not a Rookery bundle: {0}")]
     BadBundle(&'static str),
@@ -93,6 +99,8 @@ impl NodeError {
             NodeError::BadAddress(_) => "bad_address",
             NodeError::Network(_) => "network",
             NodeError::TooLarge { .. } => "too_large",
+            NodeError::BadRequest(_) => "bad_request",
+            NodeError::NotFound(_) => "not_found",
         }
     }
 }

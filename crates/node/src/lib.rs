@@ -10,7 +10,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod api;
+pub mod app;
 mod bundle;
+mod demo;
 mod error;
 mod mentions;
 mod net;
@@ -25,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use api::{Event, MessageView, Notification, NotificationKind, Page, Profile, Thread, Unread};
+use api::{
+    Event, MessageView, Notification, NotificationEntry, NotificationKind, Notifications, Page,
+    Person, Profile, Thread, Unread,
+};
 pub use bundle::{Bundle, MAX_BUNDLE_BYTES};
 pub use error::NodeError;
 use rookery_feed::{
@@ -91,6 +96,13 @@ fn load_or_create_key(dir: &Path) -> Result<SecretKey, NodeError> {
         }
         Err(e) => Err(io("reading the key file", &path)(e)),
     }
+}
+
+/// A secret key as 24 BIP-39 words (its 32 bytes as entropy).
+pub fn key_words(secret: &[u8; 32]) -> String {
+    bip39::Mnemonic::from_entropy(secret)
+        .map(|m| m.to_string())
+        .unwrap_or_default()
 }
 
 /// Parses a secret key written as 64 hex digits.
@@ -350,6 +362,16 @@ impl Node {
     /// Signs the next message, updates every index it touches and signs the new head; all of
     /// it is written in one transaction.
     fn publish(&self, content: Content) -> Result<MessageView, NodeError> {
+        self.publish_at(content, None)
+    }
+
+    /// Publishes with a given timestamp (the demo network backdates its history); the
+    /// timestamp is raised to the feed's last one if it is older, so time never goes back.
+    pub(crate) fn publish_at(
+        &self,
+        content: Content,
+        at_ms: Option<u64>,
+    ) -> Result<MessageView, NodeError> {
         let _one_at_a_time = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
         let held = self.store.head(&self.me)?.map(|h| h.head().clone());
         let (seq, mut roots, mut about, last_ts) = held.map_or((0, Roots::empty(), None, 0), |h| {
@@ -364,7 +386,7 @@ impl Node {
             _ => None,
         };
         // Timestamps never go backwards within a feed, so `messages` order is seq order.
-        let timestamp_ms = now_ms().max(last_ts);
+        let timestamp_ms = at_ms.unwrap_or_else(now_ms).max(last_ts);
         let message = SignedMessage::sign(
             Message {
                 author: self.me,
@@ -768,28 +790,154 @@ impl Node {
                 Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
                 Change::Removed { .. } => continue,
             };
-            let id = id_of(&value)?;
-            let body = self.body_or_missing(&id)?;
-            let mentions_me = matches!(&body.message().content, Content::Post(p) if p.mentions.contains(&self.me));
-            if body.message().author != author || !mentions_me {
-                continue; // not what this author's mentions index may hold: skip it
+            out.extend(self.notification_of(author, &value, names)?);
+        }
+        Ok(out)
+    }
+
+    /// The notification an entry of `author`'s mentions index makes, if it is one: a post of
+    /// theirs that mentions me (anything else is not what that index may hold, and is skipped).
+    fn notification_of(
+        &self,
+        author: PublicKey,
+        value: &[u8],
+        names: &HashMap<PublicKey, String>,
+    ) -> Result<Option<Notification>, NodeError> {
+        let id = id_of(value)?;
+        let body = self.body_or_missing(&id)?;
+        let mentions_me =
+            matches!(&body.message().content, Content::Post(p) if p.mentions.contains(&self.me));
+        if body.message().author != author || !mentions_me {
+            return Ok(None);
+        }
+        let kind = match &body.message().content {
+            Content::Post(Post { reply: Some(r), .. })
+                if self
+                    .store
+                    .body(&r.parent)?
+                    .is_some_and(|p| p.message().author == self.me) =>
+            {
+                NotificationKind::Reply
             }
-            let kind = match &body.message().content {
-                Content::Post(Post { reply: Some(r), .. })
-                    if self
-                        .store
-                        .body(&r.parent)?
-                        .is_some_and(|p| p.message().author == self.me) =>
-                {
-                    NotificationKind::Reply
-                }
-                _ => NotificationKind::Mention,
-            };
-            out.push(Notification {
-                kind,
-                message: MessageView::new(&body, names.get(&body.message().author).cloned()),
+            _ => NotificationKind::Mention,
+        };
+        Ok(Some(Notification {
+            kind,
+            message: MessageView::new(&body, names.get(&body.message().author).cloned()),
+        }))
+    }
+
+    /// The latest `limit` mentions of and replies to the local identity, newest first, read or
+    /// not, and how many are unread. Unread: new since "mark all read" (the root diff of
+    /// [`Node::notifications`]) and not marked read one by one.
+    pub fn notification_list(&self, limit: usize) -> Result<Notifications, NodeError> {
+        let unread: HashSet<String> = self
+            .notifications()?
+            .into_iter()
+            .map(|n| n.message.id)
+            .filter(|id| !self.is_marked_read(id).unwrap_or(false))
+            .collect();
+        let blocked = self.blocked()?;
+        let names = self.names()?;
+        let mut all = Vec::new();
+        for h in self.store.heads()? {
+            let h = h.head();
+            if h.author == self.me || blocked.contains(&h.author) {
+                continue;
+            }
+            let newest = Query::new(keys::mentions_of(&self.me))
+                .reverse()
+                .limit(limit);
+            for entry in self.trees.range(&h.roots.mentions, newest) {
+                let (_, value) = entry?;
+                all.extend(self.notification_of(h.author, &value, &names)?);
+            }
+        }
+        all.sort_by(|a, b| {
+            (b.message.timestamp_ms, b.message.seq).cmp(&(a.message.timestamp_ms, a.message.seq))
+        });
+        all.truncate(limit);
+        Ok(Notifications {
+            unread: unread.len() as u64,
+            items: all
+                .into_iter()
+                .map(|n| NotificationEntry {
+                    read: !unread.contains(&n.message.id),
+                    kind: n.kind,
+                    message: n.message,
+                })
+                .collect(),
+        })
+    }
+
+    fn is_marked_read(&self, id: &str) -> Result<bool, NodeError> {
+        Ok(self.store.setting(&format!("read/{id}"))?.is_some())
+    }
+
+    /// Marks one notification read (by its message id), or with `None` all of them.
+    pub fn mark_notification_read(&self, id: Option<&MessageId>) -> Result<(), NodeError> {
+        match id {
+            Some(id) => Ok(self.store.set_setting(&format!("read/{id}"), b"1")?),
+            None => {
+                let heads = self.store.heads()?;
+                let seen: Vec<_> = heads
+                    .iter()
+                    .map(|h| (h.head().author, Index::Mentions, h.head().roots.mentions))
+                    .collect();
+                Ok(self.store.set_last_seen(&seen)?)
+            }
+        }
+    }
+
+    /// Everyone whose feed is held, plus the authors followed: for the people list and
+    /// @-mention autocomplete.
+    pub fn people(&self) -> Result<Vec<Person>, NodeError> {
+        let followed: HashSet<PublicKey> = self.followed()?.into_iter().collect();
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for h in self.store.heads()? {
+            let h = h.head();
+            if h.author == self.me {
+                continue;
+            }
+            seen.insert(h.author);
+            let about = self.about_of(h)?;
+            out.push(Person {
+                key: rookery_feed::format_key(&h.author),
+                name: about
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .filter(|n| !n.is_empty()),
+                avatar: about.and_then(|a| a.avatar).map(|b| Hash(b).to_hex()),
+                followed: followed.contains(&h.author),
+                seq: Some(h.seq),
+                updated_ms: Some(h.timestamp_ms),
             });
         }
+        for k in followed.iter().filter(|k| !seen.contains(*k)) {
+            out.push(Person {
+                key: rookery_feed::format_key(k),
+                name: None,
+                avatar: None,
+                followed: true,
+                seq: None,
+                updated_ms: None,
+            });
+        }
+        out.sort_by(|a, b| {
+            (
+                b.followed,
+                a.name.is_none(),
+                a.name.as_ref().map(|n| n.to_lowercase()),
+                &a.key,
+            )
+                .cmp(&(
+                    a.followed,
+                    b.name.is_none(),
+                    b.name.as_ref().map(|n| n.to_lowercase()),
+                    &b.key,
+                ))
+        });
         Ok(out)
     }
 

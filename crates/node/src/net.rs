@@ -227,8 +227,12 @@ impl Network {
         tasks.push(h);
     }
 
-    fn node(&self) -> &Node {
+    pub(crate) fn node(&self) -> &Node {
         &self.inner.node
+    }
+
+    pub(crate) fn node_arc(&self) -> Arc<Node> {
+        self.inner.node.clone()
     }
 
     /// The endpoint's key (the node's).

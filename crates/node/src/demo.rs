@@ -1,0 +1,404 @@
+//! The demo network: a few local peers with names, avatars and a few days of history (posts,
+//! threads across people, mentions of the user), on loopback, followed by the user's node, so a
+//! newcomer sees a living network in the first minute. While it runs, the peers keep posting
+//! now and then, and some of what they post mentions or answers the user.
+//!
+//! The peers are real nodes, each with its own key and redb under `<data>/demo/<name>`, synced
+//! to the user's node over iroh like any peer. Their history is written once (backdated, in
+//! time order across all of them) and kept, so the user's follows stay valid across restarts.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rookery_feed::{Content, MessageId, Post, PublicKey};
+use tokio::task::JoinHandle;
+
+use crate::synth::Rng;
+use crate::{NetConfig, NetOptions, Network, Node, NodeError};
+
+/// A demo person: name, bio, avatar colour, and what they post about.
+struct Persona {
+    name: &'static str,
+    bio: &'static str,
+    colour: &'static str,
+    lines: &'static [&'static str],
+}
+
+const PERSONAS: [Persona; 5] = [
+    Persona {
+        name: "Alice",
+        bio: "Allotment gardener, seed swapper, slow reader. Tomatoes are a personality.",
+        colour: "#2f855a",
+        lines: &[
+            "First ripe tomato of the season and I ate it standing in the bed like a raccoon.",
+            "Seed swap on Saturday: I'm bringing **Cherokee Purple** and far too many chillies.",
+            "The slugs have unionised. They took the lettuce and left a note.",
+            "Mulched everything before the rain. My back disagrees with my choices.",
+            "Today's harvest:\n\n- 2 courgettes (the size of a forearm)\n- a fistful of beans\n- one heroic carrot",
+            "Reading *The Overstory* again. Trees are better people than most people.",
+            "Comfrey tea for the tomatoes smells exactly as bad as everyone warned.",
+            "Planted garlic in the dark with a head torch. Peak hobby behaviour.",
+            "Note to self: label the seedlings. Past me thought she'd remember. She did not.",
+            "The robin follows me around the plot like a tiny supervisor.",
+            "Has anyone grown oca? Thinking of trying it next spring.",
+            "Frost forecast, so every pot is indoors and the kitchen is a jungle.",
+            "Compost is just time you can hold in your hands.",
+            "Rain at last. The water butts are full and so is my heart.",
+        ],
+    },
+    Persona {
+        name: "Bram",
+        bio: "Writes Rust by day, rides gravel by night. Opinions about tyre pressure.",
+        colour: "#2b6cb0",
+        lines: &[
+            "Spent the morning chasing a lifetime error that turned out to be one missing `move`.",
+            "Gravel loop before work: 42 km, two flats, zero regrets.",
+            "Hot take: most benchmarks measure the benchmark. Compare side by side or don't bother.",
+            "Finally switched the team to `cargo nextest` and the CI is 3 minutes faster.",
+            "Property tests found a bug my unit tests had been politely ignoring for a year.",
+            "Tubeless setup took an hour and a whole bottle of sealant, most of it on the floor.",
+            "Reading the iroh docs on a train with no signal. The irony is not lost on me.",
+            "Content-addressed storage is the answer. I have forgotten the question.",
+            "New bike day! Steel frame, wide tyres, and a bell that sounds like a tiny church.",
+            "Rewrote the parser with `nom` and deleted 400 lines. Good day.",
+            "If your sync protocol needs a central server, it's a client with extra steps.",
+            "Headwind both ways. Physics is a lie.",
+            "The best code review comment I got this week: \"what if we just didn't\".",
+            "Shipping a release on a Friday because I live dangerously.",
+        ],
+    },
+    Persona {
+        name: "Chioma",
+        bio: "Amateur astronomer. Dark skies, cold tea, long exposures.",
+        colour: "#6b46c1",
+        lines: &[
+            "Clear skies tonight! Saturn's rings through the 8-inch are unreal.",
+            "Caught the ISS pass: 4 minutes of a very bright, very fast dot. Still thrilling.",
+            "Stacked 300 frames of the Orion Nebula and it finally looks like the pictures.",
+            "Cloudy again. Spent the night cleaning the mirror instead. Romantic.",
+            "Reminder: the Perseids peak this week. Lie down, look up, wait.",
+            "Jupiter's moons shifted position between 10pm and midnight. Watching orbits happen is wild.",
+            "New red torch so I stop ruining my own night vision. Should have done this years ago.",
+            "The Andromeda galaxy is 2.5 million light years away and I saw it with binoculars.",
+            "Light pollution map says my garden is Bortle 5. My garden says otherwise after midnight.",
+            "Tried sketching the Moon at the eyepiece. It looks like a potato. A lovely potato.",
+            "Meteor at 2:14am, green and long, right across the Plough.",
+            "Cold tea, warm socks, clear sky. Perfect evening.",
+            "Dew shield saved the session. Lesson learned the soggy way.",
+        ],
+    },
+    Persona {
+        name: "Dmitri",
+        bio: "Baker. Sourdough, rye, and the occasional cinnamon disaster.",
+        colour: "#c05621",
+        lines: &[
+            "Sourdough starter is six years old today. She's more reliable than I am.",
+            "Dark rye with caraway, 48-hour ferment. The kitchen smells like a Baltic bakery.",
+            "Cinnamon buns: attempt three. The spiral is finally a spiral.",
+            "Hydration 78% and the dough is behaving. Who is this dough and what has it done with mine?",
+            "Tip: cold-retard overnight. The flavour is worth the patience.",
+            "Burnt the first batch, ate it anyway. Baker's privilege.",
+            "Recipe for the rye, since people asked:\n\n1. 500 g rye\n2. 400 g water\n3. 100 g starter\n4. salt, patience",
+            "Bought a proper banneton. My loaves now have stripes and I feel like a professional.",
+            "Sunday bake done. Neighbours fed. Flour everywhere, including the cat.",
+            "Focaccia with rosemary from the garden and far too much olive oil. Correct amount, actually.",
+            "The oven thermometer says the oven lies by 15 degrees. Everything makes sense now.",
+            "Croissants are a two-day project and a lifetime humility lesson.",
+        ],
+    },
+    Persona {
+        name: "Elif",
+        bio: "Street photographer. 35 mm, black and white, good shoes.",
+        colour: "#b83280",
+        lines: &[
+            "Golden hour on the bridge, and everyone walking home looked like a film still.",
+            "Developed two rolls of HP5 tonight. 3 keepers out of 72 is a great ratio, honestly.",
+            "Rain is the best filter. Reflections everywhere.",
+            "Shot a whole roll at the market. The fishmonger posed like a movie star.",
+            "Reminder that your phone is a perfectly good camera. Go out and look.",
+            "Printed my first 8x10 in the darkroom. Dodged, burned, and nearly cried.",
+            "Fog this morning turned the whole city into a charcoal drawing.",
+            "Zine is coming together: 24 pages, one street, one year.",
+            "Learning to wait for the moment instead of chasing it.",
+            "Light through the tram window at 8am is unreasonably beautiful.",
+            "Scanned negatives all evening. My dust-removal skills are still tragic.",
+            "Walked 18 km with the camera today and took 11 pictures. Worth it.",
+        ],
+    },
+];
+
+/// What people say in replies.
+const REPLIES: [&str; 20] = [
+    "This is brilliant, thank you for sharing!",
+    "Ha, I know exactly that feeling.",
+    "Oh I'd love to see a photo of that.",
+    "Same here. Glad it's not just me.",
+    "Saving this for later.",
+    "How long did that take you?",
+    "Okay, now I want to try it too.",
+    "Genuinely made my day.",
+    "You make it sound so easy!",
+    "Any tips for a beginner?",
+    "That's wonderful. Well done!",
+    "I laughed out loud at this.",
+    "Next time, invite me!",
+    "Patience really is the secret ingredient, isn't it.",
+    "This is why I love this corner of the network.",
+    "Bookmarked. Thank you!",
+    "Wait, really? That's amazing.",
+    "Honestly the best thing I've read today.",
+    "Can confirm, tried it last week.",
+    "Sending good vibes your way.",
+];
+
+/// What the demo says to the user, who is new.
+const TO_USER: [&str; 8] = [
+    "{you} welcome to the network! Say hi whenever you like.",
+    "{you} have you tried the reply button yet? Threads are the fun part.",
+    "{you} good to see you around. Anything you're working on?",
+    "{you} you'd enjoy this: clear skies forecast for the weekend.",
+    "{you} there's fresh bread here if you ever drop by.",
+    "{you} what should I post about next? Taking requests.",
+    "{you} press `n` to write a post and `j`/`k` to move around.",
+    "{you} welcome! This whole network runs without a server, just peers like us.",
+];
+
+/// A line to the user: addressed as `@name` when they have a one-word name; otherwise the
+/// mention is in the post's mentions only, and the text starts with a capital.
+fn to_user(template: &str, you: &str) -> String {
+    let text = template.replace("{you}", you);
+    let text = text.trim_start();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) if you.is_empty() => c.to_uppercase().chain(chars).collect(),
+        _ => text.to_string(),
+    }
+}
+
+/// Posts of history in all.
+const HISTORY_POSTS: u64 = 300;
+/// How far back the history goes.
+const HISTORY_MS: u64 = 4 * 24 * 3600 * 1000;
+
+/// The demo network, running.
+#[derive(Debug)]
+pub(crate) struct Demo {
+    peers: Vec<Network>,
+    task: JoinHandle<()>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A round avatar: the persona's colour and initial, as a small SVG.
+fn avatar(p: &Persona) -> Vec<u8> {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 96 96\">\
+         <rect width=\"96\" height=\"96\" rx=\"48\" fill=\"{}\"/>\
+         <text x=\"48\" y=\"63\" font-family=\"sans-serif\" font-size=\"44\" font-weight=\"600\" \
+         text-anchor=\"middle\" fill=\"#fff\">{}</text></svg>",
+        p.colour,
+        &p.name[..1]
+    )
+    .into_bytes()
+}
+
+fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+    items[(rng.unit() * items.len() as f64) as usize % items.len()]
+}
+
+/// How the user is addressed in text: `@name` when they have a one-word name.
+fn address(user: &Node) -> String {
+    match user.profile(&user.id()).ok().and_then(|p| p.name) {
+        Some(n)
+            if !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
+        {
+            format!("@{n}")
+        }
+        _ => String::new(),
+    }
+}
+
+/// A post in the history: who wrote it, its id, and its thread's root.
+struct Written {
+    persona: usize,
+    id: MessageId,
+    root: MessageId,
+    author: PublicKey,
+}
+
+/// Writes the history of every persona, in time order across them.
+fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeError> {
+    let me = user.id();
+    let you = address(user);
+    let start = now_ms().saturating_sub(HISTORY_MS);
+    let step = HISTORY_MS / (HISTORY_POSTS + 1);
+    let mut written: Vec<Written> = Vec::new();
+    for i in 0..HISTORY_POSTS {
+        let persona = (rng.unit() * PERSONAS.len() as f64) as usize % PERSONAS.len();
+        let at = start + i * step + (rng.unit() * step as f64 * 0.8) as u64;
+        let u = rng.unit();
+        let others: Vec<&Written> = written
+            .iter()
+            .rev()
+            .take(40)
+            .filter(|w| w.persona != persona)
+            .collect();
+        let post = if u < 0.3 && !others.is_empty() {
+            // A reply to someone's recent post, often in a longer thread.
+            let parent = others[(rng.unit() * others.len() as f64) as usize % others.len()];
+            Post::reply(
+                pick(rng, &REPLIES),
+                vec![],
+                parent.root,
+                parent.id,
+                parent.author,
+            )
+        } else if u < 0.34 || i + 3 >= HISTORY_POSTS {
+            let text = to_user(pick(rng, &TO_USER), &you);
+            Post {
+                text,
+                mentions: vec![me],
+                reply: None,
+            }
+        } else {
+            let lines = PERSONAS[persona].lines;
+            let mut text = pick(rng, lines).to_string();
+            if rng.unit() < 0.25 {
+                let other = (persona + 1 + (rng.unit() * 4.0) as usize) % PERSONAS.len();
+                text.push_str(&format!(" cc @{}", PERSONAS[other].name));
+                Post {
+                    mentions: vec![nodes[other].id()],
+                    text,
+                    reply: None,
+                }
+            } else {
+                Post {
+                    text,
+                    mentions: vec![],
+                    reply: None,
+                }
+            }
+        };
+        let root = post.reply.map(|r| r.root);
+        let view = nodes[persona].publish_at(Content::Post(post), Some(at))?;
+        let id: MessageId = view
+            .id
+            .parse()
+            .map_err(|_| NodeError::BadRequest("bad id".into()))?;
+        written.push(Written {
+            persona,
+            id,
+            root: root.unwrap_or(id),
+            author: nodes[persona].id(),
+        });
+    }
+    Ok(())
+}
+
+impl Demo {
+    /// Starts the demo peers under `dir` (writing their history the first time), connects the
+    /// user's node to them and follows them.
+    pub(crate) async fn start(user: &Network, dir: &Path) -> Result<Demo, NodeError> {
+        let rng = Rng::new(now_ms() | 1);
+        let mut nodes = Vec::new();
+        for p in &PERSONAS {
+            nodes.push(Arc::new(Node::open(dir.join(p.name.to_lowercase()))?));
+        }
+        let fresh = nodes[0].store().head(&nodes[0].id())?.is_none();
+        if fresh {
+            let nodes = nodes.clone();
+            let user = user.node_arc();
+            let mut r = rng.clone();
+            tokio::task::spawn_blocking(move || backfill(&nodes, &user, &mut r))
+                .await
+                .map_err(|e| NodeError::Network(e.to_string()))??;
+        }
+        let mut peers = Vec::new();
+        for (node, p) in nodes.iter().zip(&PERSONAS) {
+            let net = node
+                .start(NetConfig {
+                    net: NetOptions::loopback(),
+                    ..NetConfig::default()
+                })
+                .await?;
+            if fresh {
+                net.set_profile(p.name, p.bio, Some(&avatar(p))).await?;
+                for other in &nodes {
+                    if other.id() != node.id() {
+                        node.follow(other.id())?;
+                    }
+                }
+                node.follow(user.id())?;
+            }
+            peers.push(net);
+        }
+        let followed = user.node().followed()?;
+        for net in &peers {
+            if !followed.contains(&net.id()) {
+                user.node().follow(net.id())?;
+            }
+            user.connect(&net.ticket()).await?;
+            net.connect(&user.ticket()).await.ok();
+        }
+        let task = tokio::spawn(live(nodes, user.node_arc(), rng));
+        Ok(Demo { peers, task })
+    }
+
+    /// Stops the peers.
+    pub(crate) async fn shutdown(self) {
+        self.task.abort();
+        for p in &self.peers {
+            p.shutdown().await;
+        }
+    }
+}
+
+/// Keeps the network alive: now and then a peer posts, sometimes to the user.
+async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
+    loop {
+        let wait = 15_000 + (rng.unit() * 30_000.0) as u64;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let i = (rng.unit() * nodes.len() as f64) as usize % nodes.len();
+        let u = rng.unit();
+        let you = address(&user);
+        let mine = user.author_feed(&user.id(), None, 5).ok().and_then(|p| {
+            p.items
+                .into_iter()
+                .find(|m| matches!(m.content, crate::api::ContentView::Post { .. }))
+        });
+        let post = match mine {
+            Some(m) if u < 0.25 => {
+                let (Ok(parent), root) = (m.id.parse::<MessageId>(), &m.content) else {
+                    continue;
+                };
+                let root = match root {
+                    crate::api::ContentView::Post { root: Some(r), .. } => {
+                        r.parse().unwrap_or(parent)
+                    }
+                    _ => parent,
+                };
+                Post::reply(pick(&mut rng, &REPLIES), vec![], root, parent, user.id())
+            }
+            _ if u < 0.4 => Post {
+                text: to_user(pick(&mut rng, &TO_USER), &you),
+                mentions: vec![user.id()],
+                reply: None,
+            },
+            _ => Post {
+                text: pick(&mut rng, PERSONAS[i].lines).to_string(),
+                mentions: vec![],
+                reply: None,
+            },
+        };
+        if let Err(e) = nodes[i].publish_at(Content::Post(post), None) {
+            tracing::warn!("demo post failed: {e}");
+        }
+    }
+}
