@@ -5,25 +5,65 @@ CARGO ?= cargo
 FUZZ_SECONDS ?= 20
 BENCH_ARGS ?=
 
-.PHONY: setup run test bench bench-peers fuzz fmt clean
+.PHONY: setup ui run demo serve test screenshots package bench bench-peers fuzz fmt clean
+
+# System packages the desktop app and the browser tests need (Debian names).
+APT_PACKAGES := libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev build-essential pkg-config \
+	xvfb imagemagick xdotool chromium nodejs npm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## setup: install what the build needs and is missing (idempotent, quick the second time).
 setup:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fetch --locked >/dev/null 2>&1 || $(CARGO) fetch
+	@cd ui && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
 
-## run: start Rookery. Until the desktop app lands, this builds the `rookery` command and shows
-## its help; use it as `cargo run -p rookery -- post "hello"` or `target/debug/rookery ...`.
-run: setup
-	$(CARGO) run --locked -p rookery -- --help
+## ui: build the web UI into ui/dist (the desktop app embeds it; `rookery serve` serves it).
+ui: setup
+	cd ui && npm run build
 
-## test: formatting, lints with warnings as errors, and every test of the workspace.
-test: setup
+## run: start the desktop app (building the UI first).
+run: ui
+	$(CARGO) run --locked -p rookery-desktop
+
+## demo: start the desktop app with the demo network (five local peers with history).
+demo: ui
+	$(CARGO) run --locked -p rookery-desktop -- --demo
+
+## serve: run the headless node with the web UI on http://127.0.0.1:7777 (the URL to open,
+## with its token, is printed).
+serve: ui
+	$(CARGO) run --locked -p rookery -- serve --http 127.0.0.1:7777
+
+## test: formatting, lints with warnings as errors, every Rust test, the UI's type check and unit
+## tests, the end-to-end tests in Chromium against two real `rookery serve` nodes, and a smoke
+## test of the desktop window under Xvfb. One debug build serves all of them.
+test: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --locked
+	$(CARGO) build --workspace --bins --locked
+	cd ui && npm run check && npm test
+	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
+	scripts/desktop-smoke.sh target/debug/rookery-desktop
+
+## screenshots: the e2e run with demo data, copying its screenshots to docs/.
+screenshots: ui
+	$(CARGO) build --workspace --bins --locked
+	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
+	cp ui/e2e/out/home.png ui/e2e/out/thread.png ui/e2e/out/notifications.png docs/
+
+## package: the .deb (Tauri's bundler): icons, desktop entry, declared dependencies.
+package: ui
+	ui/node_modules/.bin/tauri build --bundles deb
+	@ls -1 target/release/bundle/deb/*.deb
 
 ## bench: the side-by-side benchmarks (release build); prints ratios. BENCH_ARGS=--json for JSON.
 ## The sync scenario runs against two peers installed here first: the real SSB stack (npm, pinned

@@ -206,7 +206,7 @@ export class HttpBackend implements Backend {
     return this.post_<Settings>('/api/settings', s);
   }
   exportKey() {
-    return this.post_<{ secret: string }>('/api/export-key');
+    return this.post_<{ secret: string; words: string }>('/api/export-key');
   }
   startDemo() {
     return this.post_<null>('/api/demo');

@@ -54,7 +54,7 @@ export interface Backend {
   status(): Promise<Status>;
   settings(): Promise<Settings>;
   setSettings(s: { relays?: boolean; notifications?: boolean }): Promise<Settings>;
-  exportKey(): Promise<{ secret: string }>;
+  exportKey(): Promise<{ secret: string; words: string }>;
   startDemo(): Promise<null>;
   /** Subscribes to node events; returns the unsubscribe function. */
   subscribe(h: EventHandlers): () => void;

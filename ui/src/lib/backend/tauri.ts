@@ -110,7 +110,7 @@ export class TauriBackend implements Backend {
     return call<Settings>('set_settings', opt(s));
   }
   exportKey() {
-    return call<{ secret: string }>('export_key');
+    return call<{ secret: string; words: string }>('export_key');
   }
   startDemo() {
     return call<null>('start_demo');

@@ -17,6 +17,25 @@ export function byNewest(a: MessageView, b: MessageView): number {
   return b.timestamp_ms - a.timestamp_ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
+/** What a view shows of a pager at one moment. */
+export type PagerSnapshot = {
+  items: MessageView[];
+  pending: MessageView[];
+  loading: boolean;
+  done: boolean;
+  started: boolean;
+  error: BackendError | null;
+};
+
+export const EMPTY_SNAPSHOT: PagerSnapshot = {
+  items: [],
+  pending: [],
+  loading: false,
+  done: false,
+  started: false,
+  error: null,
+};
+
 export class FeedPager {
   items: MessageView[] = [];
   pending: MessageView[] = [];
@@ -37,6 +56,11 @@ export class FeedPager {
     private readonly fetchPage: Fetcher,
     private readonly keep: (m: MessageView) => boolean = isPost,
   ) {}
+
+  snapshot(): PagerSnapshot {
+    const { items, pending, loading, done, started, error } = this;
+    return { items, pending, loading, done, started, error };
+  }
 
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);

@@ -1,4 +1,4 @@
-//! Deterministic identicons: a 5×5 mirrored pattern and a colour, both from the key's bytes,
+//! Deterministic identicons: a 5×5 mirrored pattern (inset so a round crop keeps it whole) and a colour, both from the key's bytes,
 //! as an SVG data URL (allowed by the CSP's `img-src data:`).
 
 const cache = new Map<string, string>();
@@ -22,10 +22,10 @@ export function identiconSvg(key: string): string {
       const nibble = parseInt(hex[6 + row * 3 + col] ?? '0', 16);
       if (nibble % 2 === 0) continue;
       const xs = col === 2 ? [2] : [col, 4 - col];
-      for (const x of xs) cells.push(`<rect x="${x + 0.5}" y="${row + 0.5}" width="1" height="1"/>`);
+      for (const x of xs) cells.push(`<rect x="${x + 1.5}" y="${row + 1.5}" width="1" height="1"/>`);
     }
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 6 6" shape-rendering="crispEdges"><rect width="6" height="6" fill="${bg}"/><g fill="${fg}">${cells.join('')}</g></svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8" shape-rendering="crispEdges"><rect width="8" height="8" fill="${bg}"/><g fill="${fg}">${cells.join('')}</g></svg>`;
 }
 
 /** `identiconSvg` as a data URL, cached per key. */

@@ -90,4 +90,8 @@ describe('folding and excerpts', () => {
     expect(excerpt('a\n\nb')).toBe('a b');
     expect(excerpt('x'.repeat(200), 10)).toBe('xxxxxxxxx…');
   });
+  it('shows key mentions by name in excerpts', () => {
+    expect(excerpt(`hi @${ADA} and @${BOB}!`, 140, nameOf)).toBe('hi @Ada and @bbbb…bb!');
+    expect(excerpt(`mail@${ADA}`, 140, nameOf)).toBe(`mail@${ADA}`);
+  });
 });

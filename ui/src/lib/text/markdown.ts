@@ -131,8 +131,17 @@ export function shouldFold(text: string): boolean {
   return text.length > 700 || text.split('\n').length > 14;
 }
 
-/** Text of a post on one line, cut to `max` characters, for previews. */
-export function excerpt(text: string, max = 140): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+/**
+ * Text of a post on one line, cut to `max` characters, for previews. Key mentions read as
+ * `@name` (or a short key) when `nameOf` is given.
+ */
+export function excerpt(text: string, max = 140, nameOf?: (key: string) => string | null): string {
+  let flat = text.replace(/\s+/g, ' ').trim();
+  if (nameOf) {
+    flat = flat.replace(/(^|[^A-Za-z0-9_.\-/@])@([0-9a-f]{64})(?![0-9a-f])/g, (_, pre: string, key: string) => {
+      const name = nameOf(key);
+      return `${pre}@${name && /^\S+$/.test(name) ? name : shortKey(key)}`;
+    });
+  }
   return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
 }

@@ -1,0 +1,214 @@
+//! `rookery serve --http`: the UI's API over HTTP and server-sent events, against the real
+//! binary on loopback. The token is checked before routing; bad input of every kind gets a JSON
+//! error with a stable code, and leaves what is stored unchanged.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rookery"))
+        .args(["--data-dir", dir.to_str().unwrap(), "--offline"])
+        .args(["--bind", "127.0.0.1:0", "serve", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .find_map(|l| {
+            let l = l.ok()?;
+            l.strip_prefix("open http://127.0.0.1:").map(str::to_string)
+        })
+        .expect("serve prints the URL to open");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let (port, token) = url.split_once("/#token=").unwrap();
+    Server {
+        child,
+        port: port.parse().unwrap(),
+        token: token.to_string(),
+    }
+}
+
+/// One HTTP/1.1 exchange: (status, body).
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    (status, body)
+}
+
+fn json(s: &Server, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, text) = request(s.port, method, path, Some(&s.token), body.as_bytes());
+    let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, v)
+}
+
+#[test]
+fn the_api_needs_the_token_before_anything_else() {
+    let d = tempfile::tempdir().unwrap();
+    let s = serve(d.path());
+    for path in ["/api/me", "/api/timeline", "/api/does-not-exist", "/api", "/api/events"] {
+        let (status, body) = request(s.port, "GET", path, None, b"");
+        assert_eq!(status, 401, "{path}");
+        assert!(body.contains("unauthorized"), "{path}: {body}");
+        let (status, _) = request(s.port, "GET", path, Some("wrong"), b"");
+        assert_eq!(status, 401, "{path} with a wrong token");
+    }
+    let (status, _) = request(s.port, "POST", "/api/post", None, br#"{"text":"x"}"#);
+    assert_eq!(status, 401);
+    // With the token, an unknown call is a 404 and a known one works.
+    assert_eq!(json(&s, "GET", "/api/does-not-exist", "").0, 404);
+    let (status, me) = json(&s, "GET", "/api/me", "");
+    assert_eq!(status, 200);
+    assert_eq!(me["key"].as_str().unwrap().len(), 64);
+    // The token also works as a query parameter (for EventSource).
+    let q = format!("/api/me?token={}", s.token);
+    assert_eq!(request(s.port, "GET", &q, None, b"").0, 200);
+}
+
+#[test]
+fn posts_profiles_and_events_over_http() {
+    let d = tempfile::tempdir().unwrap();
+    let s = serve(d.path());
+    // Listen to events first.
+    let mut events = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        events,
+        "GET /api/events?token={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        s.token
+    )
+    .unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut events = BufReader::new(events);
+    let mut line = String::new();
+    events.read_line(&mut line).unwrap();
+    assert!(line.contains("200"), "{line}");
+
+    let (status, p) = json(&s, "POST", "/api/profile", r#"{"name":"Ada","bio":"writes"}"#);
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["name"], "Ada");
+    let (status, m) = json(&s, "POST", "/api/post", r#"{"text":"hello **world**"}"#);
+    assert_eq!(status, 200, "{m}");
+    let id = m["id"].as_str().unwrap().to_string();
+    let (_, page) = json(&s, "GET", "/api/timeline?limit=5", "");
+    assert_eq!(page["items"][0]["id"], id.as_str());
+    let (status, r) = json(
+        &s,
+        "POST",
+        "/api/reply",
+        &format!(r#"{{"parent":"{id}","text":"and a reply"}}"#),
+    );
+    assert_eq!(status, 200, "{r}");
+    let (_, t) = json(&s, "GET", &format!("/api/thread/{id}"), "");
+    assert_eq!(t["root"]["id"], id.as_str());
+    assert_eq!(t["replies"].as_array().unwrap().len(), 1);
+
+    // The post arrived as an event.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        line.clear();
+        if events.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        seen = line.starts_with("data:") && line.contains(&id) && line.contains("published");
+    }
+    assert!(seen, "the published post arrives on /api/events");
+
+    // An avatar upload, served back as an image with a locked-down CSP.
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 64]].concat();
+    let (status, text) = request(s.port, "POST", "/api/avatar", Some(&s.token), &png);
+    assert_eq!(status, 200, "{text}");
+    let p: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hash = p["avatar"].as_str().unwrap();
+    let path = format!("/api/blob/{hash}");
+    let mut sock = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        sock,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        s.token
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    sock.read_to_end(&mut raw).unwrap();
+    let head = String::from_utf8_lossy(&raw[..raw.len() - 72]).to_lowercase();
+    assert!(head.contains("content-type: image/png"), "{head}");
+    assert!(head.contains("sandbox"), "{head}");
+    assert!(raw.ends_with(&png));
+}
+
+#[test]
+fn bad_requests_get_json_errors_and_change_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let s = serve(d.path());
+    let (_, m) = json(&s, "POST", "/api/post", r#"{"text":"keep me"}"#);
+    let id = m["id"].as_str().unwrap().to_string();
+    let huge = format!(r#"{{"text":"{}"}}"#, "x".repeat(3 << 20));
+    let cases: Vec<(&str, String, String, u16, &str)> = vec![
+        ("POST", "/api/post".into(), "{not json".into(), 400, "bad_request"),
+        ("POST", "/api/post".into(), r#"{"txt":"missing field"}"#.into(), 400, "bad_request"),
+        ("POST", "/api/post".into(), r#"{"text":""}"#.into(), 400, "bad_request"),
+        ("POST", "/api/post".into(), format!(r#"{{"text":"{}"}}"#, "y".repeat(5000)), 413, "too_large"),
+        ("POST", "/api/reply".into(), r#"{"parent":"zz","text":"x"}"#.into(), 400, "bad_request"),
+        ("POST", "/api/follow".into(), r#"{"address":"nonsense"}"#.into(), 400, "bad_address"),
+        ("POST", "/api/unfollow".into(), r#"{"key":"12"}"#.into(), 400, "bad_request"),
+        ("POST", "/api/delete".into(), format!(r#"{{"id":"{}"}}"#, "ab".repeat(32)), 404, "unknown_message"),
+        ("GET", "/api/thread/nothex".into(), String::new(), 400, "bad_request"),
+        ("GET", "/api/profile/abc".into(), String::new(), 400, "bad_request"),
+        ("GET", "/api/timeline?cursor=garbage".into(), String::new(), 400, "bad_cursor"),
+        ("GET", format!("/api/blob/{}", "00".repeat(32)), String::new(), 404, "not_found"),
+        ("POST", "/api/avatar".into(), "not an image".into(), 400, "bad_request"),
+        ("POST", "/api/settings".into(), r#"{"relays":"maybe"}"#.into(), 400, "bad_request"),
+    ];
+    for (method, path, body, want, code) in cases {
+        let (status, v) = json(&s, method, &path, &body);
+        assert_eq!(status, want, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // A body over the cap is refused before it is read in full.
+    let (status, _) = request(s.port, "POST", "/api/post", Some(&s.token), huge.as_bytes());
+    assert_eq!(status, 413);
+    // What was stored is still there, alone.
+    let (_, page) = json(&s, "GET", "/api/timeline", "");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id.as_str());
+}

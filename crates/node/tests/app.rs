@@ -1,0 +1,155 @@
+//! The app facade the UI calls (through Tauri or HTTP): two real nodes on loopback, real redb.
+//! Notifications read and unread, the people list, argument checking with readable errors and
+//! nothing stored on a refusal, and the demo network.
+
+mod common;
+
+use common::until;
+use rookery_node::Node;
+use rookery_node::api::ContentView;
+use rookery_node::app::{App, AppOptions};
+
+async fn app(dir: &std::path::Path) -> App {
+    let node = Node::open(dir).unwrap();
+    let options = AppOptions {
+        offline: true,
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        pubs: vec![],
+    };
+    App::start(node, options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (app(da.path()).await, app(db.path()).await);
+    a.set_profile("Ada", "writes").await.unwrap();
+    b.set_profile("Bob", "").await.unwrap();
+    let bob = b.me().await.unwrap();
+    let followed = a.follow(&bob.ticket).await.unwrap();
+    assert_eq!(followed.key, bob.key);
+    b.follow(&a.me().await.unwrap().ticket).await.unwrap();
+    let ada = a.me().await.unwrap().key;
+    for i in 0..3 {
+        b.post(&format!("hello @{ada} number {i}")).await.unwrap();
+    }
+    until("three notifications", || {
+        a.node()
+            .notification_list(10)
+            .is_ok_and(|n| n.unread == 3 && n.items.len() == 3)
+    })
+    .await;
+    let n = a.notifications(None).await.unwrap();
+    assert!(n.items.iter().all(|i| !i.read));
+    // One marked read: it stays in the list, read, and the count drops.
+    let one = n.items[1].message.id.clone();
+    let after = a.mark_read(Some(&one)).await.unwrap();
+    assert_eq!(after.unread, 2);
+    assert!(after.items.iter().find(|i| i.message.id == one).unwrap().read);
+    // All read.
+    let after = a.mark_read(None).await.unwrap();
+    assert_eq!(after.unread, 0);
+    assert_eq!(after.items.len(), 3);
+    assert!(after.items.iter().all(|i| i.read));
+    // A new one is unread again.
+    b.post(&format!("@{ada} one more")).await.unwrap();
+    until("a fourth, unread", || {
+        a.node().notification_list(10).is_ok_and(|n| n.unread == 1)
+    })
+    .await;
+    // People: Bob, followed, named, for autocomplete.
+    let people = a.people().await.unwrap();
+    assert_eq!(people.len(), 1);
+    assert_eq!(people[0].name.as_deref(), Some("Bob"));
+    assert!(people[0].followed);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_get_readable_errors_and_change_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let a = app(d.path()).await;
+    a.post("first").await.unwrap();
+    let digest = a.node().store().digest().unwrap();
+    let cases = [
+        (a.post("   ").await.map(drop), "bad_request"),
+        (a.post(&"x".repeat(4001)).await.map(drop), "too_large"),
+        (a.reply("nothex", "hi").await.map(drop), "bad_request"),
+        (a.reply(&"ab".repeat(32), "hi").await.map(drop), "unknown_message"),
+        (a.follow("not a ticket").await.map(drop), "bad_address"),
+        (a.unfollow("123").await.map(drop), "bad_request"),
+        (a.block(&a.me().await.unwrap().key).await.map(drop), "bad_request"),
+        (a.thread("zz").await.map(drop), "bad_request"),
+        (a.profile("").await.map(drop), "bad_request"),
+        (a.timeline(Some("garbage"), None).await.map(drop), "bad_cursor"),
+        (a.mark_read(Some("nope")).await.map(drop), "bad_request"),
+        (a.delete(&"cd".repeat(32)).await.map(drop), "unknown_message"),
+        (a.set_avatar(b"not an image").await.map(drop), "bad_request"),
+        (
+            a.set_avatar(&[b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; 2 << 20]].concat())
+                .await
+                .map(drop),
+            "too_large",
+        ),
+        (a.blob("00").await.map(drop), "bad_request"),
+        (a.blob(&"00".repeat(32)).await.map(drop), "not_found"),
+        (a.set_profile(&"n".repeat(65), "").await.map(drop), "too_large"),
+    ];
+    for (i, (r, code)) in cases.into_iter().enumerate() {
+        let e = r.expect_err(&format!("case {i} should fail"));
+        assert_eq!(e.code(), code, "case {i}: {e}");
+        assert!(!e.to_string().is_empty());
+    }
+    assert_eq!(a.node().store().digest().unwrap(), digest);
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_network_fills_the_timeline_and_mentions_me() {
+    let d = tempfile::tempdir().unwrap();
+    let a = app(d.path()).await;
+    a.set_profile("Ada", "").await.unwrap();
+    a.start_demo().await.unwrap();
+    until("the demo's first screens", || {
+        a.node().timeline(None, 50).is_ok_and(|p| p.items.len() == 50)
+            && a.node().notification_list(50).is_ok_and(|n| n.unread >= 3)
+    })
+    .await;
+    let page = a.timeline(None, Some(50)).await.unwrap();
+    let authors: std::collections::HashSet<_> =
+        page.items.iter().map(|m| m.author_name.clone()).collect();
+    assert!(authors.len() >= 3, "several people post: {authors:?}");
+    let people = a.people().await.unwrap();
+    assert_eq!(people.iter().filter(|p| p.followed).count(), 5);
+    assert!(people.iter().all(|p| p.name.is_some() && p.avatar.is_some()));
+    // Avatars come over as blobs, and are images.
+    let avatar = people[0].avatar.clone().unwrap();
+    let mut got = None;
+    for _ in 0..100 {
+        if let Ok(b) = a.blob(&avatar).await {
+            got = Some(b);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.expect("the avatar arrives").1, "image/svg+xml");
+    // Mentions of me address me by name, and there are threads across people.
+    let n = a.notifications(Some(50)).await.unwrap();
+    let text = |m: &rookery_node::api::MessageView| match &m.content {
+        ContentView::Post { text, .. } => text.clone(),
+        _ => String::new(),
+    };
+    assert!(n.items.iter().any(|i| text(&i.message).contains("@Ada")));
+    let reply = page.items.iter().find_map(|m| match &m.content {
+        ContentView::Post { root: Some(r), .. } => Some(r.clone()),
+        _ => None,
+    });
+    if let Some(root) = reply {
+        let t = a.thread(&root).await.unwrap();
+        assert!(!t.replies.is_empty());
+    }
+    // Starting it again is a no-op.
+    a.start_demo().await.unwrap();
+    a.shutdown().await;
+}
