@@ -54,11 +54,10 @@ test: ui
 	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
 	scripts/desktop-smoke.sh target/debug/rookery-desktop
 
-## screenshots: the e2e run with demo data, copying its screenshots to docs/.
+## screenshots: Home, Thread and Notifications with demo data (the e2e run's last step), into docs/.
 screenshots: ui
 	$(CARGO) build --workspace --bins --locked
-	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
-	cp ui/e2e/out/home.png ui/e2e/out/thread.png ui/e2e/out/notifications.png docs/
+	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery node e2e/screenshots.mjs ../docs
 
 ## package: the .deb (Tauri's bundler): icons, desktop entry, declared dependencies.
 package: ui

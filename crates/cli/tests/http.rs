@@ -47,13 +47,7 @@ fn serve(dir: &Path) -> Server {
 }
 
 /// One HTTP/1.1 exchange: (status, body).
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &[u8],
-) -> (u16, String) {
+fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
@@ -68,7 +62,10 @@ fn request(
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
     let status = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
     (status, body)
 }
 
@@ -82,7 +79,13 @@ fn json(s: &Server, method: &str, path: &str, body: &str) -> (u16, serde_json::V
 fn the_api_needs_the_token_before_anything_else() {
     let d = tempfile::tempdir().unwrap();
     let s = serve(d.path());
-    for path in ["/api/me", "/api/timeline", "/api/does-not-exist", "/api", "/api/events"] {
+    for path in [
+        "/api/me",
+        "/api/timeline",
+        "/api/does-not-exist",
+        "/api",
+        "/api/events",
+    ] {
         let (status, body) = request(s.port, "GET", path, None, b"");
         assert_eq!(status, 401, "{path}");
         assert!(body.contains("unauthorized"), "{path}: {body}");
@@ -121,7 +124,12 @@ fn posts_profiles_and_events_over_http() {
     events.read_line(&mut line).unwrap();
     assert!(line.contains("200"), "{line}");
 
-    let (status, p) = json(&s, "POST", "/api/profile", r#"{"name":"Ada","bio":"writes"}"#);
+    let (status, p) = json(
+        &s,
+        "POST",
+        "/api/profile",
+        r#"{"name":"Ada","bio":"writes"}"#,
+    );
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["name"], "Ada");
     let (status, m) = json(&s, "POST", "/api/post", r#"{"text":"hello **world**"}"#);
@@ -182,26 +190,114 @@ fn bad_requests_get_json_errors_and_change_nothing() {
     let id = m["id"].as_str().unwrap().to_string();
     let huge = format!(r#"{{"text":"{}"}}"#, "x".repeat(3 << 20));
     let cases: Vec<(&str, String, String, u16, &str)> = vec![
-        ("POST", "/api/post".into(), "{not json".into(), 400, "bad_request"),
-        ("POST", "/api/post".into(), r#"{"txt":"missing field"}"#.into(), 400, "bad_request"),
-        ("POST", "/api/post".into(), r#"{"text":""}"#.into(), 400, "bad_request"),
-        ("POST", "/api/post".into(), format!(r#"{{"text":"{}"}}"#, "y".repeat(5000)), 413, "too_large"),
-        ("POST", "/api/reply".into(), r#"{"parent":"zz","text":"x"}"#.into(), 400, "bad_request"),
-        ("POST", "/api/follow".into(), r#"{"address":"nonsense"}"#.into(), 400, "bad_address"),
-        ("POST", "/api/unfollow".into(), r#"{"key":"12"}"#.into(), 400, "bad_request"),
-        ("POST", "/api/delete".into(), format!(r#"{{"id":"{}"}}"#, "ab".repeat(32)), 404, "unknown_message"),
-        ("GET", "/api/thread/nothex".into(), String::new(), 400, "bad_request"),
-        ("GET", "/api/profile/abc".into(), String::new(), 400, "bad_request"),
-        ("GET", "/api/timeline?cursor=garbage".into(), String::new(), 400, "bad_cursor"),
-        ("GET", format!("/api/blob/{}", "00".repeat(32)), String::new(), 404, "not_found"),
-        ("POST", "/api/avatar".into(), "not an image".into(), 400, "bad_request"),
-        ("POST", "/api/settings".into(), r#"{"relays":"maybe"}"#.into(), 400, "bad_request"),
+        (
+            "POST",
+            "/api/post".into(),
+            "{not json".into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/post".into(),
+            r#"{"txt":"missing field"}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/post".into(),
+            r#"{"text":""}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/post".into(),
+            format!(r#"{{"text":"{}"}}"#, "y".repeat(5000)),
+            413,
+            "too_large",
+        ),
+        (
+            "POST",
+            "/api/reply".into(),
+            r#"{"parent":"zz","text":"x"}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/follow".into(),
+            r#"{"address":"nonsense"}"#.into(),
+            400,
+            "bad_address",
+        ),
+        (
+            "POST",
+            "/api/unfollow".into(),
+            r#"{"key":"12"}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/delete".into(),
+            format!(r#"{{"id":"{}"}}"#, "ab".repeat(32)),
+            404,
+            "unknown_message",
+        ),
+        (
+            "GET",
+            "/api/thread/nothex".into(),
+            String::new(),
+            400,
+            "bad_request",
+        ),
+        (
+            "GET",
+            "/api/profile/abc".into(),
+            String::new(),
+            400,
+            "bad_request",
+        ),
+        (
+            "GET",
+            "/api/timeline?cursor=garbage".into(),
+            String::new(),
+            400,
+            "bad_cursor",
+        ),
+        (
+            "GET",
+            format!("/api/blob/{}", "00".repeat(32)),
+            String::new(),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/avatar".into(),
+            "not an image".into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/settings".into(),
+            r#"{"relays":"maybe"}"#.into(),
+            400,
+            "bad_request",
+        ),
     ];
     for (method, path, body, want, code) in cases {
         let (status, v) = json(&s, method, &path, &body);
         assert_eq!(status, want, "{method} {path}: {v}");
         assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     // A body over the cap is refused before it is read in full.
     let (status, _) = request(s.port, "POST", "/api/post", Some(&s.token), huge.as_bytes());

@@ -318,7 +318,7 @@ impl App {
         let h = Hash::from_hex(hash.trim()).ok_or_else(|| bad("that is not a blob hash"))?;
         let bytes = self
             .net
-            .blob(&h)
+            .fetch_blob_any(&h, &[])
             .await?
             .ok_or_else(|| NodeError::NotFound("that image is not here".into()))?;
         let kind = image_type(&bytes).ok_or_else(|| bad("that blob is not an image"))?;

@@ -207,8 +207,41 @@ fn avatar(p: &Persona) -> Vec<u8> {
     .into_bytes()
 }
 
-fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
-    items[(rng.unit() * items.len() as f64) as usize % items.len()]
+/// Where each list of lines is up to: every list is dealt in turn from a random start, so
+/// nothing repeats until the whole list has been used.
+#[derive(Clone, Debug)]
+struct Decks {
+    replies: usize,
+    to_user: usize,
+    lines: [usize; PERSONAS.len()],
+}
+
+impl Decks {
+    fn new(rng: &mut Rng) -> Self {
+        let mut start = || (rng.next_u64() % 1000) as usize;
+        Decks {
+            replies: start(),
+            to_user: start(),
+            lines: std::array::from_fn(|_| start()),
+        }
+    }
+
+    fn deal<'a>(at: &mut usize, items: &[&'a str]) -> &'a str {
+        *at += 1;
+        items[*at % items.len()]
+    }
+
+    fn reply(&mut self) -> &'static str {
+        Self::deal(&mut self.replies, &REPLIES)
+    }
+
+    fn to_user(&mut self) -> &'static str {
+        Self::deal(&mut self.to_user, &TO_USER)
+    }
+
+    fn line(&mut self, persona: usize) -> &'static str {
+        Self::deal(&mut self.lines[persona], PERSONAS[persona].lines)
+    }
 }
 
 /// How the user is addressed in text: `@name` when they have a one-word name.
@@ -237,6 +270,7 @@ struct Written {
 fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeError> {
     let me = user.id();
     let you = address(user);
+    let mut decks = Decks::new(rng);
     let start = now_ms().saturating_sub(HISTORY_MS);
     let step = HISTORY_MS / (HISTORY_POSTS + 1);
     let mut written: Vec<Written> = Vec::new();
@@ -253,23 +287,16 @@ fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeE
         let post = if u < 0.3 && !others.is_empty() {
             // A reply to someone's recent post, often in a longer thread.
             let parent = others[(rng.unit() * others.len() as f64) as usize % others.len()];
-            Post::reply(
-                pick(rng, &REPLIES),
-                vec![],
-                parent.root,
-                parent.id,
-                parent.author,
-            )
+            Post::reply(decks.reply(), vec![], parent.root, parent.id, parent.author)
         } else if u < 0.34 || i + 3 >= HISTORY_POSTS {
-            let text = to_user(pick(rng, &TO_USER), &you);
+            let text = to_user(decks.to_user(), &you);
             Post {
                 text,
                 mentions: vec![me],
                 reply: None,
             }
         } else {
-            let lines = PERSONAS[persona].lines;
-            let mut text = pick(rng, lines).to_string();
+            let mut text = decks.line(persona).to_string();
             if rng.unit() < 0.25 {
                 let other = (persona + 1 + (rng.unit() * 4.0) as usize) % PERSONAS.len();
                 text.push_str(&format!(" cc @{}", PERSONAS[other].name));
@@ -362,6 +389,7 @@ impl Demo {
 
 /// Keeps the network alive: now and then a peer posts, sometimes to the user.
 async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
+    let mut decks = Decks::new(&mut rng);
     loop {
         let wait = 15_000 + (rng.unit() * 30_000.0) as u64;
         tokio::time::sleep(Duration::from_millis(wait)).await;
@@ -384,15 +412,15 @@ async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
                     }
                     _ => parent,
                 };
-                Post::reply(pick(&mut rng, &REPLIES), vec![], root, parent, user.id())
+                Post::reply(decks.reply(), vec![], root, parent, user.id())
             }
             _ if u < 0.4 => Post {
-                text: to_user(pick(&mut rng, &TO_USER), &you),
+                text: to_user(decks.to_user(), &you),
                 mentions: vec![user.id()],
                 reply: None,
             },
             _ => Post {
-                text: pick(&mut rng, PERSONAS[i].lines).to_string(),
+                text: decks.line(i).to_string(),
                 mentions: vec![],
                 reply: None,
             },

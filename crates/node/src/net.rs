@@ -583,7 +583,9 @@ impl Network {
             let n = self.clone();
             let peer = client.peer();
             self.spawn(async move {
-                if let Err(e) = n.fetch_blob(peer, avatar).await {
+                // The peer that sent the head may be relaying it (transitive replication) and
+                // not hold the image: ask the author first, then every session.
+                if let Err(e) = n.fetch_blob_any(&avatar, &[author, peer]).await {
                     tracing::debug!(peer = %peer.fmt_short(), "avatar not fetched: {e}");
                 }
             });
@@ -623,6 +625,34 @@ impl Network {
         }
         let bytes = self.inner.blobs.get_bytes(h).await.map_err(net_err)?;
         Ok(Some(bytes.to_vec()))
+    }
+
+    /// An image from the blob store or, if it is not here yet, from the sessions: the peers in
+    /// `first` (those with a session), then every other session, until one has it. `None` if
+    /// no peer has it now.
+    pub async fn fetch_blob_any(
+        &self,
+        hash: &Hash,
+        first: &[PublicKey],
+    ) -> Result<Option<Vec<u8>>, NodeError> {
+        if let Some(b) = self.blob(hash).await? {
+            return Ok(Some(b));
+        }
+        let sessions: Vec<PublicKey> = self.clients().iter().map(|c| c.peer()).collect();
+        let mut order: Vec<PublicKey> = first
+            .iter()
+            .filter(|p| sessions.contains(p))
+            .copied()
+            .collect();
+        order.extend(sessions.iter().filter(|p| !first.contains(p)));
+        for peer in order {
+            match self.fetch_blob(peer, *hash).await {
+                Ok(()) => return self.blob(hash).await,
+                Err(e @ NodeError::TooLarge { .. }) => return Err(e),
+                Err(e) => tracing::debug!(peer = %peer.fmt_short(), "no blob from this peer: {e}"),
+            }
+        }
+        Ok(None)
     }
 
     /// Fetches an image from `peer` with iroh-blobs (verified against its BLAKE3 hash as it

@@ -45,7 +45,14 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
     let one = n.items[1].message.id.clone();
     let after = a.mark_read(Some(&one)).await.unwrap();
     assert_eq!(after.unread, 2);
-    assert!(after.items.iter().find(|i| i.message.id == one).unwrap().read);
+    assert!(
+        after
+            .items
+            .iter()
+            .find(|i| i.message.id == one)
+            .unwrap()
+            .read
+    );
     // All read.
     let after = a.mark_read(None).await.unwrap();
     assert_eq!(after.unread, 0);
@@ -76,15 +83,27 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
         (a.post("   ").await.map(drop), "bad_request"),
         (a.post(&"x".repeat(4001)).await.map(drop), "too_large"),
         (a.reply("nothex", "hi").await.map(drop), "bad_request"),
-        (a.reply(&"ab".repeat(32), "hi").await.map(drop), "unknown_message"),
+        (
+            a.reply(&"ab".repeat(32), "hi").await.map(drop),
+            "unknown_message",
+        ),
         (a.follow("not a ticket").await.map(drop), "bad_address"),
         (a.unfollow("123").await.map(drop), "bad_request"),
-        (a.block(&a.me().await.unwrap().key).await.map(drop), "bad_request"),
+        (
+            a.block(&a.me().await.unwrap().key).await.map(drop),
+            "bad_request",
+        ),
         (a.thread("zz").await.map(drop), "bad_request"),
         (a.profile("").await.map(drop), "bad_request"),
-        (a.timeline(Some("garbage"), None).await.map(drop), "bad_cursor"),
+        (
+            a.timeline(Some("garbage"), None).await.map(drop),
+            "bad_cursor",
+        ),
         (a.mark_read(Some("nope")).await.map(drop), "bad_request"),
-        (a.delete(&"cd".repeat(32)).await.map(drop), "unknown_message"),
+        (
+            a.delete(&"cd".repeat(32)).await.map(drop),
+            "unknown_message",
+        ),
         (a.set_avatar(b"not an image").await.map(drop), "bad_request"),
         (
             a.set_avatar(&[b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; 2 << 20]].concat())
@@ -94,7 +113,10 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
         ),
         (a.blob("00").await.map(drop), "bad_request"),
         (a.blob(&"00".repeat(32)).await.map(drop), "not_found"),
-        (a.set_profile(&"n".repeat(65), "").await.map(drop), "too_large"),
+        (
+            a.set_profile(&"n".repeat(65), "").await.map(drop),
+            "too_large",
+        ),
     ];
     for (i, (r, code)) in cases.into_iter().enumerate() {
         let e = r.expect_err(&format!("case {i} should fail"));
@@ -111,8 +133,18 @@ async fn the_demo_network_fills_the_timeline_and_mentions_me() {
     let a = app(d.path()).await;
     a.set_profile("Ada", "").await.unwrap();
     a.start_demo().await.unwrap();
+    until("five named people with avatars", || {
+        a.node().people().is_ok_and(|p| {
+            p.len() == 5
+                && p.iter()
+                    .all(|p| p.followed && p.name.is_some() && p.avatar.is_some())
+        })
+    })
+    .await;
     until("the demo's first screens", || {
-        a.node().timeline(None, 50).is_ok_and(|p| p.items.len() == 50)
+        a.node()
+            .timeline(None, 50)
+            .is_ok_and(|p| p.items.len() == 50)
             && a.node().notification_list(50).is_ok_and(|n| n.unread >= 3)
     })
     .await;
@@ -122,7 +154,11 @@ async fn the_demo_network_fills_the_timeline_and_mentions_me() {
     assert!(authors.len() >= 3, "several people post: {authors:?}");
     let people = a.people().await.unwrap();
     assert_eq!(people.iter().filter(|p| p.followed).count(), 5);
-    assert!(people.iter().all(|p| p.name.is_some() && p.avatar.is_some()));
+    assert!(
+        people
+            .iter()
+            .all(|p| p.name.is_some() && p.avatar.is_some())
+    );
     // Avatars come over as blobs, and are images.
     let avatar = people[0].avatar.clone().unwrap();
     let mut got = None;
