@@ -9,12 +9,13 @@ BENCH_ARGS ?=
 
 # System packages the desktop app and the browser tests need (Debian names).
 APT_PACKAGES := libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev build-essential pkg-config \
-	xvfb imagemagick xdotool chromium nodejs npm
+	xvfb imagemagick xdotool chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## setup: install what the build needs and is missing (idempotent, quick the second time).
 setup:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+		command -v npm >/dev/null || echo nodejs npm); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
@@ -29,18 +30,22 @@ setup:
 ui: setup
 	cd ui && npm run build
 
-## run: start the desktop app (building the UI first).
+## run: start the desktop app (building the UI first). Binaries are built with --workspace, as
+## everywhere, so the build is shared with `make test` (a -p build unifies features differently).
 run: ui
-	$(CARGO) run --locked -p rookery-desktop
+	$(CARGO) build --workspace --bins --locked
+	target/debug/rookery-desktop
 
 ## demo: start the desktop app with the demo network (five local peers with history).
 demo: ui
-	$(CARGO) run --locked -p rookery-desktop -- --demo
+	$(CARGO) build --workspace --bins --locked
+	target/debug/rookery-desktop --demo
 
 ## serve: run the headless node with the web UI on http://127.0.0.1:7777 (the URL to open,
 ## with its token, is printed).
 serve: ui
-	$(CARGO) run --locked -p rookery -- serve --http 127.0.0.1:7777
+	$(CARGO) build --workspace --bins --locked
+	target/debug/rookery serve --http 127.0.0.1:7777
 
 ## test: formatting, lints with warnings as errors, every Rust test, the UI's type check and unit
 ## tests, the end-to-end tests in Chromium against two real `rookery serve` nodes, and a smoke
