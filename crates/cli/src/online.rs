@@ -61,6 +61,7 @@ fn options(net: &Net, peers: &[String]) -> anyhow::Result<AppOptions> {
         offline: net.offline,
         bind: net.bind,
         pubs,
+        wait_for_relay: true,
     })
 }
 

@@ -147,6 +147,13 @@ fn posts_profiles_and_events_over_http() {
     let (_, t) = json(&s, "GET", &format!("/api/thread/{id}"), "");
     assert_eq!(t["root"]["id"], id.as_str());
     assert_eq!(t["replies"].as_array().unwrap().len(), 1);
+    assert_eq!(t["root"]["reply_count"], 1);
+    // In the timeline, the thread's first post carries its reply count; the reply none.
+    let (_, page) = json(&s, "GET", "/api/timeline", "");
+    let items = page["items"].as_array().unwrap();
+    let root = items.iter().find(|m| m["id"] == id.as_str()).unwrap();
+    assert_eq!(root["reply_count"], 1);
+    assert!(items[0]["reply_count"].is_null());
 
     // The post arrived as an event.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -19,6 +19,9 @@ pub struct MessageView {
     pub timestamp_ms: u64,
     /// What it is.
     pub content: ContentView,
+    /// For a thread's first post in a timeline or thread: the replies in its thread held here
+    /// (from the `replies` index of every author held, by subtree counts). `None` elsewhere.
+    pub reply_count: Option<u64>,
 }
 
 /// A message's content, as shown.
@@ -111,6 +114,7 @@ impl MessageView {
             seq: msg.seq,
             timestamp_ms: msg.timestamp_ms,
             content,
+            reply_count: None,
         }
     }
 }

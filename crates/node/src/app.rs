@@ -46,6 +46,10 @@ pub struct AppOptions {
     pub bind: Option<SocketAddr>,
     /// Peers to keep a session with ("pubs").
     pub pubs: Vec<Ticket>,
+    /// Online: wait (up to 5 s) for a home relay before returning, so the first ticket carries
+    /// it. A command that prints the ticket wants this; the desktop app shows its window at once
+    /// (its ticket is read when shown, by then with the relay).
+    pub wait_for_relay: bool,
 }
 
 /// The node online, with the operations of the UI.
@@ -113,7 +117,7 @@ impl App {
             node.store()
                 .set_setting(PORT_SETTING, port.to_string().as_bytes())?;
         }
-        if online {
+        if online && options.wait_for_relay {
             // Wait a little for a relay, so the ticket carries one.
             let _ = tokio::time::timeout(Duration::from_secs(5), net.endpoint().online()).await;
         }
@@ -247,9 +251,23 @@ impl App {
             // Best effort: the follow stands even if they are offline now.
             let _ = tokio::time::timeout(Duration::from_secs(5), self.net.connect(&t)).await;
         }
-        match m.content {
-            crate::api::ContentView::Follow { target } => self.profile(&target).await,
-            _ => Err(bad("follow did not publish a follow")),
+        let crate::api::ContentView::Follow { target } = m.content else {
+            return Err(bad("follow did not publish a follow"));
+        };
+        match self.profile(&target).await {
+            // Their feed is still on its way: the follow stands, the profile fills in later.
+            Err(NodeError::MissingNodes(_) | NodeError::MissingBodies(_)) => Ok(Profile {
+                key: target,
+                name: None,
+                bio: None,
+                avatar: None,
+                follows: vec![],
+                followers: 0,
+                followed_by_me: true,
+                blocked_by_me: false,
+                seq: None,
+            }),
+            r => r,
         }
     }
 

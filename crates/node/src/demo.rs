@@ -235,7 +235,7 @@ impl Decks {
         Self::deal(&mut self.replies, &REPLIES)
     }
 
-    fn to_user(&mut self) -> &'static str {
+    fn greeting(&mut self) -> &'static str {
         Self::deal(&mut self.to_user, &TO_USER)
     }
 
@@ -289,7 +289,7 @@ fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeE
             let parent = others[(rng.unit() * others.len() as f64) as usize % others.len()];
             Post::reply(decks.reply(), vec![], parent.root, parent.id, parent.author)
         } else if u < 0.34 || i + 3 >= HISTORY_POSTS {
-            let text = to_user(decks.to_user(), &you);
+            let text = to_user(decks.greeting(), &you);
             Post {
                 text,
                 mentions: vec![me],
@@ -415,7 +415,7 @@ async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
                 Post::reply(decks.reply(), vec![], root, parent, user.id())
             }
             _ if u < 0.4 => Post {
-                text: to_user(decks.to_user(), &you),
+                text: to_user(decks.greeting(), &you),
                 mentions: vec![user.id()],
                 reply: None,
             },

@@ -630,6 +630,7 @@ impl Node {
             (false, Some((k, a))) => Some(encode_cursor(&k, &a)),
             _ => None,
         };
+        self.count_replies(&mut items)?;
         Ok(Page { items, next_cursor })
     }
 
@@ -665,6 +666,36 @@ impl Node {
             .map(|h| vec![h.head().clone()])
             .unwrap_or_default();
         self.merged(heads, cursor, limit)
+    }
+
+    /// Fills in `reply_count` for the thread roots among `items`: per author held (not
+    /// blocked), a count over their `replies` range of that thread, O(depth) each. An author
+    /// whose replies index is not complete here yet counts what can be counted: a number to
+    /// show, not a reason to fail the page.
+    fn count_replies(&self, items: &mut [MessageView]) -> Result<(), NodeError> {
+        let blocked = self.blocked()?;
+        let heads: Vec<Head> = self
+            .store
+            .heads()?
+            .into_iter()
+            .map(|h| h.head().clone())
+            .filter(|h| !blocked.contains(&h.author))
+            .collect();
+        for item in items.iter_mut() {
+            let api::ContentView::Post { root: None, .. } = &item.content else {
+                continue;
+            };
+            let Ok(id) = item.id.parse::<MessageId>() else {
+                continue;
+            };
+            let range = keys::replies_in(&id);
+            let mut n = 0;
+            for h in &heads {
+                n += self.trees.count(&h.roots.replies, &range).unwrap_or(0);
+            }
+            item.reply_count = Some(n);
+        }
+        Ok(())
     }
 
     /// A thread: its root post and the replies in it from every author held, oldest first.
@@ -706,13 +737,15 @@ impl Node {
                 *m.message().author.as_bytes(),
             )
         });
-        Ok(Thread {
-            root: root_msg
-                .filter(|m| !blocked.contains(&m.message().author))
-                .as_ref()
-                .map(view),
-            replies: replies.iter().map(view).collect(),
-        })
+        let replies: Vec<MessageView> = replies.iter().map(view).collect();
+        let root = root_msg
+            .filter(|m| !blocked.contains(&m.message().author))
+            .as_ref()
+            .map(|m| MessageView {
+                reply_count: Some(replies.len() as u64),
+                ..view(m)
+            });
+        Ok(Thread { root, replies })
     }
 
     /// An author's profile: latest About, follows, and followers among the authors held.

@@ -51,8 +51,10 @@ use crate::{Node, NodeError};
 pub const FIRST_SCREEN: usize = 32;
 /// The most hashes in one `Nodes` request.
 const NODES_BATCH: usize = rookery_sync::wire::MAX_HASHES;
-/// Rounds of on-demand fetching before a read gives up.
-const READ_ROUNDS: usize = 12;
+/// Rounds of on-demand fetching before a read gives up. A read stops earlier when a round
+/// fetches nothing; each round fetches one level of one tree, and a read across many authors
+/// (a thread, notifications) may walk a few levels of each of their trees.
+const READ_ROUNDS: usize = 64;
 /// The largest avatar image taken in or served.
 pub const MAX_AVATAR_BYTES: usize = 1 << 20;
 

@@ -15,6 +15,7 @@ async fn app(dir: &std::path::Path) -> App {
         offline: true,
         bind: Some("127.0.0.1:0".parse().unwrap()),
         pubs: vec![],
+        wait_for_relay: false,
     };
     App::start(node, options).await.unwrap()
 }

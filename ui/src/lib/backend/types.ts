@@ -16,6 +16,8 @@ export type MessageView = {
   seq: number;
   timestamp_ms: number;
   content: Content;
+  /** Replies in the thread, for a thread's first post in a page or thread; else absent/null. */
+  reply_count?: number | null;
 };
 
 export type Page = { items: MessageView[]; next_cursor: string | null };
