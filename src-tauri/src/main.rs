@@ -81,8 +81,8 @@ async fn notifications(app: Api<'_>, limit: Option<usize>) -> R<Notifications> {
 }
 
 #[tauri::command]
-async fn mark_read(app: Api<'_>, id: Option<String>) -> R<Notifications> {
-    Ok(app.mark_read(id.as_deref()).await?)
+async fn mark_read(app: Api<'_>, id: Option<String>, limit: Option<usize>) -> R<Notifications> {
+    Ok(app.mark_read(id.as_deref(), limit).await?)
 }
 
 #[tauri::command]

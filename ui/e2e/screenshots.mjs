@@ -25,6 +25,8 @@ const URL_RE = /http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+/;
 const dir = mkdtempSync(join(tmpdir(), 'rookery-shots-'));
 let server = null;
 let browser = null;
+let page = null;
+let stage = 'start';
 
 function cleanup() {
   if (server && server.exitCode === null) server.kill('SIGTERM');
@@ -71,9 +73,10 @@ async function main() {
       '--disable-component-update', '--disable-sync'],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  const page = await context.newPage();
+  page = await context.newPage();
   await page.goto(url);
 
+  stage = 'home';
   // Home: wait until all five peers' first screens and avatars are in.
   const deadline = Date.now() + WAIT;
   for (;;) {
@@ -91,6 +94,7 @@ async function main() {
   );
   await page.screenshot({ path: join(OUT, 'home.png') });
 
+  stage = 'thread';
   // Thread: the root with the most replies among the newest 200 posts.
   const timeline = await api('timeline?limit=200');
   const counts = new Map();
@@ -100,9 +104,14 @@ async function main() {
   const root = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (!root) throw new Error('the demo timeline has no replies');
   await page.goto(`${base}#/thread/${root}`);
-  await page.locator('[data-testid="thread"] [data-testid="post"]').nth(1).waitFor({ timeout: WAIT });
+  // The root (or its quiet placeholder, if it cannot be had) and at least one reply.
+  await page
+    .locator('[data-testid="thread"] :is([data-testid="post"], [data-testid="post-unavailable"])')
+    .nth(1)
+    .waitFor({ timeout: WAIT });
   await page.screenshot({ path: join(OUT, 'thread.png') });
 
+  stage = 'notifications';
   // Notifications.
   await page.goto(`${base}#/notifications`);
   await page.locator('[data-testid="notification"]').nth(2).waitFor({ timeout: WAIT });
@@ -113,7 +122,8 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  console.error(`screenshots: ${e instanceof Error ? e.message : e}`);
+  console.error(`screenshots (${stage}): ${e instanceof Error ? e.message : e}`);
+  if (page) await page.screenshot({ path: join(OUT, `failed-${stage}.png`) }).catch(() => {});
   process.exitCode = 1;
 } finally {
   if (browser) await browser.close().catch(() => {});

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -162,17 +162,21 @@ fn routes(ctx: Ctx, ui: PathBuf) -> Router {
 }
 
 /// Runs before routing: the token for `/api/`, and the security headers on every answer.
+/// The token comes in the `Authorization` header; only the event stream (`GET /api/events`,
+/// for `EventSource`, which cannot send headers) also takes it as `?token=`, so the token
+/// never sits in an image address or another URL a user might copy.
 async fn guard(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path == "/api" || path.starts_with("/api/") {
+    let path = req.uri().path().to_string();
+    let is_api = path == "/api" || path.starts_with("/api/");
+    if is_api {
         let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let query = req
-            .uri()
-            .query()
+        let query = (path == "/api/events" && req.method() == Method::GET)
+            .then(|| req.uri().query())
+            .flatten()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
         let ok = bearer
             .or(query)
@@ -188,6 +192,10 @@ async fn guard(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
     }
     let is_blob = path.starts_with("/api/blob/");
     let mut res = next.run(req).await;
+    if is_api {
+        res = json_errors(res).await;
+    }
+    let cached = is_blob && res.status().is_success();
     let h = res.headers_mut();
     let csp = if is_blob { BLOB_CSP } else { CSP };
     h.insert(
@@ -203,8 +211,43 @@ async fn guard(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Images are content-addressed: the same URL is the same bytes forever.
+    let cache = if cached {
+        "private, max-age=31536000, immutable"
+    } else {
+        "no-store"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     res
+}
+
+/// Errors that axum produces itself (a query string that does not parse, a wrong method, a
+/// body over the cap) come as plain text; the API answers every error as JSON.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, fallback) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is over the limit"),
+        StatusCode::METHOD_NOT_ALLOWED => ("bad_request", "this call does not take that method"),
+        s if s.is_client_error() => ("bad_request", "the request is malformed"),
+        _ => ("internal", "the server failed"),
+    };
+    let message = if text.is_empty() {
+        fallback.to_string()
+    } else {
+        text
+    };
+    ApiError(status, code, message).into_response()
 }
 
 #[derive(Deserialize)]
@@ -266,15 +309,19 @@ async fn notifications(
 #[derive(Deserialize)]
 struct MarkRead {
     id: Option<String>,
+    limit: Option<usize>,
 }
 
 async fn mark_read(State(c): State<Ctx>, b: Bytes) -> ApiResult<rookery_node::api::Notifications> {
     let a: MarkRead = if b.is_empty() {
-        MarkRead { id: None }
+        MarkRead {
+            id: None,
+            limit: None,
+        }
     } else {
         body(&b)?
     };
-    Ok(Json(c.app.mark_read(a.id.as_deref()).await?))
+    Ok(Json(c.app.mark_read(a.id.as_deref(), a.limit).await?))
 }
 
 #[derive(Deserialize)]
@@ -382,14 +429,16 @@ async fn demo(State(c): State<Ctx>) -> ApiResult<()> {
 }
 
 /// The node's events as server-sent events, one JSON `Event` per message. A client that
-/// falls behind skips what it missed (and refreshes on the next event).
+/// falls behind has its stream ended: `EventSource` reconnects, and the UI reloads what it
+/// shows on reconnecting, so nothing missed stays missing.
 async fn events(State(c): State<Ctx>) -> impl IntoResponse {
-    let stream = BroadcastStream::new(c.app.subscribe()).filter_map(|e| {
-        let e = e.ok()?;
-        let data = serde_json::to_string(&e).ok()?;
-        Some(Ok::<_, std::convert::Infallible>(
-            SseEvent::default().data(data),
-        ))
-    });
+    let stream = BroadcastStream::new(c.app.subscribe())
+        .map_while(|e| e.ok())
+        .filter_map(|e| {
+            let data = serde_json::to_string(&e).ok()?;
+            Some(Ok::<_, std::convert::Infallible>(
+                SseEvent::default().data(data),
+            ))
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -139,10 +139,14 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::R
         }
         let mut events = app.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        // Made once, before the loop: a signal that arrives while the loop body runs is kept.
+        let interrupted = tokio::signal::ctrl_c();
+        let stopped = terminated();
+        tokio::pin!(interrupted, stopped);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = terminated() => break,
+                _ = &mut interrupted => break,
+                _ = &mut stopped => break,
                 e = events.recv() => {
                     if let Ok(Event::Peer { .. }) = e {
                         write_status(dir, &n)?;

@@ -99,9 +99,22 @@ fn the_api_needs_the_token_before_anything_else() {
     let (status, me) = json(&s, "GET", "/api/me", "");
     assert_eq!(status, 200);
     assert_eq!(me["key"].as_str().unwrap().len(), 64);
-    // The token also works as a query parameter (for EventSource).
+    // As a query parameter the token opens the event stream only (EventSource cannot send
+    // headers); anywhere else it would end up in addresses people copy.
     let q = format!("/api/me?token={}", s.token);
-    assert_eq!(request(s.port, "GET", &q, None, b"").0, 200);
+    assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
+    let q = format!("/api/blob/{}?token={}", "00".repeat(32), s.token);
+    assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
+    let mut events = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        events,
+        "GET /api/events?token={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        s.token
+    )
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(events).read_line(&mut line).unwrap();
+    assert!(line.contains("200"), "{line}");
 }
 
 #[test]
@@ -295,6 +308,14 @@ fn bad_requests_get_json_errors_and_change_nothing() {
             400,
             "bad_request",
         ),
+        (
+            "GET",
+            "/api/timeline?limit=abc".into(),
+            String::new(),
+            400,
+            "bad_request",
+        ),
+        ("GET", "/api/post".into(), String::new(), 405, "bad_request"),
     ];
     for (method, path, body, want, code) in cases {
         let (status, v) = json(&s, method, &path, &body);
@@ -307,8 +328,9 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         );
     }
     // A body over the cap is refused before it is read in full.
-    let (status, _) = request(s.port, "POST", "/api/post", Some(&s.token), huge.as_bytes());
+    let (status, body) = request(s.port, "POST", "/api/post", Some(&s.token), huge.as_bytes());
     assert_eq!(status, 413);
+    assert!(body.contains("too_large"), "{body}");
     // What was stored is still there, alone.
     let (_, page) = json(&s, "GET", "/api/timeline", "");
     let items = page["items"].as_array().unwrap();

@@ -48,7 +48,7 @@ pub struct AppOptions {
     pub pubs: Vec<Ticket>,
     /// Online: wait (up to 5 s) for a home relay before returning, so the first ticket carries
     /// it. A command that prints the ticket wants this; the desktop app shows its window at once
-    /// (its ticket is read when shown, by then with the relay).
+    /// and its UI reads the ticket again when it shows it (by then with the relay).
     pub wait_for_relay: bool,
 }
 
@@ -57,7 +57,10 @@ pub struct AppOptions {
 pub struct App {
     node: Arc<Node>,
     net: Network,
+    /// Relays on for this run (the setting, unless `--offline`).
     relays: bool,
+    /// The relays setting as it was at start: a change from it needs a restart.
+    relays_setting: bool,
     demo: tokio::sync::Mutex<Option<Demo>>,
     /// Set when a setting changed that needs a restart.
     restart_required: Mutex<bool>,
@@ -125,6 +128,7 @@ impl App {
             node,
             net,
             relays: online,
+            relays_setting: relays,
             demo: tokio::sync::Mutex::new(None),
             restart_required: Mutex::new(false),
         })
@@ -218,11 +222,15 @@ impl App {
         self.net.read(|node| node.notification_list(n)).await
     }
 
-    /// Marks one notification (or all) read; returns the list after.
-    pub async fn mark_read(&self, id: Option<&str>) -> Result<Notifications, NodeError> {
+    /// Marks one notification (or all) read; returns the latest `limit` after.
+    pub async fn mark_read(
+        &self,
+        id: Option<&str>,
+        limit_: Option<usize>,
+    ) -> Result<Notifications, NodeError> {
         let id = id.map(message_id).transpose()?;
         self.node.mark_notification_read(id.as_ref())?;
-        self.notifications(None).await
+        self.notifications(limit_).await
     }
 
     /// Posts `text`.
@@ -386,7 +394,7 @@ impl App {
             *self
                 .restart_required
                 .lock()
-                .unwrap_or_else(|e| e.into_inner()) = on != self.relays;
+                .unwrap_or_else(|e| e.into_inner()) = on != self.relays_setting;
         }
         if let Some(on) = notifications {
             store.set_setting(NOTIFY_SETTING, word(on))?;

@@ -176,6 +176,8 @@ fn to_user(template: &str, you: &str) -> String {
     }
 }
 
+/// Set in the first persona's store once every persona has its profile and follows.
+const READY_SETTING: &str = "demo.ready";
 /// Posts of history in all.
 const HISTORY_POSTS: u64 = 300;
 /// How far back the history goes.
@@ -338,8 +340,9 @@ impl Demo {
         for p in &PERSONAS {
             nodes.push(Arc::new(Node::open(dir.join(p.name.to_lowercase()))?));
         }
-        let fresh = nodes[0].store().head(&nodes[0].id())?.is_none();
-        if fresh {
+        // History is written once; profiles and follows after it, then the `demo.ready`
+        // setting, so a run cut short in between finishes the job next time.
+        if nodes[0].store().head(&nodes[0].id())?.is_none() {
             let nodes = nodes.clone();
             let user = user.node_arc();
             let mut r = rng.clone();
@@ -347,7 +350,28 @@ impl Demo {
                 .await
                 .map_err(|e| NodeError::Network(e.to_string()))??;
         }
+        let ready = nodes[0].store().setting(READY_SETTING)?.is_some();
         let mut peers = Vec::new();
+        let started = Self::connect(user, &nodes, ready, &mut peers).await;
+        if let Err(e) = started {
+            // Stop what did start, so the databases close and a retry can open them.
+            for p in &peers {
+                p.shutdown().await;
+            }
+            return Err(e);
+        }
+        let task = tokio::spawn(live(nodes, user.node_arc(), rng));
+        Ok(Demo { peers, task })
+    }
+
+    /// Starts each peer online (giving it a profile and follows unless `ready`), pushing each
+    /// onto `peers` as it starts; then the user follows and connects to all of them.
+    async fn connect(
+        user: &Network,
+        nodes: &[Arc<Node>],
+        ready: bool,
+        peers: &mut Vec<Network>,
+    ) -> Result<(), NodeError> {
         for (node, p) in nodes.iter().zip(&PERSONAS) {
             let net = node
                 .start(NetConfig {
@@ -355,27 +379,29 @@ impl Demo {
                     ..NetConfig::default()
                 })
                 .await?;
-            if fresh {
+            peers.push(net.clone());
+            if !ready {
                 net.set_profile(p.name, p.bio, Some(&avatar(p))).await?;
-                for other in &nodes {
+                for other in nodes {
                     if other.id() != node.id() {
                         node.follow(other.id())?;
                     }
                 }
                 node.follow(user.id())?;
             }
-            peers.push(net);
+        }
+        if !ready {
+            nodes[0].store().set_setting(READY_SETTING, b"1")?;
         }
         let followed = user.node().followed()?;
-        for net in &peers {
+        for net in peers.iter() {
             if !followed.contains(&net.id()) {
                 user.node().follow(net.id())?;
             }
             user.connect(&net.ticket()).await?;
             net.connect(&user.ticket()).await.ok();
         }
-        let task = tokio::spawn(live(nodes, user.node_arc(), rng));
-        Ok(Demo { peers, task })
+        Ok(())
     }
 
     /// Stops the peers.

@@ -691,7 +691,10 @@ impl Node {
             let range = keys::replies_in(&id);
             let mut n = 0;
             for h in &heads {
-                n += self.trees.count(&h.roots.replies, &range).unwrap_or(0);
+                // Unchecked entries count, but never more than the author has messages: a
+                // hostile index cannot inflate the number past what its author could post.
+                let c = self.trees.count(&h.roots.replies, &range).unwrap_or(0);
+                n += c.min(h.seq);
             }
             item.reply_count = Some(n);
         }
@@ -922,15 +925,16 @@ impl Node {
         }
     }
 
-    /// Everyone whose feed is held, plus the authors followed: for the people list and
-    /// @-mention autocomplete.
+    /// Everyone whose feed is held, plus the authors followed, less those blocked: for the
+    /// people list and @-mention autocomplete.
     pub fn people(&self) -> Result<Vec<Person>, NodeError> {
         let followed: HashSet<PublicKey> = self.followed()?.into_iter().collect();
+        let blocked = self.blocked()?;
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for h in self.store.heads()? {
             let h = h.head();
-            if h.author == self.me {
+            if h.author == self.me || blocked.contains(&h.author) {
                 continue;
             }
             seen.insert(h.author);

@@ -648,9 +648,10 @@ impl Network {
             .collect();
         order.extend(sessions.iter().filter(|p| !first.contains(p)));
         for peer in order {
+            // A peer that fails (or claims an oversized image) does not stop the search: one
+            // hostile session must not make an avatar unreachable.
             match self.fetch_blob(peer, *hash).await {
                 Ok(()) => return self.blob(hash).await,
-                Err(e @ NodeError::TooLarge { .. }) => return Err(e),
                 Err(e) => tracing::debug!(peer = %peer.fmt_short(), "no blob from this peer: {e}"),
             }
         }

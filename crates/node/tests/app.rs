@@ -44,7 +44,7 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
     assert!(n.items.iter().all(|i| !i.read));
     // One marked read: it stays in the list, read, and the count drops.
     let one = n.items[1].message.id.clone();
-    let after = a.mark_read(Some(&one)).await.unwrap();
+    let after = a.mark_read(Some(&one), None).await.unwrap();
     assert_eq!(after.unread, 2);
     assert!(
         after
@@ -55,7 +55,7 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
             .read
     );
     // All read.
-    let after = a.mark_read(None).await.unwrap();
+    let after = a.mark_read(None, None).await.unwrap();
     assert_eq!(after.unread, 0);
     assert_eq!(after.items.len(), 3);
     assert!(after.items.iter().all(|i| i.read));
@@ -100,7 +100,10 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             a.timeline(Some("garbage"), None).await.map(drop),
             "bad_cursor",
         ),
-        (a.mark_read(Some("nope")).await.map(drop), "bad_request"),
+        (
+            a.mark_read(Some("nope"), None).await.map(drop),
+            "bad_request",
+        ),
         (
             a.delete(&"cd".repeat(32)).await.map(drop),
             "unknown_message",

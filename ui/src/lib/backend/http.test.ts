@@ -105,19 +105,40 @@ describe('HttpBackend requests', () => {
     expect(await b2.deleteMessage('x')).toBeNull();
   });
 
-  it('puts the token in blob and event URLs, where no header can go', async () => {
+  it('puts the token in the event stream URL only; images go with the header', async () => {
     const made: string[] = [];
-    const b = new HttpBackend({
-      token: 'a-b_c',
-      fetch: stubFetch().fetch,
-      eventSource: (url) => {
-        made.push(url);
-        return { readyState: 0, onopen: null, onmessage: null, onerror: null, close() {} };
-      },
-    });
-    expect(await b.blobUrl('h'.repeat(64))).toBe(`/api/blob/${'h'.repeat(64)}?token=a-b_c`);
-    b.subscribe({ onEvent() {} })();
-    expect(made).toEqual(['/api/events?token=a-b_c']);
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const calls: { url: string; init?: RequestInit }[] = [];
+    const fetch = (async (url: string, init?: RequestInit) => {
+      calls.push({ url, init });
+      return new Response(png, { status: 200, headers: { 'content-type': 'image/png' } });
+    }) as unknown as typeof globalThis.fetch;
+    const created: Blob[] = [];
+    const orig = URL.createObjectURL;
+    URL.createObjectURL = (b: Blob) => {
+      created.push(b);
+      return 'blob:x';
+    };
+    try {
+      const b = new HttpBackend({
+        token: 'a-b_c',
+        fetch,
+        eventSource: (url) => {
+          made.push(url);
+          return { readyState: 0, onopen: null, onmessage: null, onerror: null, close() {} };
+        },
+      });
+      expect(await b.blobUrl('h'.repeat(64))).toBe('blob:x');
+      expect(await b.blobUrl('h'.repeat(64))).toBe('blob:x');
+      expect(calls).toHaveLength(1);
+      expect(calls[0].url).toBe(`/api/blob/${'h'.repeat(64)}`);
+      expect((calls[0].init?.headers as Record<string, string>).authorization).toBe('Bearer a-b_c');
+      expect(created[0].type).toBe('image/png');
+      b.subscribe({ onEvent() {} })();
+      expect(made).toEqual(['/api/events?token=a-b_c']);
+    } finally {
+      URL.createObjectURL = orig;
+    }
   });
 });
 

@@ -6,6 +6,7 @@
 //! router ever sees it.
 
 import { BackendError } from './errors';
+import { sniffImageType } from './mime';
 import type { Backend, EventHandlers } from './index';
 import type {
   Me,
@@ -86,6 +87,8 @@ export class HttpBackend implements Backend {
   private readonly openWindow: (url: string) => void;
   private readonly pageUrl: () => string;
   private readonly backoff: number[];
+  /** Object URLs made for images, kept for the page's life (avatars are few and small). */
+  private readonly blobs = new Map<string, Promise<string>>();
 
   constructor(o: HttpOptions) {
     this.token = o.token;
@@ -166,8 +169,8 @@ export class HttpBackend implements Backend {
   notifications(limit?: number) {
     return this.get<Notifications>(`/api/notifications${HttpBackend.query({ limit })}`);
   }
-  markRead(id?: string) {
-    return this.post_<Notifications>('/api/notifications/read', id ? { id } : {});
+  markRead(id?: string, limit?: number) {
+    return this.post_<Notifications>('/api/notifications/read', { ...(id ? { id } : {}), ...(limit ? { limit } : {}) });
   }
   post(text: string) {
     return this.post_<MessageView>('/api/post', { text });
@@ -193,8 +196,28 @@ export class HttpBackend implements Backend {
   setAvatar(bytes: Uint8Array) {
     return this.request<Profile>('POST', '/api/avatar', undefined, bytes);
   }
-  async blobUrl(hash: string) {
-    return `${this.base}/api/blob/${encodeURIComponent(hash)}${HttpBackend.query({ token: this.token })}`;
+  /** Images are fetched with the bearer header and shown from object URLs, so the token
+   *  never appears in an image address (which people copy). Failures are not cached: the image
+   *  may arrive with a later sync. */
+  blobUrl(hash: string): Promise<string> {
+    let url = this.blobs.get(hash);
+    if (!url) {
+      url = this.blobBytes(hash).then((b) => URL.createObjectURL(new Blob([b as BlobPart], { type: sniffImageType(b) })));
+      url.catch(() => this.blobs.delete(hash));
+      this.blobs.set(hash, url);
+    }
+    return url;
+  }
+  private async blobBytes(hash: string): Promise<Uint8Array> {
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}/api/blob/${encodeURIComponent(hash)}`, { headers });
+    } catch {
+      throw new BackendError('network', 'Cannot reach the Rookery node.');
+    }
+    if (!res.ok) throw errorFromResponse(res.status, await res.text().catch(() => ''));
+    return new Uint8Array(await res.arrayBuffer());
   }
   status() {
     return this.get<Status>('/api/status');

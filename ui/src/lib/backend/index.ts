@@ -39,7 +39,7 @@ export interface Backend {
   people(): Promise<Person[]>;
   notifications(limit?: number): Promise<Notifications>;
   /** Marks one notification (by message id) read, or all of them without an id. */
-  markRead(id?: string): Promise<Notifications>;
+  markRead(id?: string, limit?: number): Promise<Notifications>;
   post(text: string): Promise<MessageView>;
   reply(parent: string, text: string): Promise<MessageView>;
   /** `address` is a ticket or a 64-hex key. */

@@ -60,8 +60,8 @@ export class TauriBackend implements Backend {
   notifications(limit?: number) {
     return call<Notifications>('notifications', opt({ limit }));
   }
-  markRead(id?: string) {
-    return call<Notifications>('mark_read', opt({ id }));
+  markRead(id?: string, limit?: number) {
+    return call<Notifications>('mark_read', opt({ id, limit }));
   }
   post(text: string) {
     return call<MessageView>('post', { text });

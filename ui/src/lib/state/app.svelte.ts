@@ -106,6 +106,9 @@ class AppState {
       return;
     }
     await this.refreshAll();
+    // The desktop app starts before its home relay is known: read the ticket again once it
+    // likely is, so the one shown and copied carries the relay.
+    setTimeout(() => void this.refreshMe(), 8000);
   }
 
   async refreshAll() {
