@@ -64,9 +64,12 @@ screenshots: ui
 	$(CARGO) build --workspace --bins --locked
 	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery node e2e/screenshots.mjs ../docs
 
-## package: the .deb (Tauri's bundler): icons, desktop entry, declared dependencies.
+## package: the .deb (Tauri's bundler): icons, desktop entry, its dependencies (WebKitGTK, GTK)
+## declared. A stripped build: the release profile keeps line tables for the benchmarks.
+## Install with `apt install ./target/release/bundle/deb/Rookery_*.deb`.
 package: ui
-	ui/node_modules/.bin/tauri build --bundles deb
+	CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+		ui/node_modules/.bin/tauri build --bundles deb
 	@ls -1 target/release/bundle/deb/*.deb
 
 ## bench: the side-by-side benchmarks (release build); prints ratios. BENCH_ARGS=--json for JSON.

@@ -231,6 +231,15 @@ fn main() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(
+            // The window only ever shows the app's own pages: links in posts go to the system
+            // browser through the opener, and any other navigation is refused.
+            tauri::plugin::Builder::<tauri::Wry>::new("navigation-guard")
+                .on_navigation(|_, url| {
+                    url.scheme() == "tauri" || url.host_str() == Some("tauri.localhost")
+                })
+                .build(),
+        )
         .setup(move |tauri_app| {
             let dir = data_dir()?;
             let node = Node::open(&dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
