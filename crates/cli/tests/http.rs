@@ -69,6 +69,20 @@ fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]
     (status, body)
 }
 
+/// The event stream, opened with the token as a query parameter (as `EventSource` does).
+fn events(s: &Server) -> BufReader<TcpStream> {
+    let mut sock = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(
+        sock,
+        "GET /api/events?token={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        s.token
+    )
+    .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    BufReader::new(sock)
+}
+
 fn json(s: &Server, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     let (status, text) = request(s.port, method, path, Some(&s.token), body.as_bytes());
     let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
@@ -105,15 +119,8 @@ fn the_api_needs_the_token_before_anything_else() {
     assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
     let q = format!("/api/blob/{}?token={}", "00".repeat(32), s.token);
     assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
-    let mut events = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    write!(
-        events,
-        "GET /api/events?token={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-        s.token
-    )
-    .unwrap();
     let mut line = String::new();
-    BufReader::new(events).read_line(&mut line).unwrap();
+    events(&s).read_line(&mut line).unwrap();
     assert!(line.contains("200"), "{line}");
 }
 
@@ -122,17 +129,7 @@ fn posts_profiles_and_events_over_http() {
     let d = tempfile::tempdir().unwrap();
     let s = serve(d.path());
     // Listen to events first.
-    let mut events = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    write!(
-        events,
-        "GET /api/events?token={} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-        s.token
-    )
-    .unwrap();
-    events
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut events = BufReader::new(events);
+    let mut events = events(&s);
     let mut line = String::new();
     events.read_line(&mut line).unwrap();
     assert!(line.contains("200"), "{line}");
