@@ -299,20 +299,16 @@ fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeE
             }
         } else {
             let mut text = decks.line(persona).to_string();
+            let mut mentions = vec![];
             if rng.unit() < 0.25 {
                 let other = (persona + 1 + (rng.unit() * 4.0) as usize) % PERSONAS.len();
                 text.push_str(&format!(" cc @{}", PERSONAS[other].name));
-                Post {
-                    mentions: vec![nodes[other].id()],
-                    text,
-                    reply: None,
-                }
-            } else {
-                Post {
-                    text,
-                    mentions: vec![],
-                    reply: None,
-                }
+                mentions.push(nodes[other].id());
+            }
+            Post {
+                text,
+                mentions,
+                reply: None,
             }
         };
         let root = post.reply.map(|r| r.root);
