@@ -9,13 +9,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rookery_feed::{Content, MessageId, Post, PublicKey};
 use tokio::task::JoinHandle;
 
 use crate::synth::Rng;
-use crate::{NetConfig, NetOptions, Network, Node, NodeError};
+use crate::{NetConfig, NetOptions, Network, Node, NodeError, now_ms};
 
 /// A demo person: name, bio, avatar colour, and what they post about.
 struct Persona {
@@ -188,12 +188,6 @@ const HISTORY_MS: u64 = 4 * 24 * 3600 * 1000;
 pub(crate) struct Demo {
     peers: Vec<Network>,
     task: JoinHandle<()>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A round avatar: the persona's colour and initial, as a small SVG.
@@ -425,10 +419,10 @@ async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
         });
         let post = match mine {
             Some(m) if u < 0.25 => {
-                let (Ok(parent), root) = (m.id.parse::<MessageId>(), &m.content) else {
+                let Ok(parent) = m.id.parse::<MessageId>() else {
                     continue;
                 };
-                let root = match root {
+                let root = match &m.content {
                     crate::api::ContentView::Post { root: Some(r), .. } => {
                         r.parse().unwrap_or(parent)
                     }

@@ -914,14 +914,7 @@ impl Node {
     pub fn mark_notification_read(&self, id: Option<&MessageId>) -> Result<(), NodeError> {
         match id {
             Some(id) => Ok(self.store.set_setting(&format!("read/{id}"), b"1")?),
-            None => {
-                let heads = self.store.heads()?;
-                let seen: Vec<_> = heads
-                    .iter()
-                    .map(|h| (h.head().author, Index::Mentions, h.head().roots.mentions))
-                    .collect();
-                Ok(self.store.set_last_seen(&seen)?)
-            }
+            None => self.mark_seen(None, &[Index::Mentions]),
         }
     }
 
@@ -1026,6 +1019,11 @@ impl Node {
     /// Marks one author (or, with `None`, every author held) as read: their current
     /// `mentions` and `messages` roots become the last seen.
     pub fn mark_read(&self, author: Option<&PublicKey>) -> Result<(), NodeError> {
+        self.mark_seen(author, &[Index::Mentions, Index::Messages])
+    }
+
+    /// Makes the current roots of `indexes` the last seen, for one author or every one held.
+    fn mark_seen(&self, author: Option<&PublicKey>, indexes: &[Index]) -> Result<(), NodeError> {
         let heads = match author {
             Some(a) => self.store.head(a)?.into_iter().collect(),
             None => self.store.heads()?,
@@ -1034,10 +1032,7 @@ impl Node {
             .iter()
             .flat_map(|h| {
                 let h = h.head();
-                [
-                    (h.author, Index::Mentions, h.roots.mentions),
-                    (h.author, Index::Messages, h.roots.messages),
-                ]
+                indexes.iter().map(move |&i| (h.author, i, h.roots.get(i)))
             })
             .collect();
         Ok(self.store.set_last_seen(&seen)?)
