@@ -165,7 +165,7 @@ impl App {
         Ok(Me {
             key: rookery_feed::format_key(&self.node.id()),
             ticket: self.net.ticket().to_string(),
-            profile: self.node.profile(&self.node.id())?,
+            profile: self.profile_of(&self.node.id()).await?,
         })
     }
 
@@ -208,7 +208,13 @@ impl App {
     /// An author's profile.
     pub async fn profile(&self, author: &str) -> Result<Profile, NodeError> {
         let author = key(author)?;
-        self.net.read(|node| node.profile(&author)).await
+        self.profile_of(&author).await
+    }
+
+    /// A profile, read through the sessions: its follower count reads every author's
+    /// `follows` tree, and one of them may still be arriving.
+    async fn profile_of(&self, author: &PublicKey) -> Result<Profile, NodeError> {
+        self.net.read(|node| node.profile(author)).await
     }
 
     /// Everyone known here.
@@ -283,7 +289,7 @@ impl App {
     pub async fn unfollow(&self, author: &str) -> Result<Profile, NodeError> {
         let k = key(author)?;
         self.node.unfollow(k)?;
-        self.node.profile(&k)
+        self.profile_of(&k).await
     }
 
     /// Blocks.
@@ -293,7 +299,7 @@ impl App {
             return Err(bad("you cannot block yourself"));
         }
         self.node.block(k)?;
-        self.node.profile(&k)
+        self.profile_of(&k).await
     }
 
     /// Deletes one of my messages.
@@ -315,10 +321,10 @@ impl App {
         check_text(name, "name", MAX_NAME_CHARS)?;
         check_text(bio, "bio", MAX_BIO_CHARS)?;
         let me = self.node.id();
-        let avatar = self.node.profile(&me)?.avatar;
+        let avatar = self.profile_of(&me).await?.avatar;
         let avatar = avatar.as_deref().and_then(Hash::from_hex).map(|h| h.0);
         self.node.set_profile(name, bio, avatar)?;
-        self.node.profile(&me)
+        self.profile_of(&me).await
     }
 
     /// Sets my avatar (an image of at most [`crate::MAX_AVATAR_BYTES`]), keeping name and bio.
@@ -327,7 +333,7 @@ impl App {
             return Err(bad("an avatar must be a PNG, JPEG, GIF, WebP or SVG image"));
         }
         let me = self.node.id();
-        let p = self.node.profile(&me)?;
+        let p = self.profile_of(&me).await?;
         self.net
             .set_profile(
                 p.name.as_deref().unwrap_or(""),
@@ -335,7 +341,7 @@ impl App {
                 Some(image),
             )
             .await?;
-        self.node.profile(&me)
+        self.profile_of(&me).await
     }
 
     /// An image by its hash, fetched from the sessions if it is not here yet; with its
