@@ -766,12 +766,18 @@ impl Node {
         let mut followed_by_me = false;
         for h in self.store.heads()? {
             let h = h.head();
-            if h.author != *author
-                && self
-                    .trees
-                    .get(&h.roots.follows, &keys::follow(author))?
-                    .is_some()
-            {
+            if h.author == *author {
+                continue;
+            }
+            // Followers are counted among the feeds held; another author's `follows` tree
+            // still arriving leaves them out of the count rather than failing the profile.
+            // My own tree is always whole, so `followed_by_me` is exact.
+            let follows = match self.trees.get(&h.roots.follows, &keys::follow(author)) {
+                Ok(v) => v.is_some(),
+                Err(rookery_prolly::Error::MissingNodes(_)) if h.author != self.me => false,
+                Err(e) => return Err(e.into()),
+            };
+            if follows {
                 followers += 1;
                 followed_by_me |= h.author == self.me;
             }
