@@ -1,6 +1,7 @@
 //! The `tree` scenario. Keys are 16 bytes (timestamp ‖ seq, big-endian) and values 32 bytes,
 //! as in a feed's `messages` index.
 
+use rookery_prolly::EMPTY_ROOT;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -126,7 +127,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
     let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..n).map(|i| (key(i), value(i))).collect();
     let dir = tempfile::tempdir()?;
-    let empty = Prolly::<MemStore>::empty_root();
+    let empty = EMPTY_ROOT;
 
     // Bulk build into the redb NodeStore: one mutation, one write transaction.
     let store = Store::open(dir.path().join("rookery.redb"))?;

@@ -23,7 +23,7 @@ pub enum FeedError {
         what: &'static str,
     },
     /// A signed message over the size limit.
-    #[error("message of {len} bytes is over the {max}-byte limit", max = crate::MAX_MESSAGE_BYTES)]
+    #[error("message of {len} bytes is over the {max}-byte limit", max = crate::limits::MAX_MESSAGE_BYTES)]
     TooLarge {
         /// Its size.
         len: usize,
@@ -34,14 +34,18 @@ pub enum FeedError {
         /// "message" or "head".
         what: &'static str,
     },
-    /// Post text over [`crate::MAX_TEXT_BYTES`].
-    #[error("post text of {len} bytes is over the {max}-byte limit", max = crate::MAX_TEXT_BYTES)]
-    TextTooLong {
-        /// Its length.
-        len: usize,
+    /// Text over its [`crate::limits::TextLimit`], in characters or in bytes.
+    #[error("the {what} is over the limit of {max} {unit}")]
+    TooLong {
+        /// Which text ("post", "name", "bio").
+        what: &'static str,
+        /// The limit broken.
+        max: usize,
+        /// Its unit.
+        unit: crate::limits::Unit,
     },
-    /// More mentions than [`crate::MAX_MENTIONS`].
-    #[error("{count} mentions is over the limit of {max}", max = crate::MAX_MENTIONS)]
+    /// More mentions than [`crate::limits::MAX_MENTIONS`].
+    #[error("{count} mentions is over the limit of {max}", max = crate::limits::MAX_MENTIONS)]
     TooManyMentions {
         /// How many.
         count: usize,
@@ -49,15 +53,10 @@ pub enum FeedError {
     /// The same key mentioned twice.
     #[error("a key is mentioned twice")]
     DuplicateMention,
-    /// A profile name over [`crate::MAX_NAME_CHARS`] or with control characters.
-    #[error("profile name is too long or has control characters")]
+    /// A profile name with control characters (a newline or an escape in a name would break
+    /// every line it is shown on).
+    #[error("a profile name may not hold control characters")]
     BadName,
-    /// A profile bio over [`crate::MAX_BIO_BYTES`].
-    #[error("profile bio of {len} bytes is over the {max}-byte limit", max = crate::MAX_BIO_BYTES)]
-    BioTooLong {
-        /// Its length.
-        len: usize,
-    },
     /// A sequence number of 0 (feeds start at 1).
     #[error("sequence numbers start at 1")]
     SeqZero,
@@ -91,13 +90,5 @@ pub enum FeedError {
     BadDelete {
         /// The target.
         target: MessageId,
-    },
-    /// Text that does not parse as what it should be.
-    #[error("not a valid {what}: {text:?}")]
-    BadText {
-        /// What was expected.
-        what: &'static str,
-        /// The start of the text.
-        text: String,
     },
 }

@@ -29,7 +29,7 @@ pub struct Roots {
 impl Roots {
     /// Every index empty.
     pub fn empty() -> Self {
-        let e = rookery_prolly::Node::empty_id();
+        let e = rookery_prolly::EMPTY_ROOT;
         Roots {
             messages: e,
             mentions: e,

@@ -14,14 +14,12 @@ mod error;
 mod head;
 mod id;
 mod index;
+pub mod limits;
 mod message;
 
 pub use error::FeedError;
 pub use head::{Head, HeadUpdate, Roots, SignedHead};
-pub use id::{MessageId, format_key, parse_key};
+pub use id::MessageId;
 pub use index::{Index, IndexEdits, index_edits, keys};
 pub use iroh_base::{PublicKey, SecretKey, Signature};
-pub use message::{
-    About, Content, MAX_BIO_BYTES, MAX_MENTIONS, MAX_MESSAGE_BYTES, MAX_NAME_CHARS, MAX_TEXT_BYTES,
-    Message, Post, Reply, SignedMessage,
-};
+pub use message::{About, Content, Message, Post, Reply, SignedMessage};

@@ -3,18 +3,8 @@
 use iroh_base::{PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, MAX_MENTIONS, MAX_MESSAGE_BYTES};
 use crate::{FeedError, MessageId};
-
-/// The most bytes a signed message may have.
-pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
-/// The most bytes of UTF-8 a post's text may have.
-pub const MAX_TEXT_BYTES: usize = 6 * 1024;
-/// The most keys a post may mention.
-pub const MAX_MENTIONS: usize = 32;
-/// The most characters a profile name may have.
-pub const MAX_NAME_CHARS: usize = 64;
-/// The most bytes of UTF-8 a profile bio may have.
-pub const MAX_BIO_BYTES: usize = 1024;
 
 /// Hashed before a message's bytes when signing, so a message signature can never pass as a
 /// head signature (or anything else the same key signs).
@@ -129,9 +119,7 @@ impl Message {
         }
         match &self.content {
             Content::Post(p) => {
-                if p.text.len() > MAX_TEXT_BYTES {
-                    return Err(FeedError::TextTooLong { len: p.text.len() });
-                }
+                limits::POST_TEXT.check(&p.text)?;
                 if p.mentions.len() > MAX_MENTIONS {
                     return Err(FeedError::TooManyMentions {
                         count: p.mentions.len(),
@@ -145,12 +133,11 @@ impl Message {
                 }
             }
             Content::About(a) => {
-                if a.name.chars().count() > MAX_NAME_CHARS || a.name.chars().any(char::is_control) {
+                limits::NAME.check(&a.name)?;
+                if a.name.chars().any(char::is_control) {
                     return Err(FeedError::BadName);
                 }
-                if a.bio.len() > MAX_BIO_BYTES {
-                    return Err(FeedError::BioTooLong { len: a.bio.len() });
-                }
+                limits::BIO.check(&a.bio)?;
             }
             _ => {}
         }

@@ -516,7 +516,7 @@ impl Network {
             client,
             Some(format!("newest posts of {}", author.fmt_short())),
         );
-        let empty = Prolly::<Arc<Store>>::empty_root();
+        let empty = EMPTY_ROOT;
         let store = self.node().store();
         let screen = async {
             match held {
@@ -972,7 +972,7 @@ impl Network {
             .setting(&complete_key(author, index))?
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             .map(Hash)
-            .unwrap_or_else(Prolly::<Arc<Store>>::empty_root))
+            .unwrap_or(EMPTY_ROOT))
     }
 
     /// What the client for `peer` has moved (for tests and benchmarks).

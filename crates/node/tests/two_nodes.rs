@@ -261,7 +261,7 @@ fn hostile_index_entries_are_skipped() {
     // E signs a head whose messages, mentions and replies trees name B's post as E's own.
     let e = SecretKey::from_bytes(&[42; 32]);
     let scratch = Prolly::new(MemStore::new());
-    let empty = Prolly::<MemStore>::empty_root();
+    let empty = EMPTY_ROOT;
     let value = Some(id(&b_post).0.to_vec());
     let mut roots = Roots::empty();
     let mut nodes = vec![];

@@ -13,6 +13,7 @@
 //! reported in [`Delta::missing`], level by level: the first level with a missing node ends the
 //! walk, so a caller fetches one batch per level.
 
+use crate::EMPTY_ROOT;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ pub(crate) fn delta<S: NodeStore + ?Sized>(
     range: &KeyRange,
 ) -> Result<Delta, Error> {
     let mut out = Delta::default();
-    if from == to || *to == Node::empty_id() {
+    if from == to || *to == EMPTY_ROOT {
         return Ok(out);
     }
     let loader = Loader::new(store);

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use crate::cursor::{Cursor, KeyRange};
 use crate::error::Error;
 use crate::hash::Hash;
-use crate::node::{Node, Val};
+use crate::node::{EMPTY_ROOT, Val};
 use crate::store::{Loader, NodeStore};
 
 /// One difference between the old and the new tree.
@@ -135,7 +135,7 @@ impl<'s, S: NodeStore + ?Sized> Diff<'s, S> {
         let loader = Loader::new(self.loader.store());
         let store = loader.store();
         let absent = |id: &Hash| -> Result<bool, Error> {
-            Ok(*id != Node::empty_id() && !store.contains(id).map_err(Error::Store)?)
+            Ok(*id != EMPTY_ROOT && !store.contains(id).map_err(Error::Store)?)
         };
         let mut missing = Vec::new();
         for root in [self.roots.0, self.roots.1] {

@@ -31,7 +31,8 @@ pub use error::{DecodeError, Error, StoreError};
 pub use hash::Hash;
 pub use mutate::{Edit, Mutation};
 pub use node::{
-    MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE, MAX_VALUE_LEN, Node, verify_node,
+    EMPTY_ROOT, MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE, MAX_VALUE_LEN, Node,
+    verify_node,
 };
 pub use proof::{RangeProof, verify_range};
 pub use store::{MemStore, NodeBytes, NodeStore};
@@ -73,11 +74,6 @@ impl<S: NodeStore> Prolly<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
-    }
-
-    /// The root of the empty tree (a constant; no store holds or needs it).
-    pub fn empty_root() -> Hash {
-        Node::empty_id()
     }
 
     /// The value under `key`.

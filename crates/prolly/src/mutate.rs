@@ -11,6 +11,7 @@
 //! At the old root's level, the emitted nodes are the whole level; if there are several, new
 //! levels are built on top, and a root with a single child is replaced by that child.
 
+use crate::EMPTY_ROOT;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -295,9 +296,9 @@ impl<S: NodeStore + ?Sized> Mutator<'_, S> {
                 .collect();
         }
         let Some(top) = entries.pop() else {
-            return Ok(Node::empty_id());
+            return Ok(EMPTY_ROOT);
         };
-        let mut root = top.child_id().unwrap_or_else(Node::empty_id);
+        let mut root = top.child_id().unwrap_or(EMPTY_ROOT);
         // A canonical tree never has an inner root with one entry: that level is one node.
         loop {
             let node = match self.new_nodes.iter().rposition(|n| n.id == root) {

@@ -125,6 +125,13 @@ fn at_cap(entries: usize, size: usize) -> bool {
     entries >= MAX_ENTRIES || size >= MAX_NODE_SIZE
 }
 
+/// The root of the empty tree: the id of a leaf with no entries (bytes `01 00 00`). A constant,
+/// so no store holds or needs it; `tests/format.rs` checks it against the hash of those bytes.
+pub const EMPTY_ROOT: Hash = Hash([
+    0xe3, 0x6f, 0x83, 0x04, 0xad, 0x01, 0x7f, 0x05, 0x5e, 0xd0, 0x30, 0x63, 0xa4, 0x32, 0x2a, 0xab,
+    0x71, 0x8f, 0x05, 0x7d, 0x35, 0x70, 0x88, 0x1c, 0x84, 0xc7, 0xda, 0xc8, 0x24, 0xcf, 0xd5, 0xaa,
+]);
+
 impl Node {
     /// The root of the empty tree: a leaf with no entries.
     pub fn empty() -> Self {
@@ -132,12 +139,6 @@ impl Node {
             level: 0,
             entries: Vec::new(),
         }
-    }
-
-    /// The id of the empty tree's root.
-    pub fn empty_id() -> Hash {
-        static EMPTY: OnceLock<Hash> = OnceLock::new();
-        *EMPTY.get_or_init(|| Hash::of_node(&Node::empty().encode()))
     }
 
     /// A shared empty root, so loading it never touches a store.

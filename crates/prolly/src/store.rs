@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, StoreError};
 use crate::hash::Hash;
-use crate::node::Node;
+use crate::node::{EMPTY_ROOT, Node};
 
 /// A node and its id, as written to a store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,7 +176,7 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     }
 
     pub(crate) fn load(&self, id: &Hash) -> Result<Arc<Node>, Error> {
-        if *id == Node::empty_id() {
+        if *id == EMPTY_ROOT {
             return Ok(Node::empty_arc());
         }
         if let Some(cache) = &self.cache
@@ -236,7 +236,7 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
         let entry = &parent.entries[idx];
         let Some(id) = entry.child_id() else {
             return Err(Error::Inconsistent {
-                id: Node::empty_id(),
+                id: EMPTY_ROOT,
                 reason: "leaf has no children",
             });
         };
@@ -274,10 +274,7 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
     ) -> Result<Vec<Hash>, Error> {
         let mut out = vec![first];
         for id in ids {
-            if id != first
-                && id != Node::empty_id()
-                && !self.store.contains(&id).map_err(Error::Store)?
-            {
+            if id != first && id != EMPTY_ROOT && !self.store.contains(&id).map_err(Error::Store)? {
                 out.push(id);
             }
         }

@@ -1,6 +1,7 @@
 //! Helpers shared by the prolly integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+use rookery_prolly::EMPTY_ROOT;
 use rookery_prolly::{Hash, MemStore, Node, NodeStore, node::Val};
 
 /// Every node of the tree under `root`, level by level from the root down.
@@ -20,7 +21,7 @@ pub fn levels(store: &MemStore, root: &Hash) -> Vec<Vec<(Hash, Node)>> {
 }
 
 pub fn load(store: &MemStore, id: &Hash) -> Node {
-    if *id == Node::empty_id() {
+    if *id == EMPTY_ROOT {
         return Node::empty();
     }
     Node::decode(&store.get(id).unwrap().unwrap()).unwrap()

@@ -4,6 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
+use rookery_prolly::EMPTY_ROOT;
 use rookery_prolly::{
     Hash, MemStore, Node, Prolly,
     node::{Entry, Val},
@@ -19,16 +20,16 @@ fn golden_root_of_a_fixed_tree() {
     let p = Prolly::new(MemStore::new());
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..100_000).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
         )
         .unwrap();
-    assert_eq!(root.to_hex(), GOLDEN_100K);
+    assert_eq!(root.to_string(), GOLDEN_100K);
     let stats = p.stats(&root).unwrap();
     assert_eq!((stats.entries, stats.depth), (100_000, 4));
     // Built backwards in 7 batches, the same root.
     let q = Prolly::new(MemStore::new());
-    let mut r = Prolly::<MemStore>::empty_root();
+    let mut r = EMPTY_ROOT;
     let all: Vec<u64> = (0..100_000).rev().collect();
     for chunk in all.chunks(100_000 / 7 + 1) {
         r = q
@@ -47,7 +48,7 @@ fn golden_root_of_a_fixed_tree() {
 fn golden_empty_root() {
     assert_eq!(Node::empty().encode(), vec![1, 0, 0]);
     assert_eq!(
-        Node::empty_id().to_hex(),
+        EMPTY_ROOT.to_string(),
         "e36f8304ad017f055ed03063a4322aab718f057d3570881c84c7dac824cfd5aa"
     );
 }

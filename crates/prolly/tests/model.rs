@@ -4,6 +4,7 @@
 
 mod common;
 
+use rookery_prolly::EMPTY_ROOT;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -53,7 +54,7 @@ fn build(model: &Model) -> (Prolly<MemStore>, Hash) {
     let p = Prolly::new(MemStore::new());
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             model.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
         )
         .unwrap();
@@ -85,7 +86,7 @@ proptest! {
     #[test]
     fn batches_match_model_and_are_history_independent(batches in batches(false), seed in any::<u64>()) {
         let p = Prolly::new(MemStore::new());
-        let mut root = Prolly::<MemStore>::empty_root();
+        let mut root = EMPTY_ROOT;
         let mut model = Model::new();
         for batch in &batches {
             root = p.apply(&root, batch.clone()).unwrap();
@@ -103,21 +104,21 @@ proptest! {
             entries.swap(i, j);
         }
         let q = Prolly::new(MemStore::new());
-        let mut r2 = Prolly::<MemStore>::empty_root();
+        let mut r2 = EMPTY_ROOT;
         for chunk in entries.chunks(97) {
             r2 = q.apply(&r2, chunk.to_vec()).unwrap();
         }
         prop_assert_eq!(r2, root);
         // Deleting everything gives the empty tree.
         let gone = p.apply(&root, model.keys().map(|k| (k.clone(), None))).unwrap();
-        prop_assert_eq!(gone, Prolly::<MemStore>::empty_root());
+        prop_assert_eq!(gone, EMPTY_ROOT);
     }
 
     /// The same, with values near the cap so nodes end at the hard cap (forced boundaries).
     #[test]
     fn forced_boundaries_are_history_independent(batches in batches(true)) {
         let p = Prolly::new(MemStore::new());
-        let mut root = Prolly::<MemStore>::empty_root();
+        let mut root = EMPTY_ROOT;
         let mut model = Model::new();
         for batch in &batches {
             root = p.apply(&root, batch.clone()).unwrap();
@@ -133,7 +134,7 @@ proptest! {
     fn long_keys_cap_every_level(batches in prop::collection::vec(prop::collection::vec(((0u32..3000), prop::option::weighted(0.8, value(false))), 0..800), 1..4)) {
         let long = |n: u32| [vec![b'x'; 1000], format!("{:05}", n * 7919 % 3000).into_bytes()].concat();
         let p = Prolly::new(MemStore::new());
-        let mut root = Prolly::<MemStore>::empty_root();
+        let mut root = EMPTY_ROOT;
         let mut model = Model::new();
         for batch in &batches {
             let batch: Vec<Edit> = batch.iter().map(|(n, v)| (long(*n), v.clone())).collect();
@@ -155,7 +156,7 @@ proptest! {
         let m = p.mutate(&root, b).unwrap();
         p.store().put_many(&m.nodes).unwrap();
         let ids = |r: &Hash| -> std::collections::BTreeSet<Hash> {
-            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != Prolly::<MemStore>::empty_root()).collect()
+            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != EMPTY_ROOT).collect()
         };
         let want: std::collections::BTreeSet<Hash> = ids(&m.root).difference(&ids(&root)).copied().collect();
         let got: std::collections::BTreeSet<Hash> = m.nodes.iter().map(|n| n.id).collect();
@@ -223,7 +224,7 @@ proptest! {
         for x in &a { apply_model(&mut ma, x); }
         for x in &b { apply_model(&mut mb, x); }
         let p = Prolly::new(MemStore::new());
-        let empty = Prolly::<MemStore>::empty_root();
+        let empty = EMPTY_ROOT;
         let ra = p.apply(&empty, ma.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
         let rb = p.apply(&empty, mb.iter().map(|(k, v)| (k.clone(), Some(v.clone())))).unwrap();
         let m = p.merge(&ra, &rb, |_, ours, theirs| ours.max(theirs).to_vec()).unwrap();
@@ -239,7 +240,7 @@ proptest! {
 #[test]
 fn empty_and_single_entry_trees() {
     let p = Prolly::new(MemStore::new());
-    let empty = Prolly::<MemStore>::empty_root();
+    let empty = EMPTY_ROOT;
     assert_eq!(p.get(&empty, b"x").unwrap(), None);
     assert_eq!(p.count(&empty, &KeyRange::all()).unwrap(), 0);
     assert_eq!(
@@ -281,7 +282,7 @@ fn later_edits_of_a_key_win() {
     let p = Prolly::new(MemStore::new());
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             [
                 (b"b".to_vec(), Some(b"1".to_vec())),
                 (b"a".to_vec(), Some(b"x".to_vec())),
@@ -297,7 +298,7 @@ fn later_edits_of_a_key_win() {
 #[test]
 fn oversized_keys_and_values_are_refused() {
     let p = Prolly::new(MemStore::new());
-    let empty = Prolly::<MemStore>::empty_root();
+    let empty = EMPTY_ROOT;
     let big = vec![0u8; rookery_prolly::MAX_KEY_LEN + 1];
     assert!(matches!(
         p.mutate(&empty, [(big.clone(), None)]),
@@ -318,7 +319,7 @@ fn diff_skips_equal_subtrees() {
     let n = 50_000u64;
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
         )
         .unwrap();
@@ -351,9 +352,7 @@ fn size_edges() {
     };
     let mut edits: Vec<Edit> = vec![(vec![], Some(b"empty".to_vec()))];
     edits.extend((0..200u8).map(|i| (max_key(i), Some(vec![i; rookery_prolly::MAX_VALUE_LEN]))));
-    let root = p
-        .apply(&Prolly::<MemStore>::empty_root(), edits.clone())
-        .unwrap();
+    let root = p.apply(&EMPTY_ROOT, edits.clone()).unwrap();
     assert_eq!(p.get(&root, b"").unwrap(), Some(b"empty".to_vec()));
     assert_eq!(
         p.get(&root, &max_key(7)).unwrap(),
@@ -381,7 +380,7 @@ proptest! {
         let d = p.delta(&root, &new_root, &KeyRange::all()).unwrap();
         prop_assert!(d.is_complete());
         let ids = |r: &Hash| -> std::collections::BTreeSet<Hash> {
-            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != Prolly::<MemStore>::empty_root()).collect()
+            common::levels(p.store(), r).into_iter().flatten().map(|(id, _)| id).filter(|id| *id != EMPTY_ROOT).collect()
         };
         let old = ids(&root);
         let got: std::collections::BTreeSet<Hash> = d.nodes.iter().map(|n| n.id).collect();
@@ -391,7 +390,7 @@ proptest! {
         prop_assert!(got.is_disjoint(&old));
         let holder = Prolly::new(MemStore::new());
         for level in common::levels(p.store(), &root) {
-            for (id, _) in level.into_iter().filter(|(id, _)| *id != Prolly::<MemStore>::empty_root()) {
+            for (id, _) in level.into_iter().filter(|(id, _)| *id != EMPTY_ROOT) {
                 holder.store().insert_raw(id, p.store().get(&id).unwrap().unwrap());
             }
         }
@@ -406,7 +405,7 @@ fn delta_on_a_range_and_on_a_sparse_store() {
     let n = 20_000u64;
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
         )
         .unwrap();
@@ -429,18 +428,14 @@ fn delta_on_a_range_and_on_a_sparse_store() {
     let d = p.delta(&root, &grown, &early).unwrap();
     assert_eq!(d.nodes.iter().map(|n| n.id).collect::<Vec<_>>(), [grown]);
     // From the empty tree on a range: only the paths into the range.
-    let d = p
-        .delta(&Prolly::<MemStore>::empty_root(), &grown, &early)
-        .unwrap();
+    let d = p.delta(&EMPTY_ROOT, &grown, &early).unwrap();
     assert_eq!(d.values.len(), 100);
     assert!(d.nodes.len() as u64 <= depth + 8);
     // A store that lacks part of the new tree names the missing nodes, one level at a time.
     let sparse = Prolly::new(MemStore::new());
     let top = p.store().get(&grown).unwrap().unwrap();
     sparse.store().insert_raw(grown, top);
-    let d = sparse
-        .delta(&Prolly::<MemStore>::empty_root(), &grown, &KeyRange::all())
-        .unwrap();
+    let d = sparse.delta(&EMPTY_ROOT, &grown, &KeyRange::all()).unwrap();
     assert!(!d.is_complete());
     assert_eq!(d.nodes.len(), 1);
     let top_node = common::load(p.store(), &grown);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use rookery_prolly::EMPTY_ROOT;
 use rookery_prolly::{
     Error, Hash, KeyRange, MemStore, Node, NodeBytes, NodeStore, Prolly, Query, RangeProof,
     node::{Entry, Val},
@@ -14,7 +15,7 @@ fn tree(n: u64) -> (Prolly<MemStore>, Hash) {
     let p = Prolly::new(MemStore::new());
     let root = p
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
         )
         .unwrap();
@@ -56,7 +57,7 @@ fn honest_proofs_verify() {
         );
     }
     // The empty tree needs no nodes at all.
-    let empty = Prolly::<MemStore>::empty_root();
+    let empty = EMPTY_ROOT;
     let q = Query::new(KeyRange::all());
     assert_eq!(
         verify_range(&empty, &q, &RangeProof::default()).unwrap(),
@@ -209,7 +210,7 @@ fn sparse_diff_between_trees_of_different_heights() {
     let (full, big) = tree(30_000);
     let small = full
         .apply(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..500).map(|i| (common::ts_key(i * 60), Some(common::ts_value(i)))),
         )
         .unwrap();
@@ -488,9 +489,5 @@ fn tree_nodes_copies_a_whole_tree() {
     let copy = Prolly::new(MemStore::new());
     copy.store().put_many(&nodes).unwrap();
     assert_eq!(copy.count(&root, &KeyRange::all()).unwrap(), 3_000);
-    assert!(
-        p.tree_nodes(&Prolly::<MemStore>::empty_root())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(p.tree_nodes(&EMPTY_ROOT).unwrap().is_empty());
 }

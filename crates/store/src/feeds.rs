@@ -1,5 +1,5 @@
-//! The feed tables: bodies, heads, last-seen roots, peers, settings, fork evidence, blocks; and
-//! the two write paths, publishing a message and importing another author's data.
+//! The feed tables: bodies, heads, last-seen roots, peers, fork evidence, blocks; and the two
+//! write paths, publishing a message and importing another author's data.
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use rookery_feed::{HeadUpdate, Index, MessageId, PublicKey, SignedHead, SignedMessage};
@@ -15,26 +15,24 @@ const HEADS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("heads
 const LAST_SEEN: TableDefinition<'_, &[u8; 33], &[u8; 32]> = TableDefinition::new("last_seen");
 /// Known addresses per peer: `endpoint id → address bytes` (written by sync).
 const PEERS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("peers");
-/// The local identity's settings: `name → value`.
-const SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
 /// Fork evidence per author: `author → postcard((first head, second head))`.
 const FORKS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("forks");
 /// Authors the local identity blocked: `author → seq of the Block message`.
 const BLOCKED: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("blocked");
 
-/// Creates the tables of schema version 2 (migration 1 → 2, and part of a new database).
+/// Creates the feed tables (part of a new database, and of migration 1 → 2).
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(BODIES)?;
     txn.open_table(HEADS)?;
     txn.open_table(LAST_SEEN)?;
     txn.open_table(PEERS)?;
-    txn.open_table(SETTINGS)?;
     txn.open_table(FORKS)?;
     txn.open_table(BLOCKED)?;
     Ok(())
 }
 
-fn index_byte(index: Index) -> u8 {
+/// The byte that stands for an index in keys of the form author ‖ index.
+pub(crate) fn index_byte(index: Index) -> u8 {
     match index {
         Index::Messages => 0,
         Index::Mentions => 1,
@@ -43,7 +41,8 @@ fn index_byte(index: Index) -> u8 {
     }
 }
 
-fn last_seen_key(author: &PublicKey, index: Index) -> [u8; 33] {
+/// `author ‖ index byte`: the key of the tables that keep something per author and index.
+pub(crate) fn author_index_key(author: &PublicKey, index: Index) -> [u8; 33] {
     let mut k = [0u8; 33];
     k[..32].copy_from_slice(author.as_bytes());
     k[32] = index_byte(index);
@@ -268,7 +267,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LAST_SEEN)?;
         Ok(table
-            .get(&last_seen_key(author, index))?
+            .get(&author_index_key(author, index))?
             .map(|v| Hash(*v.value())))
     }
 
@@ -278,7 +277,7 @@ impl Store {
         {
             let mut table = txn.open_table(LAST_SEEN)?;
             for (author, index, root) in seen {
-                table.insert(&last_seen_key(author, *index), root.as_bytes())?;
+                table.insert(&author_index_key(author, *index), root.as_bytes())?;
             }
         }
         txn.commit()?;
@@ -299,21 +298,6 @@ impl Store {
             );
         }
         Ok(out)
-    }
-
-    /// A setting of the local identity.
-    pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(SETTINGS)?;
-        Ok(table.get(name)?.map(|v| v.value().to_vec()))
-    }
-
-    /// Sets a setting of the local identity.
-    pub fn set_setting(&self, name: &str, value: &[u8]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(SETTINGS)?.insert(name, value)?;
-        txn.commit()?;
-        Ok(())
     }
 
     /// The address bytes known for a peer.
@@ -385,10 +369,7 @@ impl Store {
             let (k, v) = row?;
             feed("last_seen", k.value(), v.value());
         }
-        for row in txn.open_table(SETTINGS)?.iter()? {
-            let (k, v) = row?;
-            feed("settings", k.value().as_bytes(), v.value());
-        }
+        Store::digest_local(&txn, &mut feed)?;
         Ok(*h.finalize().as_bytes())
     }
 

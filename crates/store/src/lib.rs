@@ -1,7 +1,7 @@
 //! Rookery's storage: one redb database per node, holding Prolly nodes, message bodies, the
 //! latest signed head per author, the last-seen index roots, known peer addresses, fork
-//! evidence, blocked authors and the local settings, with a schema version and numbered
-//! migrations.
+//! evidence, blocked authors, and one typed table per kind of local state (read marks,
+//! background catch-up, settings, the demo), with a schema version and numbered migrations.
 //!
 //! **Invariants:** every node in the `nodes` table was written under the blake3 id of its bytes
 //! (readers re-check it anyway, see `rookery_prolly`), and every body and head was verified
@@ -14,8 +14,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod feeds;
+mod local;
 
 pub use feeds::{ForkEvidence, Imported, Published};
+pub use local::{DemoState, LocalSettings};
 
 use std::path::{Path, PathBuf};
 
@@ -36,12 +38,13 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 ///
 /// - 1: `nodes`, `meta`.
 /// - 2: adds `bodies`, `heads`, `last_seen`, `peers`, `settings`, `forks`, `blocked`.
-pub const SCHEMA_VERSION: u64 = 2;
+/// - 3: the untyped `settings` become `read_marks`, `backfill`, `local_settings` and `demo`.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Migration `i` takes a database from schema version `i + 1` to `i + 2`, inside the write
 /// transaction that also records the new version.
 type Migration = fn(&WriteTransaction) -> Result<(), Error>;
-const MIGRATIONS: &[Migration] = &[feeds::create_tables];
+const MIGRATIONS: &[Migration] = &[local::migrate_1_to_2, local::migrate_2_to_3];
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,15 @@ pub enum Error {
         /// Which kind of value.
         what: &'static str,
     },
+}
+
+impl Error {
+    /// Whether the data offered was refused (a node or a body that fails verification, a head
+    /// the acceptance rule refuses): the fault of whoever sent it. Anything else is a local
+    /// failure of the database.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::BadNode(_) | Error::Feed(_))
+    }
 }
 
 /// The database. Cheap to share behind an `Arc`; redb serializes writers itself.
@@ -143,6 +155,7 @@ impl Store {
             }
             txn.open_table(NODES)?;
             feeds::create_tables(&txn)?;
+            local::create_tables(&txn)?;
         }
         txn.commit()?;
         Ok(())

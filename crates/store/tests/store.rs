@@ -1,6 +1,7 @@
 //! The redb store: trees survive a close and reopen, imports are verified all-or-nothing, and
 //! bad files are refused with a clear error.
 
+use rookery_prolly::EMPTY_ROOT;
 use rookery_prolly::{Hash, KeyRange, MemStore, Node, NodeBytes, NodeStore, Prolly, Query};
 use rookery_store::{Error, SCHEMA_VERSION, Store};
 
@@ -19,7 +20,7 @@ fn tree_survives_close_and_reopen() {
         let p = Prolly::new(Store::open(&path).unwrap());
         let root = p
             .apply(
-                &Prolly::<Store>::empty_root(),
+                &EMPTY_ROOT,
                 entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))),
             )
             .unwrap();
@@ -41,11 +42,8 @@ fn tree_survives_close_and_reopen() {
     // The same set built in memory gives the same root: the store does not change the tree.
     let mem = Prolly::new(MemStore::new());
     assert_eq!(
-        mem.apply(
-            &Prolly::<MemStore>::empty_root(),
-            want.into_iter().map(|(k, v)| (k, Some(v)))
-        )
-        .unwrap(),
+        mem.apply(&EMPTY_ROOT, want.into_iter().map(|(k, v)| (k, Some(v))))
+            .unwrap(),
         root
     );
 }
@@ -57,7 +55,7 @@ fn import_is_verified_and_all_or_nothing() {
     let src = Prolly::new(MemStore::new());
     let m = src
         .mutate(
-            &Prolly::<MemStore>::empty_root(),
+            &EMPTY_ROOT,
             (0..2_000u64).map(|i| (key(i), Some(vec![1; 8]))),
         )
         .unwrap();
@@ -121,10 +119,7 @@ fn wrong_bytes_under_an_id_are_caught_on_read() {
     let store = Store::open(dir.path().join("db")).unwrap();
     let p = Prolly::new(MemStore::new());
     let root = p
-        .apply(
-            &Prolly::<MemStore>::empty_root(),
-            [(b"a".to_vec(), Some(b"1".to_vec()))],
-        )
+        .apply(&EMPTY_ROOT, [(b"a".to_vec(), Some(b"1".to_vec()))])
         .unwrap();
     let other = Node::empty().encode();
     // Written unchecked, as a disk corruption would.
@@ -181,10 +176,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_nodes() {
     let path = dir.path().join("db");
     let p = Prolly::new(MemStore::new());
     let m = p
-        .mutate(
-            &Prolly::<MemStore>::empty_root(),
-            (0..500u64).map(|i| (key(i), Some(vec![2; 4]))),
-        )
+        .mutate(&EMPTY_ROOT, (0..500u64).map(|i| (key(i), Some(vec![2; 4]))))
         .unwrap();
     {
         let db = redb::Database::create(&path).unwrap();
@@ -211,6 +203,63 @@ fn a_version_1_database_is_migrated_and_keeps_its_nodes() {
     assert!(store.blocked().unwrap().is_empty());
     let p = Prolly::new(store);
     assert_eq!(p.count(&m.root, &KeyRange::all()).unwrap(), 500);
+}
+
+#[test]
+fn a_version_2_database_is_migrated_into_typed_tables() {
+    use rookery_feed::{Index, MessageId, SecretKey};
+    // Write a database as schema 2 left it: the feed tables and the untyped `settings`, with one
+    // row of every kind a build of that schema wrote.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let author = SecretKey::from_bytes(&[9; 32]).public();
+    let read = MessageId([3; 32]);
+    let root = [4u8; 32];
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 2)
+            .unwrap();
+        {
+            let mut t = txn
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("settings"))
+                .unwrap();
+            t.insert("relays", b"off".as_slice()).unwrap();
+            t.insert("notifications", b"off".as_slice()).unwrap();
+            t.insert("net.port", b"40123".as_slice()).unwrap();
+            t.insert("demo.ready", b"1".as_slice()).unwrap();
+            t.insert(format!("read/{read}").as_str(), b"1".as_slice())
+                .unwrap();
+            let done = format!("complete/{author}/mentions");
+            t.insert(done.as_str(), root.as_slice()).unwrap();
+            t.insert("read/not-hex", b"1".as_slice()).unwrap();
+        }
+        for name in ["nodes", "bodies", "heads", "peers", "forks"] {
+            txn.open_table(redb::TableDefinition::<&[u8; 32], &[u8]>::new(name))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let s = store.settings().unwrap();
+    assert_eq!((s.relays, s.notifications, s.udp_port), (false, false, Some(40123)));
+    assert!(store.demo_state().unwrap().ready);
+    assert_eq!(
+        store.are_read(&[read, MessageId([5; 32])]).unwrap(),
+        vec![true, false]
+    );
+    assert_eq!(
+        store.backfilled(&author, Index::Mentions).unwrap(),
+        Some(Hash(root))
+    );
+    assert_eq!(store.backfilled(&author, Index::Messages).unwrap(), None);
+    // Opening again runs nothing more and changes nothing.
+    let digest = store.digest().unwrap();
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().digest().unwrap(), digest);
 }
 
 #[test]
@@ -279,7 +328,7 @@ fn truncated_files_give_an_error_not_a_panic() {
     {
         let p = Prolly::new(Store::open(&path).unwrap());
         p.apply(
-            &Prolly::<Store>::empty_root(),
+            &EMPTY_ROOT,
             (0..5_000u64).map(|i| (key(i), Some(vec![3; 16]))),
         )
         .unwrap();

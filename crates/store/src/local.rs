@@ -1,0 +1,243 @@
+//! The local node's own state, one typed table per kind (schema 3): notifications marked read
+//! one by one, the roots each author's indexes are known complete at (background catch-up),
+//! the user's settings, and the demo network's state. Migration 2 → 3 moves each of them out
+//! of the untyped `settings` table of schema 2, which it then deletes.
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use rookery_feed::{Index, MessageId, PublicKey};
+use rookery_prolly::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::feeds::author_index_key;
+use crate::{Error, Store};
+
+/// Notifications marked read one by one: `message id → ()`.
+const READ_MARKS: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::new("read_marks");
+/// Background catch-up: `author ‖ index byte → the root held in full`.
+const BACKFILL: TableDefinition<'_, &[u8; 33], &[u8; 32]> = TableDefinition::new("backfill");
+/// The user's settings: one row, [`SETTINGS_ROW`] → `postcard(LocalSettings)`.
+const LOCAL_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("local_settings");
+/// The demo network's state (in the first persona's store): one row → `postcard(DemoState)`.
+const DEMO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("demo");
+/// The untyped settings of schema 2 (`name → bytes`), read only by the migration.
+const OLD_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
+
+const SETTINGS_ROW: &str = "settings";
+const DEMO_ROW: &str = "state";
+
+/// The user's settings, and what the node keeps between runs. Field order is the stored order;
+/// a new field is a new schema version with a migration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalSettings {
+    /// Relays and iroh's address lookup on (off: direct addresses and the LAN only).
+    pub relays: bool,
+    /// Desktop notifications of new mentions and replies.
+    pub notifications: bool,
+    /// The UDP port bound last time, so a ticket stays valid across restarts.
+    pub udp_port: Option<u16>,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        LocalSettings {
+            relays: true,
+            notifications: true,
+            udp_port: None,
+        }
+    }
+}
+
+/// The demo network's progress, so a run cut short finishes the job next time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoState {
+    /// Every persona has its history, profile and follows.
+    pub ready: bool,
+}
+
+/// Creates the tables of schema 3 (part of a new database and of the migration).
+pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
+    txn.open_table(READ_MARKS)?;
+    txn.open_table(BACKFILL)?;
+    txn.open_table(LOCAL_SETTINGS)?;
+    txn.open_table(DEMO)?;
+    Ok(())
+}
+
+fn encode<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>, Error> {
+    postcard::to_allocvec(value).map_err(|_| Error::Corrupt { what })
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &'static str) -> Result<T, Error> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((v, [])) => Ok(v),
+        _ => Err(Error::Corrupt { what }),
+    }
+}
+
+/// Migration 1 → 2 created the feed tables and the untyped `settings` table.
+pub(crate) fn migrate_1_to_2(txn: &WriteTransaction) -> Result<(), Error> {
+    crate::feeds::create_tables(txn)?;
+    txn.open_table(OLD_SETTINGS)?;
+    Ok(())
+}
+
+/// Migration 2 → 3: the untyped settings rows become typed rows of their own tables; rows no
+/// build ever wrote are dropped with the old table.
+pub(crate) fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), Error> {
+    create_tables(txn)?;
+    let mut rows: Vec<(String, Vec<u8>)> = Vec::new();
+    {
+        let old = txn.open_table(OLD_SETTINGS)?;
+        for row in old.iter()? {
+            let (k, v) = row?;
+            rows.push((k.value().to_string(), v.value().to_vec()));
+        }
+    }
+    let mut settings = LocalSettings::default();
+    {
+        let mut marks = txn.open_table(READ_MARKS)?;
+        let mut backfill = txn.open_table(BACKFILL)?;
+        for (name, value) in &rows {
+            let text = || std::str::from_utf8(value).ok();
+            match name.split('/').collect::<Vec<_>>().as_slice() {
+                ["relays"] => settings.relays = text() != Some("off"),
+                ["notifications"] => settings.notifications = text() != Some("off"),
+                ["net.port"] => settings.udp_port = text().and_then(|t| t.parse().ok()),
+                ["demo.ready"] => {
+                    let row = encode(&DemoState { ready: true }, "demo state")?;
+                    txn.open_table(DEMO)?.insert(DEMO_ROW, row.as_slice())?;
+                }
+                ["read", id] => {
+                    if let Ok(id) = <[u8; 32]>::try_from(hex::decode(id).unwrap_or_default()) {
+                        marks.insert(&id, ())?;
+                    }
+                }
+                ["complete", author, index] => {
+                    let author = <[u8; 32]>::try_from(hex::decode(author).unwrap_or_default());
+                    let index = Index::ALL.into_iter().find(|i| i.name() == *index);
+                    let root = <[u8; 32]>::try_from(value.as_slice());
+                    if let (Ok(a), Some(i), Ok(r), true) =
+                        (author, index, root, value.len() == 32)
+                        && let Ok(a) = PublicKey::from_bytes(&a)
+                    {
+                        backfill.insert(&author_index_key(&a, i), &r)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let row = encode(&settings, "settings")?;
+    txn.open_table(LOCAL_SETTINGS)?
+        .insert(SETTINGS_ROW, row.as_slice())?;
+    txn.delete_table(OLD_SETTINGS)?;
+    Ok(())
+}
+
+impl Store {
+    /// The user's settings (the defaults until something is set).
+    pub fn settings(&self) -> Result<LocalSettings, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LOCAL_SETTINGS)?;
+        match table.get(SETTINGS_ROW)? {
+            Some(v) => decode(v.value(), "settings"),
+            None => Ok(LocalSettings::default()),
+        }
+    }
+
+    /// Changes the user's settings in one transaction (read, change, write), and returns them.
+    pub fn update_settings(
+        &self,
+        change: impl FnOnce(&mut LocalSettings),
+    ) -> Result<LocalSettings, Error> {
+        let txn = self.db.begin_write()?;
+        let settings = {
+            let mut table = txn.open_table(LOCAL_SETTINGS)?;
+            let mut s = match table.get(SETTINGS_ROW)? {
+                Some(v) => decode(v.value(), "settings")?,
+                None => LocalSettings::default(),
+            };
+            change(&mut s);
+            table.insert(SETTINGS_ROW, encode(&s, "settings")?.as_slice())?;
+            s
+        };
+        txn.commit()?;
+        Ok(settings)
+    }
+
+    /// Marks one notification read.
+    pub fn mark_read(&self, id: &MessageId) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(READ_MARKS)?.insert(id.as_bytes(), ())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Which of `ids` were marked read one by one, in the order asked.
+    pub fn are_read(&self, ids: &[MessageId]) -> Result<Vec<bool>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(READ_MARKS)?;
+        ids.iter()
+            .map(|id| Ok(table.get(id.as_bytes())?.is_some()))
+            .collect()
+    }
+
+    /// The root of `author`'s `index` last known to be held in full, if any.
+    pub fn backfilled(&self, author: &PublicKey, index: Index) -> Result<Option<Hash>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BACKFILL)?;
+        Ok(table
+            .get(&author_index_key(author, index))?
+            .map(|v| Hash(*v.value())))
+    }
+
+    /// Records that `author`'s `index` is held in full at `root`.
+    pub fn set_backfilled(&self, author: &PublicKey, index: Index, root: &Hash) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(BACKFILL)?
+            .insert(&author_index_key(author, index), root.as_bytes())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The demo network's state.
+    pub fn demo_state(&self) -> Result<DemoState, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(DEMO)?;
+        match table.get(DEMO_ROW)? {
+            Some(v) => decode(v.value(), "demo state"),
+            None => Ok(DemoState::default()),
+        }
+    }
+
+    /// Records the demo network's state.
+    pub fn set_demo_state(&self, state: &DemoState) -> Result<(), Error> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(DEMO)?
+            .insert(DEMO_ROW, encode(state, "demo state")?.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every row of the local tables, for [`Store::digest`].
+    pub(crate) fn digest_local(
+        txn: &redb::ReadTransaction,
+        feed: &mut impl FnMut(&str, &[u8], &[u8]),
+    ) -> Result<(), Error> {
+        for row in txn.open_table(READ_MARKS)?.iter()? {
+            let (k, _) = row?;
+            feed("read_marks", k.value(), &[]);
+        }
+        for row in txn.open_table(BACKFILL)?.iter()? {
+            let (k, v) = row?;
+            feed("backfill", k.value(), v.value());
+        }
+        for (name, t) in [("local_settings", LOCAL_SETTINGS), ("demo", DEMO)] {
+            for row in txn.open_table(t)?.iter()? {
+                let (k, v) = row?;
+                feed(name, k.value().as_bytes(), v.value());
+            }
+        }
+        Ok(())
+    }
+}
