@@ -116,8 +116,7 @@ pub(crate) fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), Error> {
                     let author = <[u8; 32]>::try_from(hex::decode(author).unwrap_or_default());
                     let index = Index::ALL.into_iter().find(|i| i.name() == *index);
                     let root = <[u8; 32]>::try_from(value.as_slice());
-                    if let (Ok(a), Some(i), Ok(r), true) =
-                        (author, index, root, value.len() == 32)
+                    if let (Ok(a), Some(i), Ok(r), true) = (author, index, root, value.len() == 32)
                         && let Ok(a) = PublicKey::from_bytes(&a)
                     {
                         backfill.insert(&author_index_key(&a, i), &r)?;
@@ -192,7 +191,12 @@ impl Store {
     }
 
     /// Records that `author`'s `index` is held in full at `root`.
-    pub fn set_backfilled(&self, author: &PublicKey, index: Index, root: &Hash) -> Result<(), Error> {
+    pub fn set_backfilled(
+        &self,
+        author: &PublicKey,
+        index: Index,
+        root: &Hash,
+    ) -> Result<(), Error> {
         let txn = self.db.begin_write()?;
         txn.open_table(BACKFILL)?
             .insert(&author_index_key(author, index), root.as_bytes())?;

@@ -245,7 +245,10 @@ fn a_version_2_database_is_migrated_into_typed_tables() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let s = store.settings().unwrap();
-    assert_eq!((s.relays, s.notifications, s.udp_port), (false, false, Some(40123)));
+    assert_eq!(
+        (s.relays, s.notifications, s.udp_port),
+        (false, false, Some(40123))
+    );
     assert!(store.demo_state().unwrap().ready);
     assert_eq!(
         store.are_read(&[read, MessageId([5; 32])]).unwrap(),

@@ -1,10 +1,12 @@
-//! Rookery's sync protocol, `rookery/sync/1`, over iroh.
+//! Rookery's sync protocol, `rookery/sync/2`, over iroh.
 //!
-//! - [`wire`]: requests and responses, their limits, length-prefixed postcard frames with a
-//!   hard size cap, the version handshake.
+//! - [`wire`]: requests and responses, their limits, close codes, length-prefixed postcard
+//!   frames with a hard size cap, the version handshake.
+//! - [`verify`]: pure checks of every answer (heads, range proofs, node streams, bodies).
 //! - [`server`]: answers a peer's requests from the store (for every author held), within a
-//!   per-connection budget; [`server::SyncProtocol`] plugs it into iroh's `Router`.
-//! - [`client`]: asks, and verifies every answer before the caller may store it.
+//!   per-connection budget kept apart from the answers; [`server::SyncProtocol`] plugs it into
+//!   iroh's `Router`.
+//! - [`client`]: asks, and runs the verifier on every frame before the caller may store it.
 //! - [`net`]: endpoints (online with relays and discovery, or loopback-only for tests) and
 //!   tickets.
 #![deny(missing_docs, unreachable_pub)]
@@ -13,9 +15,11 @@
 pub mod client;
 pub mod net;
 pub mod server;
+pub mod verify;
 pub mod wire;
 
-pub use client::{Batch, Client, ClientError, CountersSnapshot, RangeAnswer, Subscription};
+pub use client::{Client, ClientError, CountersSnapshot, Rejection, Subscription};
 pub use net::{NetOptions, Ticket, bind_endpoint};
-pub use server::{Limits, Server, SyncProtocol};
+pub use server::{Limits, Server, SyncProtocol, close};
+pub use verify::{Batch, Fault, RangeAnswer};
 pub use wire::ALPN;

@@ -49,7 +49,7 @@ impl NetOptions {
     }
 }
 
-/// Binds an endpoint for `rookery/sync/1` with the node's key. `lookup` holds the addresses
+/// Binds an endpoint for `rookery/sync/2` with the node's key. `lookup` holds the addresses
 /// the node knows (from tickets and its cache), so peers can be dialled by key alone.
 pub async fn bind_endpoint(
     key: SecretKey,

@@ -1,4 +1,4 @@
-//! The wire format of `rookery/sync/1`.
+//! The wire format of `rookery/sync/2`.
 //!
 //! A connection carries frames: a 4-byte big-endian length, then that many bytes of postcard.
 //! A length over [`MAX_FRAME`] is refused before anything is allocated or read. Each side first
@@ -12,25 +12,34 @@
 
 use std::ops::Bound;
 
-use rookery_feed::{Index, PublicKey};
+use rookery_feed::{Index, MessageId, PublicKey};
 use rookery_prolly::Hash;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The ALPN protocol name.
-pub const ALPN: &[u8] = b"rookery/sync/1";
-/// The protocol version sent in [`Hello`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const ALPN: &[u8] = b"rookery/sync/2";
+/// The protocol version sent in [`Hello`]. Version 2 replaced `Nodes` by `Fetch` and dropped
+/// the one-shot `Heads` and `Newer` (a subscription's first frame answers both).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
-/// The most authors one `Heads` or `Subscribe` names.
+/// The most authors one `Subscribe` names.
 pub const MAX_AUTHORS: usize = 1024;
-/// The most node hashes one `Nodes` asks for.
+/// The most nodes and bodies one `Fetch` asks for, together.
 pub const MAX_HASHES: usize = 1024;
 /// The most entries one `Range` asks for.
 pub const MAX_RANGE_LIMIT: u32 = 1000;
 /// The longest key in a range bound.
 pub const MAX_BOUND_KEY: usize = rookery_prolly::MAX_KEY_LEN;
+
+/// Close code: a normal goodbye.
+pub const CLOSE_NORMAL: u32 = 0;
+/// Close code: the peer broke the protocol (a malformed frame, bad data, a request over a
+/// limit, an answer that fails verification).
+pub const CLOSE_PROTOCOL: u32 = 1;
+/// Close code: the peer used more than its share (requests, bytes, time).
+pub const CLOSE_OVER_BUDGET: u32 = 2;
 
 /// The first frame each way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,11 +78,6 @@ impl From<WireRange> for rookery_prolly::KeyRange {
 /// What an asker wants. Variant order is the wire tag; new requests go at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// The latest signed heads the peer holds for these authors.
-    Heads {
-        /// Whose.
-        authors: Vec<PublicKey>,
-    },
     /// The first `limit` entries of `range` in one index of `author`'s tree under `root`, as a
     /// range proof, with the bodies it names: a new follower's first screen in one round trip.
     Range {
@@ -107,21 +111,20 @@ pub enum Request {
         /// travel with another index asks without).
         bodies: bool,
     },
-    /// Nodes by hash.
-    Nodes {
-        /// Which.
-        hashes: Vec<Hash>,
+    /// Tree nodes and message bodies by id, answered in `Nodes` frames.
+    Fetch {
+        /// Nodes by their hash.
+        nodes: Vec<Hash>,
+        /// Message bodies by their id.
+        bodies: Vec<MessageId>,
+        /// Also send the bodies that the leaves among `nodes` name (a leaf of the `messages`
+        /// index is no use without them).
+        leaf_bodies: bool,
     },
     /// A stream of heads for these authors: first one `Heads` frame with those newer than the
     /// seqs given (where they are now), then a `Head` frame for each change. Asking and
     /// subscribing in one request leaves no gap between the two in which a change is missed.
     Subscribe {
-        /// Whose, and the seq the asker holds (0: none).
-        authors: Vec<(PublicKey, u64)>,
-    },
-    /// The heads the peer holds that are newer than the seqs given: what changed since the
-    /// asker last looked, in an answer that grows with the changes, not with the authors.
-    Newer {
         /// Whose, and the seq the asker holds (0: none).
         authors: Vec<(PublicKey, u64)>,
     },
@@ -136,14 +139,16 @@ pub enum ErrorCode {
     NotFound,
     /// The peer's per-connection budget is used up.
     Busy,
-    /// Anything else.
+    /// The asker speaks another protocol version.
+    Version,
+    /// A failure on the answering side. Its details stay there: the message says only that.
     Internal,
 }
 
 /// What a peer answers. Variant order is the wire tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// Signed heads (bytes as `SignedHead` encodes them).
+    /// Signed heads (bytes as `SignedHead` encodes them): a subscription's first frame.
     Heads {
         /// The heads held, in no particular order.
         heads: Vec<Vec<u8>>,
@@ -155,7 +160,8 @@ pub enum Response {
         /// Signed message bodies.
         bodies: Vec<Vec<u8>>,
     },
-    /// Nodes (and bodies), possibly in several frames: `more` is set on all but the last.
+    /// Nodes and bodies (a `Diff` or a `Fetch`), possibly in several frames: `more` is set on
+    /// all but the last.
     Nodes {
         /// Encoded nodes.
         nodes: Vec<Vec<u8>>,
@@ -215,15 +221,10 @@ impl Request {
             })
         };
         match self {
-            Request::Heads { authors } if authors.len() > MAX_AUTHORS => {
+            Request::Subscribe { authors } if authors.len() > MAX_AUTHORS => {
                 Err(WireError::OverLimit("authors"))
             }
-            Request::Newer { authors } | Request::Subscribe { authors }
-                if authors.len() > MAX_AUTHORS =>
-            {
-                Err(WireError::OverLimit("authors"))
-            }
-            Request::Nodes { hashes } if hashes.len() > MAX_HASHES => {
+            Request::Fetch { nodes, bodies, .. } if nodes.len() + bodies.len() > MAX_HASHES => {
                 Err(WireError::OverLimit("hashes"))
             }
             Request::Range { limit, .. } if *limit > MAX_RANGE_LIMIT => {

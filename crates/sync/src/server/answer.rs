@@ -1,0 +1,279 @@
+//! Answering requests from the store: range proofs with the bodies they name, diffs and fetches
+//! as streams of `Nodes` frames made lazily (bodies are read a batch at a time as frames are
+//! made). Nothing here decides whether a peer may ask; `budget.rs` does.
+//!
+//! A failure of our own store is logged here and answered as a bare `Internal` error: a peer
+//! never receives local error text.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rookery_feed::{MessageId, PublicKey};
+use rookery_prolly::node::Val;
+use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
+use rookery_store::Store;
+
+use crate::wire::{ErrorCode, MAX_FRAME, Request, Response};
+
+/// The target size of one `Nodes` frame (well under [`MAX_FRAME`]).
+const FRAME_TARGET: usize = 1 << 20;
+/// Bodies read from the store in one read transaction while making frames.
+const BODY_BATCH: usize = 512;
+
+/// A refusal with a code and words for the asker's logs.
+pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
+    Response::Error {
+        code,
+        message: message.to_string(),
+    }
+}
+
+/// Our own failure: logged, and answered without its details.
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::warn!("answering a sync request failed: {e}");
+    error(ErrorCode::Internal, "internal error")
+}
+
+/// The message id an index value names, if it is one.
+fn id_of(v: &[u8]) -> Option<MessageId> {
+    <[u8; 32]>::try_from(v).ok().map(MessageId)
+}
+
+/// Reads the store to answer requests.
+#[derive(Debug)]
+pub(crate) struct Answers {
+    trees: Prolly<Arc<Store>>,
+}
+
+/// The frames of one answer, made as they are sent.
+pub(crate) type Frames<'a> = Box<dyn Iterator<Item = Response> + Send + 'a>;
+
+impl Answers {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
+        Answers {
+            trees: Prolly::new(store),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        self.trees.store()
+    }
+
+    /// The frames that answer `req` (a subscription is answered elsewhere).
+    pub(crate) fn answer(&self, req: Request) -> Frames<'_> {
+        let one = |r: Response| -> Frames<'_> { Box::new(std::iter::once(r)) };
+        match req {
+            Request::Range {
+                author,
+                root,
+                range,
+                limit,
+                reverse,
+                ..
+            } => one(self.range(&author, &root, range.into(), limit, reverse)),
+            Request::Diff {
+                author,
+                from,
+                to,
+                range,
+                bodies,
+                ..
+            } => self.diff(&author, &from, &to, range.into(), bodies),
+            Request::Fetch {
+                nodes,
+                bodies,
+                leaf_bodies,
+            } => self.fetch(nodes, bodies, leaf_bodies),
+            Request::Subscribe { .. } => one(error(ErrorCode::Internal, "not here")),
+        }
+    }
+
+    /// Whether `author`'s head is held: a request about anyone else is refused.
+    fn held(&self, author: &PublicKey) -> Result<(), Response> {
+        match self.store().head(author) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(error(ErrorCode::NotFound, "author not held")),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// The heads held for `authors`, each only if newer than the seq given with it.
+    pub(crate) fn heads(&self, authors: &[(PublicKey, u64)]) -> Response {
+        let mut heads = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (a, since) in authors.iter().filter(|(a, _)| seen.insert(*a)) {
+            match self.store().head(a) {
+                Ok(Some(h)) if h.head().seq > *since => heads.push(h.bytes().to_vec()),
+                Ok(_) => {}
+                Err(e) => return internal(e),
+            }
+        }
+        Response::Heads { heads }
+    }
+
+    fn range(
+        &self,
+        author: &PublicKey,
+        root: &Hash,
+        range: KeyRange,
+        limit: u32,
+        reverse: bool,
+    ) -> Response {
+        if let Err(r) = self.held(author) {
+            return r;
+        }
+        let mut query = Query::new(range).limit(limit as usize);
+        if reverse {
+            query = query.reverse();
+        }
+        let (entries, proof) = match self.trees.prove_range(root, &query) {
+            Ok(p) => p,
+            Err(rookery_prolly::Error::MissingNodes(_)) => {
+                return error(ErrorCode::NotFound, "tree not held");
+            }
+            Err(e) => return internal(e),
+        };
+        let mut room = MAX_FRAME - proof.byte_len() - 64 * 1024;
+        let ids: Vec<MessageId> = entries.iter().filter_map(|(_, v)| id_of(v)).collect();
+        let found = match self.store().bodies(&ids) {
+            Ok(f) => f,
+            Err(e) => return internal(e),
+        };
+        let mut bodies = Vec::new();
+        for b in found.into_iter().flatten() {
+            // Bodies that do not fit are fetched with `Fetch` by the asker.
+            if b.bytes().len() + 8 > room {
+                break;
+            }
+            room -= b.bytes().len() + 8;
+            bodies.push(b.bytes().to_vec());
+        }
+        Response::Proof {
+            nodes: proof.nodes,
+            bodies,
+        }
+    }
+
+    fn diff(
+        &self,
+        author: &PublicKey,
+        from: &Hash,
+        to: &Hash,
+        range: KeyRange,
+        bodies: bool,
+    ) -> Frames<'_> {
+        if let Err(r) = self.held(author) {
+            return Box::new(std::iter::once(r));
+        }
+        let d = match self.trees.delta(from, to, &range) {
+            Ok(d) => d,
+            Err(e) => return Box::new(std::iter::once(internal(e))),
+        };
+        let values = if bodies {
+            // The bodies of the entries that changed, when the old tree is here to tell; else
+            // of every entry in the new leaves.
+            let changed: Result<Vec<Vec<u8>>, _> = self
+                .trees
+                .diff(from, to, range)
+                .filter_map(|c| match c {
+                    Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
+                        Some(Ok(value))
+                    }
+                    Ok(Change::Removed { .. }) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect();
+            changed
+                .unwrap_or(d.values)
+                .iter()
+                .filter_map(|v| id_of(v))
+                .collect()
+        } else {
+            vec![]
+        };
+        Box::new(self.frames(d.nodes.into_iter().map(|n| n.bytes).collect(), values))
+    }
+
+    fn fetch(
+        &self,
+        hashes: Vec<Hash>,
+        mut bodies: Vec<MessageId>,
+        leaf_bodies: bool,
+    ) -> Frames<'_> {
+        let mut nodes = Vec::new();
+        for h in hashes {
+            match self.store().get(&h) {
+                Ok(Some(bytes)) => nodes.push(bytes),
+                Ok(None) => {}
+                Err(e) => return Box::new(std::iter::once(internal(e))),
+            }
+        }
+        if leaf_bodies {
+            for n in &nodes {
+                if let Ok(node) = Node::decode(n) {
+                    bodies.extend(node.entries.iter().filter_map(|e| match &e.val {
+                        Val::Leaf(v) => id_of(v),
+                        Val::Child { .. } => None,
+                    }));
+                }
+            }
+        }
+        // Each body once, whoever named it.
+        let mut seen = std::collections::HashSet::new();
+        bodies.retain(|b| seen.insert(*b));
+        Box::new(self.frames(nodes, bodies))
+    }
+
+    /// `nodes`, then the held bodies among `bodies`, in `Nodes` frames of about
+    /// [`FRAME_TARGET`] bytes; bodies are read from the store only as frames are made.
+    fn frames(
+        &self,
+        nodes: Vec<Vec<u8>>,
+        bodies: Vec<MessageId>,
+    ) -> impl Iterator<Item = Response> + Send + '_ {
+        let mut nodes = nodes.into_iter().peekable();
+        let mut ids = bodies.into_iter().peekable();
+        let mut ready: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let (mut out_nodes, mut out_bodies, mut size) = (Vec::new(), Vec::new(), 0usize);
+            while size < FRAME_TARGET {
+                if let Some(n) = nodes.next() {
+                    size += n.len() + 4;
+                    out_nodes.push(n);
+                    continue;
+                }
+                if ready.is_empty() {
+                    let batch: Vec<MessageId> = ids.by_ref().take(BODY_BATCH).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    match self.store().bodies(&batch) {
+                        Ok(found) => {
+                            ready.extend(found.into_iter().flatten().map(|b| b.bytes().to_vec()))
+                        }
+                        Err(e) => {
+                            done = true;
+                            return Some(internal(e));
+                        }
+                    }
+                    continue;
+                }
+                if let Some(b) = ready.pop_front() {
+                    size += b.len() + 4;
+                    out_bodies.push(b);
+                }
+            }
+            let more = nodes.peek().is_some() || !ready.is_empty() || ids.peek().is_some();
+            done = !more;
+            Some(Response::Nodes {
+                nodes: out_nodes,
+                bodies: out_bodies,
+                more,
+            })
+        })
+    }
+}

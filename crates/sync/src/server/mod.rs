@@ -1,0 +1,279 @@
+//! The answering side of `rookery/sync/2`: one task per QUIC stream, each stream one request.
+//!
+//! A peer answers for every author it holds, not only itself. What a connection may ask is
+//! `budget.rs`'s to decide (requests and bytes per minute, requests in flight, time per
+//! request); what the answer is, `answer.rs`'s. A peer that goes over its budget, sends a
+//! malformed frame or asks for more than a request may ask is disconnected with a close code,
+//! and its requests in flight end with the connection.
+
+mod answer;
+mod budget;
+
+pub use budget::Limits;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use iroh::endpoint::{Connection, RecvStream, SendStream, VarInt};
+use iroh::protocol::{AcceptError, ProtocolHandler};
+use rookery_feed::PublicKey;
+use rookery_store::Store;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
+
+use answer::Answers;
+use budget::{Budget, Violation};
+
+use crate::wire::{
+    CLOSE_NORMAL, CLOSE_OVER_BUDGET, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response,
+    WireError, encode_frame, read_frame,
+};
+
+/// Ends a connection with a close code (see [`crate::wire`]) and a reason the peer can log.
+pub fn close(conn: &Connection, code: u32, reason: &str) {
+    conn.close(VarInt::from_u32(code), reason.as_bytes());
+}
+
+/// The state every connection's server shares: the store, the head-change feed, the limits.
+#[derive(Debug)]
+pub struct Server {
+    answers: Answers,
+    changes: broadcast::Sender<PublicKey>,
+    limits: Limits,
+}
+
+/// One connection's open subscriptions, oldest first.
+type Subscriptions = Arc<Mutex<VecDeque<Arc<Notify>>>>;
+
+impl Server {
+    /// A server over `store`; `changes` carries the author of every head that changes (the
+    /// node sends on it when it publishes or imports).
+    pub fn new(store: Arc<Store>, changes: broadcast::Sender<PublicKey>, limits: Limits) -> Self {
+        Server {
+            answers: Answers::new(store),
+            changes,
+            limits,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Answers the requests a peer opens on `conn` until it closes or breaks a rule.
+    pub async fn serve(self: Arc<Self>, conn: Connection) {
+        let in_flight = Arc::new(Semaphore::new(self.limits.max_in_flight));
+        let subscriptions: Subscriptions = Arc::default();
+        let budget = Arc::new(Budget::new(self.limits.clone()));
+        let (violations, mut violated) = mpsc::unbounded_channel::<Violation>();
+        loop {
+            let (send, recv) = tokio::select! {
+                s = conn.accept_bi() => match s {
+                    Ok(s) => s,
+                    Err(_) => return,
+                },
+                Some(v) = violated.recv() => {
+                    tracing::info!(peer = %conn.remote_id().fmt_short(), reason = %v.reason, "disconnecting peer");
+                    close(&conn, v.code, &v.reason);
+                    return;
+                }
+            };
+            if let Err(v) = budget.charge(1, 0) {
+                close(&conn, v.code, &v.reason);
+                return;
+            }
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                close(&conn, CLOSE_OVER_BUDGET, "too many requests in flight");
+                return;
+            };
+            let this = self.clone();
+            let (budget, violations, subscriptions) =
+                (budget.clone(), violations.clone(), subscriptions.clone());
+            tokio::spawn(async move {
+                let r = this
+                    .stream(send, recv, &budget, &subscriptions, permit)
+                    .await;
+                if let Err(v) = r {
+                    let _ = violations.send(v);
+                }
+            });
+        }
+    }
+
+    /// One stream: hello, one request, its answer.
+    async fn stream(
+        &self,
+        mut send: SendStream,
+        mut recv: RecvStream,
+        budget: &Budget,
+        subscriptions: &Subscriptions,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), Violation> {
+        let read = async {
+            let hello: Hello = read_frame(&mut recv).await?;
+            if hello.version != PROTOCOL_VERSION {
+                return Ok::<_, WireError>(Err(hello.version));
+            }
+            let req: Request = read_frame(&mut recv).await?;
+            Ok(Ok(req))
+        };
+        let req = match tokio::time::timeout(self.limits.request_timeout, read).await {
+            Err(_) => return Err(Violation::budget("request took too long")),
+            Ok(Err(WireError::Closed | WireError::Io(_))) => return Ok(()),
+            Ok(Err(e)) => return Err(Violation::protocol(e.to_string())),
+            Ok(Ok(Err(version))) => {
+                let _ = write(&mut send, &hello()).await;
+                let refusal = answer::error(
+                    ErrorCode::Version,
+                    &format!("protocol version {version} is not spoken here"),
+                );
+                let _ = write(&mut send, &refusal).await;
+                let _ = send.finish();
+                return Ok(());
+            }
+            Ok(Ok(Ok(req))) => req,
+        };
+        req.check()
+            .map_err(|e| Violation::protocol(format!("bad request: {e}")))?;
+        let _ = recv.stop(VarInt::from_u32(CLOSE_NORMAL));
+        if write(&mut send, &hello()).await.is_err() {
+            // The asker gave up on this request (it may, e.g. when it re-subscribes).
+            return Ok(());
+        }
+        if let Request::Subscribe { authors } = req {
+            // A subscription is long-lived: it does not hold a request slot.
+            drop(permit);
+            self.subscription(send, authors, subscriptions).await;
+            return Ok(());
+        }
+        let answer = async {
+            for frame in self.answers.answer(req) {
+                // A peer over its byte budget gets no further frame; the frames sent so far
+                // are delivered before the connection is closed (they are verified data the
+                // peer can keep).
+                if let Err(v) = budget.charge(0, 0) {
+                    let _ = send.finish();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), send.stopped()).await;
+                    return Err(v);
+                }
+                let bytes = encode_frame(&frame).map_err(|e| Violation::protocol(e.to_string()))?;
+                if send.write_all(&bytes).await.is_err() {
+                    return Ok(());
+                }
+                let _ = budget.charge(0, bytes.len() as u64);
+            }
+            let _ = send.finish();
+            Ok(())
+        };
+        let r = match tokio::time::timeout(self.limits.request_timeout, answer).await {
+            Err(_) => Err(Violation::budget("answer took too long to take")),
+            Ok(r) => r,
+        };
+        drop(permit);
+        r
+    }
+
+    /// A subscription: where the authors are now, then every change until the peer goes away
+    /// or subscribes again beyond the limit (the oldest subscription ends, the connection
+    /// stays: a peer re-subscribes when its follows change).
+    async fn subscription(
+        &self,
+        mut send: SendStream,
+        authors: Vec<(PublicKey, u64)>,
+        subscriptions: &Subscriptions,
+    ) {
+        let cancel = Arc::new(Notify::new());
+        {
+            let mut subs = subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+            while subs.len() >= self.limits.max_subscriptions.max(1) {
+                if let Some(old) = subs.pop_front() {
+                    old.notify_one();
+                }
+            }
+            subs.push_back(cancel.clone());
+        }
+        // Listening starts before the snapshot is read, so no change falls between the two.
+        let changes = self.changes.subscribe();
+        let now = self.answers.heads(&authors);
+        if write(&mut send, &now).await.is_ok() {
+            let wanted: HashSet<PublicKey> = authors.into_iter().map(|(a, _)| a).collect();
+            self.push_changes(send, wanted, changes, &cancel).await;
+        }
+        subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| !Arc::ptr_eq(c, &cancel));
+    }
+
+    /// Sends each change of `wanted`'s heads until the peer goes away or `cancel` fires.
+    async fn push_changes(
+        &self,
+        mut send: SendStream,
+        wanted: HashSet<PublicKey>,
+        mut changes: broadcast::Receiver<PublicKey>,
+        cancel: &Notify,
+    ) {
+        loop {
+            let author = tokio::select! {
+                c = changes.recv() => match c {
+                    Ok(a) => a,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = send.stopped() => return,
+                _ = cancel.notified() => {
+                    let _ = send.finish();
+                    return;
+                }
+            };
+            if !wanted.contains(&author) {
+                continue;
+            }
+            if let Ok(Some(h)) = self.answers.store().head(&author) {
+                let frame = Response::Head {
+                    head: h.bytes().to_vec(),
+                };
+                if write(&mut send, &frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn hello() -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+    }
+}
+
+async fn write(send: &mut SendStream, r: &impl serde::Serialize) -> Result<(), WireError> {
+    let bytes = encode_frame(r)?;
+    send.write_all(&bytes)
+        .await
+        .map_err(|e| WireError::Io(std::io::Error::other(e)))
+}
+
+/// The `rookery/sync/2` protocol for iroh's router: every connection, accepted or dialled, is
+/// handed to the node (so it can ask the peer too) and served.
+#[derive(Debug, Clone)]
+pub struct SyncProtocol {
+    server: Arc<Server>,
+    sessions: mpsc::UnboundedSender<Connection>,
+}
+
+impl SyncProtocol {
+    /// The protocol over `server`; each accepted connection is also sent on `sessions`.
+    pub fn new(server: Arc<Server>, sessions: mpsc::UnboundedSender<Connection>) -> Self {
+        SyncProtocol { server, sessions }
+    }
+}
+
+impl ProtocolHandler for SyncProtocol {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        let _ = self.sessions.send(conn.clone());
+        self.server.clone().serve(conn).await;
+        Ok(())
+    }
+}

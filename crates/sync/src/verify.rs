@@ -1,0 +1,437 @@
+//! Checking what a peer answers, with no I/O: every head against its signature and what was
+//! asked, every range proof against the root asked for, every node of a stream against its id
+//! and what was asked (or what a node received before names), every body against its
+//! signature and what may be sent. The client runs these on each frame as it arrives; a
+//! [`Fault`] is the peer's misbehaviour and nothing of that answer is kept.
+//!
+//! Being pure, these are unit-tested here and fuzzed on their own (`fuzz/`), apart from the
+//! QUIC streams that carry the frames.
+
+use std::collections::{HashMap, HashSet};
+
+use rookery_feed::{FeedError, MessageId, PublicKey, SignedHead, SignedMessage};
+use rookery_prolly::node::Val;
+use rookery_prolly::{Hash, KeyValue, NodeBytes, Query, RangeProof, verify_node};
+
+/// Why a peer's answer was refused. Each is the peer's fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// A head or a body that does not decode or whose signature does not verify.
+    #[error("a signed {what} from the peer is bad")]
+    Signed {
+        /// "head" or "body".
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: FeedError,
+    },
+    /// A head of an author not asked about, or twice in one answer.
+    #[error("a head that was not asked for")]
+    UnaskedHead,
+    /// A head older than the seq the asker said it holds.
+    #[error("a head older than the one asked about")]
+    StaleHead,
+    /// A range proof that does not verify against the root asked for.
+    #[error("the range proof does not verify")]
+    BadProof(#[source] rookery_prolly::Error),
+    /// A node that was not asked for (nor named by a node received before).
+    #[error("a node that was not asked for")]
+    UnaskedNode,
+    /// A node whose bytes do not hash to its id or do not decode strictly.
+    #[error("a bad node")]
+    BadNode(#[source] rookery_prolly::Error),
+    /// A body that was not asked for (nor named by an entry received).
+    #[error("a body that was not asked for")]
+    UnaskedBody,
+    /// A frame of another kind than the request's answer.
+    #[error("expected {0}")]
+    UnexpectedFrame(&'static str),
+    /// Data that verified but that the asker's own rules refuse (a head going back within a
+    /// session, a rollback or a fork found on import).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// Verified nodes and bodies, as they arrive.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Tree nodes, each checked against its id.
+    pub nodes: Vec<NodeBytes>,
+    /// Signed bodies (by the author asked about, when one was named).
+    pub bodies: Vec<SignedMessage>,
+}
+
+/// The answer to a `Range`: the verified entries and what proves them.
+#[derive(Debug)]
+pub struct RangeAnswer {
+    /// The query's entries.
+    pub entries: Vec<KeyValue>,
+    /// The proof nodes and the bodies sent with them.
+    pub batch: Batch,
+}
+
+/// Bodies decode one frame's worth over the cores: signature checks are most of the cost of
+/// taking in a feed. Below this many, one thread is faster than starting others.
+const PARALLEL_FROM: usize = 256;
+
+/// Decodes signed messages, checking every signature.
+pub fn decode_bodies(bodies: &[Vec<u8>]) -> Result<Vec<SignedMessage>, Fault> {
+    let bad = |source| Fault::Signed {
+        what: "body",
+        source,
+    };
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if bodies.len() < PARALLEL_FROM || cores == 1 {
+        return bodies
+            .iter()
+            .map(|b| SignedMessage::decode(b).map_err(bad))
+            .collect();
+    }
+    let chunk = bodies.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = bodies
+            .chunks(chunk)
+            .map(|c| {
+                scope.spawn(move || {
+                    c.iter()
+                        .map(|b| SignedMessage::decode(b))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(bodies.len());
+        for p in parts {
+            // A verifying thread only panics if the decoder does, which the fuzzers rule out;
+            // treat it as a bad body all the same.
+            let part = p.join().unwrap_or(Err(FeedError::WrongAuthor));
+            out.extend(part.map_err(bad)?);
+        }
+        Ok(out)
+    })
+}
+
+/// Checks decoded bodies: each must be `named`; with `author`, bodies by anyone else are left
+/// out (an index may name another author's message, and a relay may send it).
+fn filter_bodies(
+    decoded: Vec<SignedMessage>,
+    author: Option<&PublicKey>,
+    named: impl Fn(&MessageId) -> bool,
+) -> Result<Vec<SignedMessage>, Fault> {
+    let mut out = Vec::with_capacity(decoded.len());
+    for m in decoded {
+        if !named(&m.id()) {
+            return Err(Fault::UnaskedBody);
+        }
+        if author.is_none_or(|a| m.message().author == *a) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a subscription's first frame: signatures, only authors asked about, each once, and
+/// none older than the seq the asker holds. A head with the same seq passes: if it differs
+/// from the one held, it is a fork, which the asker records as evidence.
+pub fn heads(heads: &[Vec<u8>], asked: &HashMap<PublicKey, u64>) -> Result<Vec<SignedHead>, Fault> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(heads.len());
+    for bytes in heads {
+        let h = SignedHead::decode(bytes).map_err(|source| Fault::Signed {
+            what: "head",
+            source,
+        })?;
+        let author = h.head().author;
+        let held = asked.get(&author).ok_or(Fault::UnaskedHead)?;
+        if !seen.insert(author) {
+            return Err(Fault::UnaskedHead);
+        }
+        if h.head().seq < *held {
+            return Err(Fault::StaleHead);
+        }
+        out.push(h);
+    }
+    Ok(out)
+}
+
+/// Checks a head pushed on a subscription: its signature, and that its author was subscribed to.
+pub fn pushed_head(bytes: &[u8], subscribed: &HashSet<PublicKey>) -> Result<SignedHead, Fault> {
+    let h = SignedHead::decode(bytes).map_err(|source| Fault::Signed {
+        what: "head",
+        source,
+    })?;
+    if !subscribed.contains(&h.head().author) {
+        return Err(Fault::UnaskedHead);
+    }
+    Ok(h)
+}
+
+/// Checks a `Range` answer: the proof against `root` (which the asker took from a signed
+/// head), and the bodies against the entries the proof shows.
+pub fn range(
+    root: &Hash,
+    query: &Query,
+    author: &PublicKey,
+    nodes: Vec<Vec<u8>>,
+    bodies: &[Vec<u8>],
+) -> Result<RangeAnswer, Fault> {
+    let proof = RangeProof { nodes };
+    let entries = rookery_prolly::verify_range(root, query, &proof).map_err(Fault::BadProof)?;
+    let named: HashSet<&[u8]> = entries.iter().map(|(_, v)| v.as_slice()).collect();
+    let bodies = filter_bodies(decode_bodies(bodies)?, Some(author), |id| {
+        named.contains(id.0.as_slice())
+    })?;
+    let nodes = proof
+        .nodes
+        .into_iter()
+        .map(|bytes| NodeBytes {
+            id: Hash::of_node(&bytes),
+            bytes,
+        })
+        .collect();
+    Ok(RangeAnswer {
+        entries,
+        batch: Batch { nodes, bodies },
+    })
+}
+
+/// What a stream of `Nodes` frames may carry, updated frame by frame. A node is taken only if
+/// it is expected: asked for or, for a diff, a child of a node received before (parents come
+/// first). A body is taken only if it was asked for or a leaf received names it (when leaves
+/// bring their bodies). Each node and body is taken at most once.
+#[derive(Debug)]
+pub struct NodeStream {
+    expected: HashSet<Hash>,
+    children: bool,
+    leaf_bodies: bool,
+    asked_bodies: HashSet<MessageId>,
+    named: HashSet<MessageId>,
+    author: Option<PublicKey>,
+}
+
+impl NodeStream {
+    /// The answer to a `Diff` up to `to`: its nodes from the root down; with `bodies`, the
+    /// bodies its leaves name. Bodies by others than `author` are left out.
+    pub fn diff(to: Hash, author: PublicKey, bodies: bool) -> Self {
+        NodeStream {
+            expected: HashSet::from([to]),
+            children: true,
+            leaf_bodies: bodies,
+            asked_bodies: HashSet::new(),
+            named: HashSet::new(),
+            author: Some(author),
+        }
+    }
+
+    /// The answer to a `Fetch`. With `author`, bodies by others are left out.
+    pub fn fetch(
+        nodes: &[Hash],
+        bodies: &[MessageId],
+        leaf_bodies: bool,
+        author: Option<PublicKey>,
+    ) -> Self {
+        NodeStream {
+            expected: nodes.iter().copied().collect(),
+            children: false,
+            leaf_bodies,
+            asked_bodies: bodies.iter().copied().collect(),
+            named: HashSet::new(),
+            author,
+        }
+    }
+
+    /// Checks one frame's nodes and bodies.
+    pub fn frame(&mut self, nodes: Vec<Vec<u8>>, bodies: &[Vec<u8>]) -> Result<Batch, Fault> {
+        let mut batch = Batch::default();
+        for bytes in nodes {
+            let id = Hash::of_node(&bytes);
+            if !self.expected.remove(&id) {
+                return Err(Fault::UnaskedNode);
+            }
+            let node = verify_node(&id, &bytes).map_err(Fault::BadNode)?;
+            for e in &node.entries {
+                match &e.val {
+                    Val::Child { .. } if self.children => {
+                        if let Some(c) = e.child_id() {
+                            self.expected.insert(c);
+                        }
+                    }
+                    Val::Leaf(v) if self.leaf_bodies => {
+                        if let Ok(id) = <[u8; 32]>::try_from(v.as_slice()) {
+                            self.named.insert(MessageId(id));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            batch.nodes.push(NodeBytes { id, bytes });
+        }
+        let decoded = decode_bodies(bodies)?;
+        let mut taken = Vec::with_capacity(decoded.len());
+        for m in decoded {
+            // Taken once: a name is crossed off as its body arrives.
+            let id = m.id();
+            if !(self.named.remove(&id) || self.asked_bodies.remove(&id)) {
+                return Err(Fault::UnaskedBody);
+            }
+            taken.push(m);
+        }
+        batch.bodies = filter_bodies(taken, self.author.as_ref(), |_| true)?;
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_feed::{Content, Head, Message, Post, Roots, SecretKey};
+    use rookery_prolly::{KeyRange, MemStore, NodeStore, Prolly};
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_bytes(&[n; 32])
+    }
+
+    fn head(k: &SecretKey, seq: u64) -> Vec<u8> {
+        let h = Head {
+            author: k.public(),
+            seq,
+            timestamp_ms: seq,
+            roots: Roots::empty(),
+            about: None,
+        };
+        SignedHead::sign(h, k).unwrap().bytes().to_vec()
+    }
+
+    fn body(k: &SecretKey, seq: u64) -> SignedMessage {
+        let m = Message {
+            author: k.public(),
+            seq,
+            timestamp_ms: seq,
+            content: Content::Post(Post {
+                text: format!("post {seq}"),
+                mentions: vec![],
+                reply: None,
+            }),
+        };
+        SignedMessage::sign(m, k).unwrap()
+    }
+
+    #[test]
+    fn heads_only_as_asked() {
+        let (a, b) = (key(1), key(2));
+        let asked = HashMap::from([(a.public(), 2)]);
+        assert_eq!(heads(&[head(&a, 3)], &asked).unwrap().len(), 1);
+        // The same seq passes (a fork is the asker's to record).
+        assert!(heads(&[head(&a, 2)], &asked).is_ok());
+        assert!(matches!(
+            heads(&[head(&a, 1)], &asked),
+            Err(Fault::StaleHead)
+        ));
+        assert!(matches!(
+            heads(&[head(&b, 3)], &asked),
+            Err(Fault::UnaskedHead)
+        ));
+        assert!(matches!(
+            heads(&[head(&a, 3), head(&a, 4)], &asked),
+            Err(Fault::UnaskedHead)
+        ));
+        let mut forged = head(&a, 3);
+        *forged.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            heads(&[forged], &asked),
+            Err(Fault::Signed { what: "head", .. })
+        ));
+        let subscribed = HashSet::from([a.public()]);
+        assert!(pushed_head(&head(&a, 9), &subscribed).is_ok());
+        assert!(pushed_head(&head(&b, 9), &subscribed).is_err());
+    }
+
+    /// A tree of `n` entries whose values are the ids of `n` bodies.
+    fn tree(n: u64) -> (Prolly<MemStore>, Hash, Vec<SignedMessage>) {
+        let k = key(1);
+        let bodies: Vec<_> = (1..=n).map(|s| body(&k, s)).collect();
+        let p = Prolly::new(MemStore::new());
+        let edits = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| ((i as u64).to_be_bytes().to_vec(), Some(b.id().0.to_vec())));
+        let root = p.apply(&rookery_prolly::EMPTY_ROOT, edits).unwrap();
+        (p, root, bodies)
+    }
+
+    #[test]
+    fn a_range_answer_is_proven_and_its_bodies_named() {
+        let (p, root, bodies) = tree(400);
+        let q = Query::new(KeyRange::all()).reverse().limit(5);
+        let (entries, proof) = p.prove_range(&root, &q).unwrap();
+        let named: Vec<Vec<u8>> = bodies
+            .iter()
+            .filter(|b| entries.iter().any(|(_, v)| v == &b.id().0.to_vec()))
+            .map(|b| b.bytes().to_vec())
+            .collect();
+        let author = key(1).public();
+        let ok = range(&root, &q, &author, proof.nodes.clone(), &named).unwrap();
+        assert_eq!((ok.entries.len(), ok.batch.bodies.len()), (5, 5));
+        // A body the proof does not name.
+        let other = vec![bodies[0].bytes().to_vec()];
+        assert!(matches!(
+            range(&root, &q, &author, proof.nodes.clone(), &other),
+            Err(Fault::UnaskedBody)
+        ));
+        // A proof for another root.
+        assert!(matches!(
+            range(&Hash([9; 32]), &q, &author, proof.nodes, &named),
+            Err(Fault::BadProof(_))
+        ));
+    }
+
+    #[test]
+    fn a_stream_takes_each_node_and_body_once() {
+        let (p, root, bodies) = tree(2000);
+        let top = p.store().get(&root).unwrap().unwrap();
+        let mut s = NodeStream::diff(root, key(1).public(), true);
+        assert_eq!(s.frame(vec![top.clone()], &[]).unwrap().nodes.len(), 1);
+        // The root again: not expected any more.
+        assert!(matches!(s.frame(vec![top], &[]), Err(Fault::UnaskedNode)));
+        // A fetch of one leaf brings the bodies it names, each once.
+        let leaf = p
+            .tree_nodes(&root)
+            .unwrap()
+            .into_iter()
+            .find(|n| rookery_prolly::Node::decode(&n.bytes).is_ok_and(|n| n.is_leaf()));
+        let leaf = leaf.unwrap();
+        let node = rookery_prolly::Node::decode(&leaf.bytes).unwrap();
+        let first = match &node.entries[0].val {
+            Val::Leaf(v) => MessageId(<[u8; 32]>::try_from(v.as_slice()).unwrap()),
+            Val::Child { .. } => unreachable!(),
+        };
+        let b = bodies
+            .iter()
+            .find(|b| b.id() == first)
+            .unwrap()
+            .bytes()
+            .to_vec();
+        let mut s = NodeStream::fetch(&[leaf.id], &[], true, None);
+        let got = s.frame(vec![leaf.bytes.clone()], &[b.clone()]).unwrap();
+        assert_eq!((got.nodes.len(), got.bodies.len()), (1, 1));
+        assert!(matches!(
+            s.frame(vec![], &[b.clone()]),
+            Err(Fault::UnaskedBody)
+        ));
+        // Without leaf bodies, only bodies asked for by id.
+        let mut s = NodeStream::fetch(&[leaf.id], &[], false, None);
+        assert!(matches!(
+            s.frame(vec![leaf.bytes.clone()], &[b.clone()]),
+            Err(Fault::UnaskedBody)
+        ));
+        let mut s = NodeStream::fetch(&[], &[first], false, None);
+        assert_eq!(s.frame(vec![], &[b]).unwrap().bodies.len(), 1);
+        // A node whose bytes were changed does not hash to anything asked for.
+        let mut bad = leaf.bytes.clone();
+        bad[3] ^= 1;
+        let mut s = NodeStream::fetch(&[leaf.id], &[], true, None);
+        assert!(s.frame(vec![bad], &[]).is_err());
+    }
+}
