@@ -1,4 +1,7 @@
-//! The node's error type, with a stable code for the UI to branch on.
+//! The node's error type. Variants say what failed in domain terms; the codes the UI branches
+//! on are `rookery-app`'s (`AppError`).
+
+use std::path::Path;
 
 use rookery_feed::MessageId;
 use rookery_prolly::Hash;
@@ -24,6 +27,9 @@ pub enum NodeError {
         /// The file.
         path: String,
     },
+    /// Backup words that are not a key backup.
+    #[error("those words are not a key backup (24 words from the BIP-39 list)")]
+    BadWords,
     /// The database failed or refused the data.
     #[error(transparent)]
     Store(#[from] rookery_store::Error),
@@ -31,46 +37,30 @@ pub enum NodeError {
     #[error(transparent)]
     Feed(#[from] rookery_feed::FeedError),
     /// A tree operation failed (other than missing nodes).
-    #[error(transparent)]
-    Tree(rookery_prolly::Error),
+    #[error("a tree read failed")]
+    Tree(#[source] rookery_prolly::Error),
     /// Part of an author's data is not held yet (sync fills it in): these tree nodes.
     #[error("{} tree node(s) of this feed are not here yet", .0.len())]
     MissingNodes(Vec<Hash>),
     /// Part of an author's data is not held yet: these message bodies.
     #[error("{} message(s) of this feed are not here yet", .0.len())]
     MissingBodies(Vec<MessageId>),
-    /// No such message is held.
+    /// No such message is held (or it was deleted).
     #[error("message {0} is not here")]
     UnknownMessage(MessageId),
-    /// A bad pagination cursor.
-    #[error("bad cursor")]
+    /// A pagination cursor that this node did not make.
+    #[error("that is not a page cursor")]
     BadCursor,
     /// An index entry whose value is not a message id (the author built it wrongly).
     #[error("an index entry does not hold a message id")]
     BadIndexValue,
-    /// Not a key (64 hex digits) nor a ticket.
-    #[error("not a key or a ticket: {0}")]
-    BadAddress(String),
-    /// Input over a size limit.
-    #[error("the {what} is over the limit of {max} bytes")]
-    TooLarge {
-        /// What.
-        what: &'static str,
-        /// The limit.
-        max: usize,
-    },
-    /// Networking failed (binding, dialling).
-    #[error("network: {0}")]
-    Network(String),
-    /// A malformed argument from a caller (the UI): what is wrong with it.
-    #[error("{0}")]
-    BadRequest(String),
-    /// Something asked for is not here.
-    #[error("{0}")]
-    NotFound(String),
     /// A bundle file that is not one.
     #[error("not a Rookery bundle: {0}")]
     BadBundle(&'static str),
+    /// Something the local identity may not do, or a post with nothing in it: the rule, in
+    /// words for the person who tried.
+    #[error("{0}")]
+    NotAllowed(&'static str),
 }
 
 impl From<rookery_prolly::Error> for NodeError {
@@ -83,24 +73,27 @@ impl From<rookery_prolly::Error> for NodeError {
 }
 
 impl NodeError {
-    /// A stable code for the UI and scripts to branch on (never parse the message).
-    pub fn code(&self) -> &'static str {
+    /// Whether data from outside was refused (bad nodes or bodies, a head the acceptance rule
+    /// refuses): the fault of whoever sent it. Anything else is local.
+    pub fn is_refusal(&self) -> bool {
         match self {
-            NodeError::Io { .. } => "io",
-            NodeError::BadKeyFile { .. } => "bad_key_file",
-            NodeError::Store(_) => "store",
-            NodeError::Feed(_) => "invalid",
-            NodeError::Tree(_) => "tree",
-            NodeError::MissingNodes(_) | NodeError::MissingBodies(_) => "not_synced",
-            NodeError::UnknownMessage(_) => "unknown_message",
-            NodeError::BadCursor => "bad_cursor",
-            NodeError::BadIndexValue => "bad_data",
-            NodeError::BadBundle(_) => "bad_bundle",
-            NodeError::BadAddress(_) => "bad_address",
-            NodeError::Network(_) => "network",
-            NodeError::TooLarge { .. } => "too_large",
-            NodeError::BadRequest(_) => "bad_request",
-            NodeError::NotFound(_) => "not_found",
+            NodeError::Store(e) => e.is_refusal(),
+            NodeError::Feed(_) | NodeError::BadBundle(_) => true,
+            _ => false,
         }
     }
+
+    /// Whether the failure is only that some of an author's data has not arrived yet.
+    pub fn is_not_synced(&self) -> bool {
+        matches!(
+            self,
+            NodeError::MissingNodes(_) | NodeError::MissingBodies(_)
+        )
+    }
+}
+
+/// An I/O error with what was being done and where.
+pub(crate) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> NodeError {
+    let path = path.display().to_string();
+    move |source| NodeError::Io { what, path, source }
 }

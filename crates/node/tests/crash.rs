@@ -28,7 +28,7 @@ fn publish_forever() {
             0 => node
                 .post(&format!(
                     "post {i} mentioning @{}",
-                    rookery_feed::format_key(&me)
+                    hex::encode(me.as_bytes())
                 ))
                 .map(drop),
             1 => node

@@ -1,4 +1,4 @@
-//! A peer that speaks `rookery/sync/1` wrongly on purpose. Each time the honest node drops it,
+//! A peer that speaks `rookery/sync/2` wrongly on purpose. Each time the honest node drops it,
 //! goes on syncing with an honest peer, and its store is what it was before the bad data.
 
 use std::sync::Arc;
@@ -7,11 +7,13 @@ use std::time::Duration;
 use iroh::endpoint::{Connection, ConnectionError, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use rookery_feed::{PublicKey, SignedHead};
-use rookery_node::synth::{FeedBuilder, Rng};
 use rookery_node::{Bundle, NetConfig, Network, Node};
 use rookery_prolly::{KeyRange, Prolly, Query};
-use rookery_sync::wire::{self, Hello, Request, Response};
+use rookery_sync::wire::{
+    self, CLOSE_OVER_BUDGET, CLOSE_PROTOCOL, Hello, PROTOCOL_VERSION, Request, Response,
+};
 use rookery_sync::{ALPN, NetOptions, Ticket};
+use rookery_testkit::{FeedBuilder, Rng};
 use tokio::io::AsyncWriteExt;
 
 mod common;
@@ -68,10 +70,16 @@ async fn frame(send: &mut SendStream, r: &impl serde::Serialize) -> anyhow::Resu
 async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyhow::Result<()> {
     let _: Hello = wire::read_frame(&mut recv).await?;
     let req: Request = wire::read_frame(&mut recv).await?;
-    frame(&mut send, &Hello { version: 1 }).await?;
+    frame(
+        &mut send,
+        &Hello {
+            version: PROTOCOL_VERSION,
+        },
+    )
+    .await?;
     let held = s.holder.store().head(&s.author)?.unwrap();
     match &req {
-        Request::Heads { .. } | Request::Newer { .. } | Request::Subscribe { .. } => match s.mode {
+        Request::Subscribe { .. } => match s.mode {
             Mode::ForgedHead => {
                 let mut bytes = held.bytes().to_vec();
                 let last = bytes.len() - 1;
@@ -146,7 +154,7 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             )
             .await?;
         }
-        Request::Diff { .. } | Request::Nodes { .. } => {
+        Request::Diff { .. } | Request::Fetch { .. } => {
             frame(
                 &mut send,
                 &Response::Nodes {
@@ -263,9 +271,7 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
         net.connect(&ticket).await.unwrap();
         let liar = ticket.0.id;
         until(&format!("{mode:?}: the liar is dropped"), || {
-            net.peers()
-                .iter()
-                .all(|p| p.key != rookery_feed::format_key(&liar))
+            net.peers().iter().all(|p| p.key != liar)
         })
         .await;
         if mode == Mode::Fork {
@@ -325,35 +331,31 @@ async fn a_greedy_or_malformed_asker_is_disconnected() {
             }
         }
     };
-    let hello = wire::encode_frame(&Hello { version: 1 }).unwrap();
+    let hello = wire::encode_frame(&Hello {
+        version: PROTOCOL_VERSION,
+    })
+    .unwrap();
     // 10,000 hashes in one request.
     let mut greedy = hello.clone();
     greedy.extend(
-        wire::encode_frame(&Request::Nodes {
-            hashes: vec![rookery_prolly::Hash([1; 32]); 10_000],
+        wire::encode_frame(&Request::Fetch {
+            nodes: vec![rookery_prolly::Hash([1; 32]); 10_000],
+            bodies: vec![],
+            leaf_bodies: false,
         })
         .unwrap(),
     );
-    assert_eq!(
-        ask(greedy).await,
-        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
-    );
+    assert_eq!(ask(greedy).await, u64::from(CLOSE_PROTOCOL));
     // An oversized frame.
     let mut oversized = hello.clone();
     oversized.extend((6u32 << 20).to_be_bytes());
     oversized.extend([0u8; 64]);
-    assert_eq!(
-        ask(oversized).await,
-        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
-    );
+    assert_eq!(ask(oversized).await, u64::from(CLOSE_PROTOCOL));
     // Garbage where a request should be.
     let mut garbage = hello.clone();
     garbage.extend(3u32.to_be_bytes());
     garbage.extend([0xff, 0xff, 0xff]);
-    assert_eq!(
-        ask(garbage).await,
-        u64::from(rookery_sync::server::CLOSE_PROTOCOL)
-    );
+    assert_eq!(ask(garbage).await, u64::from(CLOSE_PROTOCOL));
     // The server kept its store and still serves others.
     assert_eq!(w.holder.store().digest().unwrap(), before);
     let dir = tempfile::tempdir().unwrap();
@@ -390,16 +392,17 @@ async fn more_than_its_share_of_requests_is_a_disconnect() {
     let mut asked = 0;
     loop {
         asked += 1;
-        if client.heads(&[node.id()]).await.is_err() || asked > 100 {
+        let missing = [rookery_prolly::Hash([1; 32])];
+        let r = client.fetch(None, &missing, &[], false, |_| Ok(())).await;
+        if r.is_err() || asked > 100 {
             break;
         }
     }
     assert!(asked <= 52, "{asked} requests before the cut");
     match tokio::time::timeout(Duration::from_secs(5), conn.closed()).await {
-        Ok(ConnectionError::ApplicationClosed(c)) => assert_eq!(
-            u64::from(c.error_code),
-            u64::from(rookery_sync::server::CLOSE_OVER_BUDGET)
-        ),
+        Ok(ConnectionError::ApplicationClosed(c)) => {
+            assert_eq!(u64::from(c.error_code), u64::from(CLOSE_OVER_BUDGET))
+        }
         other => panic!("not closed by the server: {other:?}"),
     }
     net.shutdown().await;

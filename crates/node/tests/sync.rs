@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rookery_feed::keys;
-use rookery_node::api::{ContentView, Event, MessageView};
-use rookery_node::synth::{FeedBuilder, Rng};
-use rookery_node::{FIRST_SCREEN, Network, Node};
-use rookery_prolly::{KeyRange, Prolly, Query};
+use rookery_feed::{Content, MessageId, keys};
+use rookery_node::{FIRST_SCREEN, Item, Network, Node, NodeEvent};
+use rookery_prolly::{EMPTY_ROOT, KeyRange, Prolly, Query};
+use rookery_testkit::{FeedBuilder, Rng};
 mod common;
 
 use common::{loopback, until};
@@ -30,11 +29,23 @@ async fn peer(background: bool) -> Peer {
     }
 }
 
-fn text(v: &MessageView) -> &str {
-    match &v.content {
-        ContentView::Post { text, .. } => text,
+fn text(v: &Item) -> &str {
+    match &v.message.message().content {
+        Content::Post(p) => &p.text,
         _ => "",
     }
+}
+
+/// `net` follows `other` by ticket.
+fn follow(net: &Network, other: &Network) {
+    net.follow(other.id(), Some(&other.ticket())).unwrap();
+}
+
+/// The unread notifications of `n`.
+fn unread(n: &Node) -> Vec<rookery_node::Notification> {
+    n.notifications(200)
+        .map(|l| l.items.into_iter().filter(|n| !n.read).collect())
+        .unwrap_or_default()
 }
 
 fn timeline_texts(n: &Node) -> Vec<String> {
@@ -45,7 +56,7 @@ fn timeline_texts(n: &Node) -> Vec<String> {
 
 /// `b` follows `a` by ticket and waits until its timeline's first screen is full.
 async fn follow_and_see_first_screen(b: &Peer, a: &Peer) {
-    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    follow(&b.net, &a.net);
     until("the first screen", || {
         b.node
             .timeline(None, FIRST_SCREEN)
@@ -74,9 +85,8 @@ async fn posts_reach_followers_live() {
     }
     a.node.set_profile("Ada", "writes a lot", None).unwrap();
     a.node.post("before anyone followed").unwrap();
-    let ticket = a.net.ticket().to_string();
     for f in &followers {
-        f.net.follow(&ticket).unwrap();
+        follow(&f.net, &a.net);
     }
     for f in &followers {
         until("the first post reaches a follower", || {
@@ -98,8 +108,8 @@ async fn posts_reach_followers_live() {
     let mut saw_head = false;
     let mut saw_peer = false;
     while let Ok(e) = events.try_recv() {
-        saw_head |= matches!(e, Event::HeadImported { .. });
-        saw_peer |= matches!(e, Event::Peer { .. });
+        saw_head |= matches!(e, NodeEvent::HeadImported { .. });
+        saw_peer |= matches!(e, NodeEvent::Peer(_));
     }
     assert!(saw_head && saw_peer);
     // The author sees three sessions; each follower one.
@@ -109,12 +119,9 @@ async fn posts_reach_followers_live() {
     .await;
     assert!(a.net.peers().iter().all(|p| p.connected));
     // Followers reply; the author, following them back, sees the thread.
-    let root = a.node.timeline(None, 1).unwrap().items[0].id.clone();
-    let root_id = rookery_feed::MessageId(rookery_prolly::Hash::from_hex(&root).unwrap().0);
+    let root_id: MessageId = a.node.timeline(None, 1).unwrap().items[0].message.id();
     let b = &followers[0];
-    a.net
-        .follow(&rookery_feed::format_key(&b.node.id()))
-        .unwrap();
+    a.net.follow(b.node.id(), None).unwrap();
     until("the author's session with the follower", || {
         b.node.message(&root_id).unwrap().is_some()
     })
@@ -127,7 +134,7 @@ async fn posts_reach_followers_live() {
     })
     .await;
     until("the reply notifies the author", || {
-        a.node.notifications().is_ok_and(|n| n.len() == 1)
+        unread(&a.node).len() == 1
     })
     .await;
     for p in followers.iter().chain([&a]) {
@@ -143,12 +150,12 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     grow(&a, &mut feed, 10_000, None);
     follow_and_see_first_screen(&b, &a).await;
     // The first page is the author's newest posts, exactly.
-    let ids = |n: &Node| -> Vec<String> {
+    let ids = |n: &Node| -> Vec<MessageId> {
         n.author_feed(&a.node.id(), None, FIRST_SCREEN)
             .unwrap()
             .items
             .into_iter()
-            .map(|m| m.id)
+            .map(|m| m.message.id())
             .collect()
     };
     assert_eq!(ids(&b.node), ids(&a.node));
@@ -156,8 +163,8 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     // me came with one Diff on my key range, sent with the Range.
     let c = b.net.counters(&a.node.id()).unwrap();
     assert_eq!(
-        (c.heads, c.subscribe, c.range, c.diff, c.nodes),
-        (0, 1, 1, 1, 0),
+        (c.subscribe, c.range, c.diff, c.fetch),
+        (1, 1, 1, 0),
         "{c:?}"
     );
     // Only the proof nodes (and the path into my mentions range) were fetched.
@@ -167,7 +174,7 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     let (_, proof) = trees.prove_range(&head.head().roots.messages, &q).unwrap();
     let mentions = trees
         .delta(
-            &Prolly::<&rookery_store::Store>::empty_root(),
+            &EMPTY_ROOT,
             &head.head().roots.mentions,
             &keys::mentions_of(&b.node.id()),
         )
@@ -201,7 +208,7 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     until("the ten new posts", || ids(&b.node) == newest).await;
     let after = b.net.counters(&a.node.id()).unwrap();
     assert_eq!(after.range, before.range);
-    assert_eq!(after.nodes, before.nodes);
+    assert_eq!(after.fetch, before.fetch);
     assert_eq!(
         after.diff - before.diff,
         2,
@@ -220,7 +227,7 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
     let b_net = b_node.start(loopback(true)).await.unwrap();
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(7));
     grow(&a, &mut feed, 500, None);
-    b_net.follow(&a.net.ticket().to_string()).unwrap();
+    follow(&b_net, &a.net);
     until("B has A's feed", || {
         b_node.profile(&a.node.id()).unwrap().seq == Some(500)
     })
@@ -235,22 +242,19 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
         .id();
     a.node.import(&mention).unwrap();
     grow(&a, &mut feed, 150, None);
-    assert!(b_node.notifications().unwrap().is_empty());
+    assert!(unread(&b_node).is_empty());
     // B comes back and dials the authors it follows.
     let mut events = b_node.subscribe();
     let b_net = b_node.start(loopback(false)).await.unwrap();
-    until("the notification", || {
-        b_node.notifications().is_ok_and(|n| !n.is_empty())
-    })
-    .await;
-    let n = b_node.notifications().unwrap();
+    until("the notification", || !unread(&b_node).is_empty()).await;
+    let n = unread(&b_node);
     assert_eq!(n.len(), 1);
-    assert_eq!(n[0].message.id, mention_id.to_string());
+    assert_eq!(n[0].item.message.id(), mention_id);
     let c = b_net.counters(&a.node.id()).unwrap();
-    assert_eq!((c.range, c.nodes), (0, 0), "{c:?}");
+    assert_eq!((c.range, c.fetch), (0, 0), "{c:?}");
     let mut notified = 0;
     while let Ok(e) = events.try_recv() {
-        notified += usize::from(matches!(e, Event::Notification { .. }));
+        notified += usize::from(matches!(e, NodeEvent::Notification(_)));
     }
     assert_eq!(notified, 1);
     b_net.shutdown().await;
@@ -265,7 +269,7 @@ async fn a_followed_author_offline_is_replicated_through_another_peer() {
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(9));
     grow(&a, &mut feed, 300, None);
     a.node.post("posted by A").unwrap();
-    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    follow(&b.net, &a.net);
     until("B completes A's feed", || {
         b.node
             .export(&a.node.id())
@@ -275,9 +279,7 @@ async fn a_followed_author_offline_is_replicated_through_another_peer() {
     a.net.shutdown().await;
     // C knows B (a pub, say) and follows A by key alone.
     c.net.connect(&b.net.ticket()).await.unwrap();
-    c.net
-        .follow(&rookery_feed::format_key(&a.node.id()))
-        .unwrap();
+    c.net.follow(a.node.id(), None).unwrap();
     until("C has A's newest post from B", || {
         timeline_texts(&c.node).first().map(String::as_str) == Some("posted by A")
     })
@@ -304,18 +306,18 @@ async fn reads_fetch_missing_nodes_on_demand() {
     follow_and_see_first_screen(&b, &a).await;
     // Scrolling past the first screen meets nodes that are not here; the network read
     // fetches them (a batch per level) instead of failing.
-    let cursor = b.node.timeline(None, FIRST_SCREEN).unwrap().next_cursor;
-    assert!(b.node.timeline(cursor.as_deref(), 200).is_err());
+    let cursor = b.node.timeline(None, FIRST_SCREEN).unwrap().next;
+    assert!(b.node.timeline(cursor.as_ref(), 200).is_err());
     let page = b
         .net
-        .read(|n| n.timeline(cursor.as_deref(), 200))
+        .read(|n| n.timeline(cursor.as_ref(), 200))
         .await
         .unwrap();
     assert_eq!(page.items.len(), 200);
-    let want = a.node.timeline(cursor.as_deref(), 200).unwrap();
+    let want = a.node.timeline(cursor.as_ref(), 200).unwrap();
     assert_eq!(page, want);
     let c = b.net.counters(&a.node.id()).unwrap();
-    assert!(c.nodes <= 6, "{c:?}");
+    assert!(c.fetch <= 6, "{c:?}");
     a.net.shutdown().await;
     b.net.shutdown().await;
 }
@@ -333,7 +335,7 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
     let mut feed = FeedBuilder::new(a_node.secret_key().clone(), Rng::new(5));
     let bundle = feed.posts(6_000, None).unwrap();
     a_node.import(&bundle).unwrap();
-    b.net.follow(&a_net.ticket().to_string()).unwrap();
+    follow(&b.net, &a_net);
     until("the first screen", || {
         b.node.timeline(None, 1).is_ok_and(|p| !p.items.is_empty())
     })
@@ -374,15 +376,17 @@ async fn avatars_travel_as_blobs() {
     let b = peer(true).await;
     let image: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
     a.net.set_profile("Ada", "", Some(&image)).await.unwrap();
-    let hash =
-        rookery_prolly::Hash::from_hex(&a.node.profile(&a.node.id()).unwrap().avatar.unwrap())
-            .unwrap();
+    let avatar = a.node.profile(&a.node.id()).unwrap().about.unwrap().avatar;
+    let hash = rookery_prolly::Hash(avatar.unwrap());
     assert_eq!(hash.0, *blake3::hash(&image).as_bytes());
     // Too large an image is refused before anything is published.
     let huge = vec![0u8; rookery_node::MAX_AVATAR_BYTES + 1];
     let err = a.net.set_profile("Ada", "", Some(&huge)).await.unwrap_err();
-    assert_eq!(err.code(), "too_large");
-    b.net.follow(&a.net.ticket().to_string()).unwrap();
+    assert!(
+        matches!(err, rookery_node::NetError::TooLarge { .. }),
+        "{err}"
+    );
+    follow(&b.net, &a.net);
     let mut got = None;
     for _ in 0..1500 {
         got = b.net.blob(&hash).await.unwrap();
@@ -393,7 +397,7 @@ async fn avatars_travel_as_blobs() {
     }
     assert_eq!(got.as_deref(), Some(image.as_slice()));
     assert_eq!(
-        b.node.profile(&a.node.id()).unwrap().name.as_deref(),
+        b.node.name_of(&a.node.id()).unwrap().as_deref(),
         Some("Ada")
     );
     a.net.shutdown().await;
@@ -415,7 +419,7 @@ async fn following_many_people_in_one_session_keeps_one_subscription() {
     }
     me.net.connect(&hub.net.ticket()).await.unwrap();
     for a in &authors {
-        me.net.follow(&rookery_feed::format_key(a)).unwrap();
+        me.net.follow(*a, None).unwrap();
     }
     until("every followed feed", || {
         authors

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rookery_feed::{Content, MessageId, Post, PublicKey};
+use rookery_node::{DemoState, NetConfig, NetError, NetOptions, Network, Node, NodeError, now_ms};
+use rookery_testkit::Rng;
 use tokio::task::JoinHandle;
-
-use crate::synth::Rng;
-use crate::{NetConfig, NetOptions, Network, Node, NodeError, now_ms};
 
 /// A demo person: name, bio, avatar colour, and what they post about.
 struct Persona {
@@ -176,8 +175,6 @@ fn to_user(template: &str, you: &str) -> String {
     }
 }
 
-/// Set in the first persona's store once every persona has its profile and follows.
-const READY_SETTING: &str = "demo.ready";
 /// Posts of history in all.
 const HISTORY_POSTS: u64 = 300;
 /// How far back the history goes.
@@ -242,7 +239,7 @@ impl Decks {
 
 /// How the user is addressed in text: `@name` when they have a one-word name.
 fn address(user: &Node) -> String {
-    match user.profile(&user.id()).ok().and_then(|p| p.name) {
+    match user.name_of(&user.id()).ok().flatten() {
         Some(n)
             if !n.is_empty()
                 && n.chars()
@@ -306,11 +303,7 @@ fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeE
             }
         };
         let root = post.reply.map(|r| r.root);
-        let view = nodes[persona].publish_at(Content::Post(post), Some(at))?;
-        let id: MessageId = view
-            .id
-            .parse()
-            .map_err(|_| NodeError::BadRequest("bad id".into()))?;
+        let id = nodes[persona].publish_at(Content::Post(post), at)?.id();
         written.push(Written {
             persona,
             id,
@@ -324,7 +317,7 @@ fn backfill(nodes: &[Arc<Node>], user: &Node, rng: &mut Rng) -> Result<(), NodeE
 impl Demo {
     /// Starts the demo peers under `dir` (writing their history the first time), connects the
     /// user's node to them and follows them.
-    pub(crate) async fn start(user: &Network, dir: &Path) -> Result<Demo, NodeError> {
+    pub(crate) async fn start(user: &Network, dir: &Path) -> Result<Demo, NetError> {
         let rng = Rng::new(now_ms() | 1);
         let mut nodes = Vec::new();
         for p in &PERSONAS {
@@ -334,13 +327,13 @@ impl Demo {
         // setting, so a run cut short in between finishes the job next time.
         if nodes[0].store().head(&nodes[0].id())?.is_none() {
             let nodes = nodes.clone();
-            let user = user.node_arc();
+            let user = user.node().clone();
             let mut r = rng.clone();
             tokio::task::spawn_blocking(move || backfill(&nodes, &user, &mut r))
                 .await
-                .map_err(|e| NodeError::Network(e.to_string()))??;
+                .map_err(|e| NetError::Blobs(format!("the demo history was not written: {e}")))??;
         }
-        let ready = nodes[0].store().setting(READY_SETTING)?.is_some();
+        let ready = nodes[0].store().demo_state()?.ready;
         let mut peers = Vec::new();
         let started = Self::connect(user, &nodes, ready, &mut peers).await;
         if let Err(e) = started {
@@ -350,7 +343,7 @@ impl Demo {
             }
             return Err(e);
         }
-        let task = tokio::spawn(live(nodes, user.node_arc(), rng));
+        let task = tokio::spawn(live(nodes, user.node().clone(), rng));
         Ok(Demo { peers, task })
     }
 
@@ -361,7 +354,7 @@ impl Demo {
         nodes: &[Arc<Node>],
         ready: bool,
         peers: &mut Vec<Network>,
-    ) -> Result<(), NodeError> {
+    ) -> Result<(), NetError> {
         for (node, p) in nodes.iter().zip(&PERSONAS) {
             let net = node
                 .start(NetConfig {
@@ -381,7 +374,9 @@ impl Demo {
             }
         }
         if !ready {
-            nodes[0].store().set_setting(READY_SETTING, b"1")?;
+            nodes[0]
+                .store()
+                .set_demo_state(&DemoState { ready: true })?;
         }
         let followed = user.node().followed()?;
         for net in peers.iter() {
@@ -412,20 +407,15 @@ async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
         let i = (rng.unit() * nodes.len() as f64) as usize % nodes.len();
         let u = rng.unit();
         let you = address(&user);
-        let mine = user.author_feed(&user.id(), None, 5).ok().and_then(|p| {
-            p.items
-                .into_iter()
-                .find(|m| matches!(m.content, crate::api::ContentView::Post { .. }))
-        });
+        let mine = user
+            .author_feed(&user.id(), None, 5)
+            .ok()
+            .and_then(|p| p.items.into_iter().next());
         let post = match mine {
-            Some(m) if u < 0.25 => {
-                let Ok(parent) = m.id.parse::<MessageId>() else {
-                    continue;
-                };
-                let root = match &m.content {
-                    crate::api::ContentView::Post { root: Some(r), .. } => {
-                        r.parse().unwrap_or(parent)
-                    }
+            Some(item) if u < 0.25 => {
+                let parent = item.message.id();
+                let root = match &item.message.message().content {
+                    Content::Post(Post { reply: Some(r), .. }) => r.root,
                     _ => parent,
                 };
                 Post::reply(decks.reply(), vec![], root, parent, user.id())
@@ -441,7 +431,7 @@ async fn live(nodes: Vec<Arc<Node>>, user: Arc<Node>, mut rng: Rng) {
                 reply: None,
             },
         };
-        if let Err(e) = nodes[i].publish_at(Content::Post(post), None) {
+        if let Err(e) = nodes[i].publish_at(Content::Post(post), now_ms()) {
             tracing::warn!("demo post failed: {e}");
         }
     }

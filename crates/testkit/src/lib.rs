@@ -1,17 +1,16 @@
 //! Synthetic feeds: realistic posts signed in bulk, for benchmarks, tests and the demo network.
+//! Feeds are written by the node's own [`FeedWriter`], into trees kept in memory, and handed out
+//! as bundles that a node imports as if synced.
 //!
 //! The text generator matches `bench/ssb/gen.js` draw for draw (xorshift64* seeded with 42;
 //! per post the draws `u_len, u_mention, u_target, u_reply, u_parent`, then one per word), so
 //! the Rust and the JavaScript benchmark peers carry the same posts: 40–600 characters, mean
 //! about 200, 10% with a mention, 20% replies to an earlier post of the same feed.
 
-use rookery_feed::{
-    Content, Head, Index, IndexEdits, Message, MessageId, Post, PublicKey, Reply, Roots, SecretKey,
-    SignedHead, SignedMessage, index_edits,
-};
+use rookery_feed::{Content, Head, MessageId, Post, PublicKey, Reply, SecretKey};
+use rookery_node::publish::{Draft, FeedWriter};
+use rookery_node::{Bundle, NodeError};
 use rookery_prolly::{MemStore, NodeStore, Prolly};
-
-use crate::{Bundle, NodeError};
 
 const WORDS: [&str; 64] = [
     "the", "of", "and", "to", "in", "is", "it", "that", "was", "for", "on", "are", "with", "they",
@@ -81,7 +80,7 @@ pub fn gen_post(rng: &mut Rng, index: u64) -> GenPost {
 }
 
 /// Builds an author's feed in bulk: signs posts, builds the index trees in memory and hands
-/// out bundles of what is new, which a node imports as if synced.
+/// out bundles of what is new.
 pub struct FeedBuilder {
     key: SecretKey,
     rng: Rng,
@@ -100,6 +99,9 @@ impl std::fmt::Debug for FeedBuilder {
             .finish_non_exhaustive()
     }
 }
+
+/// The timestamp of a synthetic feed's first post (posts follow one second apart).
+pub const START_MS: u64 = 1_700_000_000_000;
 
 impl FeedBuilder {
     /// A new, empty feed of `key`, with posts drawn from `rng`. Generated mentions go to a pool
@@ -132,27 +134,21 @@ impl FeedBuilder {
         self.head.as_ref()
     }
 
-    /// Signs `count` more posts, one second apart after the last; with `me`, every post whose
-    /// index is a multiple of `every` mentions `me` too. Returns a bundle with the new head and
-    /// only the new nodes and bodies.
+    /// Signs `count` more posts, one second apart after the last; with `mention = (me,
+    /// every)`, every post whose index is a multiple of `every` mentions `me` too. Returns a
+    /// bundle with the new head and only the new nodes and bodies.
     pub fn posts(
         &mut self,
         count: u64,
         mention: Option<(&PublicKey, u64)>,
     ) -> Result<Bundle, NodeError> {
-        let (mut seq, mut ts, mut roots) = self
-            .head
-            .as_ref()
-            .map_or((0, 1_700_000_000_000, Roots::empty()), |h| {
-                (h.seq, h.timestamp_ms, h.roots)
-            });
-        let mut edits = IndexEdits::default();
+        let ts = self.head.as_ref().map_or(START_MS, |h| h.timestamp_ms);
+        let writer = FeedWriter::new(&self.key, &self.trees);
+        let mut batch = writer.begin(self.head.as_ref());
         let mut bodies = Vec::with_capacity(count as usize);
-        for _ in 0..count {
+        for i in 0..count {
             let index = self.ids.len() as u64;
             let g = gen_post(&mut self.rng, index);
-            seq += 1;
-            ts += 1000;
             let mut mentions: Vec<PublicKey> =
                 g.mention.map(|k| self.pool[k]).into_iter().collect();
             if let Some((me, every)) = mention
@@ -165,51 +161,28 @@ impl FeedBuilder {
                 root: self.roots_of[p as usize],
                 parent: self.ids[p as usize],
             });
-            let signed = SignedMessage::sign(
-                Message {
-                    author: self.key.public(),
-                    seq,
-                    timestamp_ms: ts,
-                    content: Content::Post(Post {
-                        text: g.text,
-                        mentions,
-                        reply,
-                    }),
-                },
-                &self.key,
-            )?;
-            edits.extend(index_edits(signed.message(), signed.id(), None)?);
-            self.ids.push(signed.id());
-            self.roots_of.push(reply.map_or(signed.id(), |r| r.root));
-            bodies.push(signed.bytes().to_vec());
+            let draft = Draft {
+                content: Content::Post(Post {
+                    text: g.text,
+                    mentions,
+                    reply,
+                }),
+                timestamp_ms: ts + 1000 * (i + 1),
+            };
+            let m = batch.push(draft, |_| Ok(None))?;
+            self.ids.push(m.id());
+            self.roots_of.push(reply.map_or(m.id(), |r| r.root));
+            bodies.push(m.bytes().to_vec());
         }
-        let mut nodes = Vec::new();
-        for index in Index::ALL {
-            if edits.get(index).is_empty() {
-                continue;
-            }
-            let m = self
-                .trees
-                .mutate(&roots.get(index), edits.get(index).to_vec())?;
-            self.trees
-                .store()
-                .put_many(&m.nodes)
-                .map_err(|e| NodeError::Tree(rookery_prolly::Error::Store(e)))?;
-            roots.set(index, m.root);
-            nodes.extend(m.nodes.into_iter().map(|n| n.bytes));
-        }
-        let head = Head {
-            author: self.key.public(),
-            seq,
-            timestamp_ms: ts,
-            roots,
-            about: self.head.as_ref().and_then(|h| h.about),
-        };
-        let signed = SignedHead::sign(head.clone(), &self.key)?;
-        self.head = Some(head);
+        let w = batch.finish()?;
+        self.trees
+            .store()
+            .put_many(&w.nodes)
+            .map_err(|e| NodeError::Tree(rookery_prolly::Error::Store(e)))?;
+        self.head = Some(w.head.head().clone());
         Ok(Bundle {
-            head: signed.bytes().to_vec(),
-            nodes,
+            head: w.head.bytes().to_vec(),
+            nodes: w.nodes.into_iter().map(|n| n.bytes).collect(),
             bodies,
         })
     }

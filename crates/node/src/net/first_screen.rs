@@ -1,0 +1,113 @@
+//! A first screen: what the UI needs of an author the moment a newer head of theirs is shown —
+//! the newest posts (a `Range` proof for an author never held, a `Diff` from our root for one
+//! held), the new mentions of me (a `Diff` of their `mentions` index on my key's range) and
+//! their profile — asked for together, in one round trip, and imported with the head in one
+//! transaction, so the timeline and the notifications appear together.
+
+use std::sync::Arc;
+
+use rookery_feed::{Index, SignedHead, keys};
+use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, Query};
+use rookery_sync::{Batch, Client, ClientError, Fault};
+
+use super::{FIRST_SCREEN, NetError, Shared};
+
+/// Fetches and imports the first screen of `head`'s author from `client`; `held` is the head
+/// held before, if any.
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    client: &Client,
+    head: &SignedHead,
+    held: Option<&SignedHead>,
+) -> Result<(), NetError> {
+    let node = &shared.node;
+    let h = head.head();
+    let author = h.author;
+    let screen = async {
+        match held {
+            None => {
+                let q = Query::new(KeyRange::all()).reverse().limit(FIRST_SCREEN);
+                client
+                    .range(&author, Index::Messages, &h.roots.messages, &q)
+                    .await
+                    .map(|a| a.batch)
+            }
+            Some(old) => {
+                let from = old.head().roots.messages;
+                collect_diff(client, head, Index::Messages, &from, &KeyRange::all()).await
+            }
+        }
+    };
+    let old_mentions = held.map_or(EMPTY_ROOT, |o| o.head().roots.mentions);
+    let mine = keys::mentions_of(&node.id());
+    let mentions = collect_diff(client, head, Index::Mentions, &old_mentions, &mine);
+    let about = async {
+        match h.about {
+            Some(id) if node.store().body(&id)?.is_none() => {
+                let mut b = Batch::default();
+                client
+                    .fetch(Some(&author), &[], &[id], false, |x| {
+                        b.bodies.extend(x.bodies);
+                        Ok(())
+                    })
+                    .await
+                    .map_err(|e| NetError::client(client.peer(), e))?;
+                Ok::<_, NetError>(b)
+            }
+            _ => Ok(Batch::default()),
+        }
+    };
+    let (screen, mentions, about) = tokio::join!(screen, mentions, about);
+    let peer = client.peer();
+    let mut all = screen.map_err(|e| NetError::client(peer, e))?;
+    for b in [mentions.map_err(|e| NetError::client(peer, e))?, about?] {
+        all.nodes.extend(b.nodes);
+        all.bodies.extend(b.bodies);
+    }
+    take(shared, client, head, all)
+}
+
+/// Imports `batch` with `head`. A head or data our rules refuse (a rollback, a fork) is the
+/// peer's fault; a failure of our store is ours.
+pub(crate) fn take(
+    shared: &Shared,
+    client: &Client,
+    head: &SignedHead,
+    batch: Batch,
+) -> Result<(), NetError> {
+    match shared
+        .node
+        .import_checked(head, &batch.nodes, &batch.bodies)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() => Err(NetError::Peer {
+            peer: client.peer(),
+            source: ClientError::Fault(Fault::Refused(e.to_string())),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A whole `Diff` answer with its bodies, verified, in memory.
+async fn collect_diff(
+    client: &Client,
+    head: &SignedHead,
+    index: Index,
+    from: &Hash,
+    range: &KeyRange,
+) -> Result<Batch, ClientError> {
+    let mut all = Batch::default();
+    let h = head.head();
+    let to = h.roots.get(index);
+    if *from == to {
+        return Ok(all);
+    }
+    client
+        .diff(&h.author, index, from, &to, range, true, |b| {
+            all.nodes.extend(b.nodes);
+            all.bodies.extend(b.bodies);
+            Ok(())
+        })
+        .await?;
+    Ok(all)
+}

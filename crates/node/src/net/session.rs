@@ -1,0 +1,106 @@
+//! One session with a peer: the engine's state of it, and its subscription task, which names
+//! every followed author with the seq held and forwards each head the peer shows to the engine.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use iroh::endpoint::Connection;
+use rookery_feed::{PublicKey, SignedHead};
+use rookery_sync::{Client, ClientError};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::engine::Input;
+use super::{NetError, SessionView, Shared};
+
+/// The engine's state of one open session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// What the rest of the node may see of it.
+    pub(crate) view: SessionView,
+    /// The connection's id: inputs about an older connection of the same peer are ignored.
+    pub(crate) conn_id: usize,
+    /// The highest seq this peer has shown per author: it may not go back.
+    pub(crate) shown: HashMap<PublicKey, u64>,
+    /// The subscription task.
+    pub(crate) watch: Option<AbortHandle>,
+    /// First screens running on this session.
+    pub(crate) first_screens: usize,
+    /// Heads waiting for a first-screen slot on this session.
+    pub(crate) waiting: VecDeque<SignedHead>,
+}
+
+impl Session {
+    pub(crate) fn new(conn: &Connection, timeout: Duration) -> Self {
+        let st = conn.stats();
+        Session {
+            view: SessionView {
+                client: Client::new(conn.clone(), timeout),
+                fetching: None,
+                setup_bytes: st.udp_tx.bytes + st.udp_rx.bytes,
+            },
+            conn_id: conn.stable_id(),
+            shown: HashMap::new(),
+            watch: None,
+            first_screens: 0,
+            waiting: VecDeque::new(),
+        }
+    }
+
+    /// Stops the session's own task (its connection closes on its own, or was closed).
+    pub(crate) fn stop(self) {
+        if let Some(w) = self.watch {
+            w.abort();
+        }
+    }
+}
+
+/// The subscription: one request naming `authors` with the seqs held, whose first frame has
+/// the heads newer than them, then every change, each sent to the engine. Ends when the peer
+/// ends it; a peer that misbehaves is reported.
+pub(crate) async fn watch(
+    shared: Arc<Shared>,
+    client: Client,
+    authors: Vec<PublicKey>,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let peer = client.peer();
+    let conn = client.connection().stable_id();
+    let r = async {
+        let mut held = Vec::with_capacity(authors.len());
+        for a in &authors {
+            let head = shared
+                .node
+                .store()
+                .head(a)
+                .map_err(|e| ClientError::Local(Box::new(e)))?;
+            held.push((*a, head.map_or(0, |h| h.head().seq)));
+        }
+        let (newer, mut sub) = client.subscribe(&held).await?;
+        for head in newer {
+            let _ = inputs.send(Input::HeadShown { peer, conn, head });
+        }
+        // Feeds held but perhaps not complete yet resume in the background.
+        let held = held
+            .iter()
+            .filter(|(_, seq)| *seq > 0)
+            .map(|(a, _)| *a)
+            .collect();
+        let _ = inputs.send(Input::Subscribed { peer, conn, held });
+        while let Some(head) = sub.next().await {
+            let _ = inputs.send(Input::HeadShown {
+                peer,
+                conn,
+                head: head?,
+            });
+        }
+        Ok::<_, ClientError>(())
+    };
+    if let Err(e) = r.await
+        && e.is_misbehaviour()
+    {
+        let error = NetError::client(peer, e);
+        let _ = inputs.send(Input::Misbehaved { peer, conn, error });
+    }
+}

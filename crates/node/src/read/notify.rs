@@ -1,0 +1,205 @@
+//! Notifications: mentions of and replies to the local identity. The list is the newest entries
+//! of every author's `mentions` index on my key's range; which of them are unread comes from
+//! root diffs — each author's last-seen `mentions` root against the current one, on the same
+//! range — less those marked read one by one.
+
+use std::collections::HashSet;
+
+use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, keys};
+use rookery_prolly::{Change, EMPTY_ROOT, Hash, Query};
+
+use super::{Ctx, Item, id_of};
+use crate::{Node, NodeError};
+
+/// Why a notification is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// A reply to one of my posts.
+    Reply,
+    /// A post that mentions me.
+    Mention,
+}
+
+/// A mention of, or reply to, the local identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// Reply or mention.
+    pub kind: NotificationKind,
+    /// The message.
+    pub item: Item,
+    /// Whether it was read: seen before the last "mark all read", or marked read by itself.
+    pub read: bool,
+}
+
+/// The latest notifications and how many are unread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notifications {
+    /// Newest first.
+    pub items: Vec<Notification>,
+    /// Unread, in all (not only among `items`).
+    pub unread: u64,
+}
+
+fn newest_first(a: &Notification, b: &Notification) -> std::cmp::Ordering {
+    let (a, b) = (a.item.message.message(), b.item.message.message());
+    (b.timestamp_ms, b.seq).cmp(&(a.timestamp_ms, a.seq))
+}
+
+impl Ctx<'_> {
+    /// The notification an entry of `author`'s mentions index makes, if it is one: a post of
+    /// theirs that mentions me (anything else is not what that index may hold, and is skipped).
+    fn notification(
+        &self,
+        author: &PublicKey,
+        value: &[u8],
+    ) -> Result<Option<Notification>, NodeError> {
+        let body = self.body(&id_of(value)?)?;
+        let m = body.message();
+        let mentions_me = matches!(&m.content, Content::Post(p) if p.mentions.contains(&self.me));
+        if m.author != *author || !mentions_me {
+            return Ok(None);
+        }
+        let kind = match &m.content {
+            Content::Post(Post { reply: Some(r), .. })
+                if self
+                    .node
+                    .store
+                    .body(&r.parent)?
+                    .is_some_and(|p| p.message().author == self.me) =>
+            {
+                NotificationKind::Reply
+            }
+            _ => NotificationKind::Mention,
+        };
+        Ok(Some(Notification {
+            kind,
+            item: self.item(body)?,
+            read: false,
+        }))
+    }
+
+    /// The mentions of me that `author`'s index gained from `old` to `new`.
+    pub(crate) fn mentions_between(
+        &self,
+        author: &PublicKey,
+        old: &Hash,
+        new: &Hash,
+    ) -> Result<Vec<Notification>, NodeError> {
+        let mut out = Vec::new();
+        for change in self.node.trees.diff(old, new, keys::mentions_of(&self.me)) {
+            let value = match change? {
+                Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
+                Change::Removed { .. } => continue,
+            };
+            out.extend(self.notification(author, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// The ids of every mention of me added since each author was last seen.
+    fn unseen(&self) -> Result<HashSet<MessageId>, NodeError> {
+        let mut out = HashSet::new();
+        for h in self.others()? {
+            let seen = self
+                .node
+                .store
+                .last_seen(&h.author, Index::Mentions)?
+                .unwrap_or(EMPTY_ROOT);
+            let found = self.mentions_between(&h.author, &seen, &h.roots.mentions)?;
+            out.extend(found.into_iter().map(|n| n.item.message.id()));
+        }
+        Ok(out)
+    }
+}
+
+impl Node {
+    /// The latest `limit` mentions of and replies to the local identity, newest first, read or
+    /// not, and how many are unread: new since "mark all read" (by root diffs) and not marked
+    /// read one by one.
+    pub fn notifications(&self, limit: usize) -> Result<Notifications, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let unseen: Vec<MessageId> = ctx.unseen()?.into_iter().collect();
+        let marked = self.store.are_read(&unseen)?;
+        let unread: HashSet<MessageId> = unseen
+            .into_iter()
+            .zip(marked)
+            .filter(|(_, read)| !read)
+            .map(|(id, _)| id)
+            .collect();
+        let mut all = Vec::new();
+        for h in ctx.others()? {
+            let newest = Query::new(keys::mentions_of(&self.me))
+                .reverse()
+                .limit(limit);
+            for entry in self.trees.range(&h.roots.mentions, newest) {
+                let (_, value) = entry?;
+                all.extend(ctx.notification(&h.author, &value)?);
+            }
+        }
+        all.sort_by(newest_first);
+        all.truncate(limit);
+        for n in &mut all {
+            n.read = !unread.contains(&n.item.message.id());
+        }
+        Ok(Notifications {
+            unread: unread.len() as u64,
+            items: all,
+        })
+    }
+
+    /// Marks one notification read, by its message id.
+    pub fn mark_notification_read(&self, id: &MessageId) -> Result<(), NodeError> {
+        Ok(self.store.mark_read(id)?)
+    }
+
+    /// Marks every notification read: each author's current `mentions` root becomes the last
+    /// seen.
+    pub fn mark_all_notifications_read(&self) -> Result<(), NodeError> {
+        self.mark_seen_in(None, &[Index::Mentions])
+    }
+
+    /// Marks one author (or, with `None`, every author held) as seen: their current `mentions`
+    /// and `messages` roots become the last seen, so their unread count and their
+    /// notifications start again from now.
+    pub fn mark_seen(&self, author: Option<&PublicKey>) -> Result<(), NodeError> {
+        self.mark_seen_in(author, &[Index::Mentions, Index::Messages])
+    }
+
+    fn mark_seen_in(&self, author: Option<&PublicKey>, indexes: &[Index]) -> Result<(), NodeError> {
+        let heads: Vec<Head> = match author {
+            Some(a) => self
+                .store
+                .head(a)?
+                .into_iter()
+                .map(|h| h.head().clone())
+                .collect(),
+            None => self
+                .store
+                .heads()?
+                .into_iter()
+                .map(|h| h.head().clone())
+                .collect(),
+        };
+        let seen: Vec<_> = heads
+            .iter()
+            .flat_map(|h| indexes.iter().map(move |&i| (h.author, i, h.roots.get(i))))
+            .collect();
+        Ok(self.store.set_last_seen(&seen)?)
+    }
+
+    /// The new mentions of me that an import of `author`'s head brought (from `old`, the
+    /// `mentions` root held before): for the events a new head raises. Partial data may not
+    /// reach every new mention yet; those are counted once their nodes arrive.
+    pub(crate) fn new_mentions(
+        &self,
+        author: &PublicKey,
+        old: &Hash,
+        new: &Hash,
+    ) -> Result<Vec<Notification>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        if ctx.is_blocked(author) || *author == self.me {
+            return Ok(vec![]);
+        }
+        ctx.mentions_between(author, old, new)
+    }
+}

@@ -1,0 +1,203 @@
+//! People: a profile (latest About, follows, followers among the feeds held), the people list
+//! (for autocomplete and the Follow view), unread counts per followed author (subtree counts),
+//! and the name index that resolves `@name` when posting.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+
+use rookery_feed::{About, Index, PublicKey, keys};
+use rookery_prolly::{KeyRange, Query};
+
+use super::{Ctx, about_of, follows_of};
+use crate::{Node, NodeError};
+
+/// A profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// Whose.
+    pub key: PublicKey,
+    /// Their latest About, if held.
+    pub about: Option<About>,
+    /// The keys they follow.
+    pub follows: Vec<PublicKey>,
+    /// Authors held here (not blocked) who follow them.
+    pub followers: u64,
+    /// Whether the local identity follows them.
+    pub followed_by_me: bool,
+    /// Whether the local identity blocked them.
+    pub blocked_by_me: bool,
+    /// Messages they published (their head's seq), if the head is held.
+    pub seq: Option<u64>,
+}
+
+/// Someone known here: a feed held or an author followed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// Their key.
+    pub key: PublicKey,
+    /// Their latest About, if held.
+    pub about: Option<About>,
+    /// Whether the local identity follows them.
+    pub followed: bool,
+    /// Their latest seq held.
+    pub seq: Option<u64>,
+    /// The time of their latest message held, ms since the Unix epoch.
+    pub updated_ms: Option<u64>,
+}
+
+/// Unread posts of one followed author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unread {
+    /// The author.
+    pub author: PublicKey,
+    /// Their name, if known.
+    pub name: Option<String>,
+    /// Entries added to their feed since last marked seen.
+    pub count: u64,
+}
+
+impl Node {
+    /// An author's profile: latest About, follows, and followers among the authors held.
+    pub fn profile(&self, author: &PublicKey) -> Result<Profile, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let head = ctx.head_of(author)?;
+        let (about, follows) = match &head {
+            Some(h) => (about_of(self, h)?, follows_of(self, h)?),
+            None => (None, vec![]),
+        };
+        let mut followers = 0;
+        let mut followed_by_me = false;
+        for h in ctx.heads()?.iter().filter(|h| h.author != *author) {
+            // Followers are counted among the feeds held; another author's `follows` tree
+            // still arriving leaves them out of the count rather than failing the profile.
+            // My own tree is always whole, so `followed_by_me` is exact.
+            let follows = match self.trees.get(&h.roots.follows, &keys::follow(author)) {
+                Ok(v) => v.is_some(),
+                Err(rookery_prolly::Error::MissingNodes(_)) if h.author != self.me => false,
+                Err(e) => return Err(e.into()),
+            };
+            if follows {
+                followers += 1;
+                followed_by_me |= h.author == self.me;
+            }
+        }
+        Ok(Profile {
+            key: *author,
+            about,
+            follows,
+            followers,
+            followed_by_me,
+            blocked_by_me: ctx.is_blocked(author),
+            seq: head.map(|h| h.seq),
+        })
+    }
+
+    /// Everyone whose feed is held, plus the authors followed, less those blocked: followed
+    /// first, then named before unnamed, by name.
+    pub fn people(&self) -> Result<Vec<Person>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let followed = ctx.followed()?;
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for h in ctx.others()? {
+            seen.insert(h.author);
+            out.push(Person {
+                key: h.author,
+                about: about_of(self, h)?,
+                followed: followed.contains(&h.author),
+                seq: Some(h.seq),
+                updated_ms: Some(h.timestamp_ms),
+            });
+        }
+        for k in followed.iter().filter(|k| !seen.contains(*k)) {
+            out.push(Person {
+                key: *k,
+                about: None,
+                followed: true,
+                seq: None,
+                updated_ms: None,
+            });
+        }
+        let name = |p: &Person| {
+            p.about
+                .as_ref()
+                .map(|a| a.name.to_lowercase())
+                .filter(|n| !n.is_empty())
+        };
+        out.sort_by(|a, b| {
+            (!a.followed, name(a).is_none(), name(a), a.key.as_bytes()).cmp(&(
+                !b.followed,
+                name(b).is_none(),
+                name(b),
+                b.key.as_bytes(),
+            ))
+        });
+        Ok(out)
+    }
+
+    /// For each author followed: how many entries their feed gained since it was last marked
+    /// seen, from subtree counts (O(depth) per author, nothing read in full).
+    pub fn unread_counts(&self) -> Result<Vec<Unread>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let mut out = Vec::new();
+        for author in ctx.followed()? {
+            let Some(h) = ctx.head_of(author)? else {
+                continue;
+            };
+            let since = match self.store.last_seen(author, Index::Messages)? {
+                None => Bound::Unbounded,
+                Some(seen) => match self
+                    .trees
+                    .range(&seen, Query::new(KeyRange::all()).reverse().limit(1))
+                    .next()
+                {
+                    Some(item) => Bound::Excluded(item?.0),
+                    None => Bound::Unbounded,
+                },
+            };
+            let count = self.trees.count(
+                &h.roots.messages,
+                &KeyRange {
+                    start: since,
+                    end: Bound::Unbounded,
+                },
+            )?;
+            out.push(Unread {
+                author: *author,
+                name: ctx.name_of(author)?,
+                count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Lower-case known names → keys, for resolving `@name`. Where several authors share a
+    /// name, the one the local identity follows (or itself) wins; if that does not settle it,
+    /// the name resolves to nobody: anyone can take any name, and a guess could mention a
+    /// stranger.
+    pub(crate) fn name_index(&self) -> Result<HashMap<String, PublicKey>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let followed = ctx.followed()?;
+        let mut by_name: HashMap<String, Vec<PublicKey>> = HashMap::new();
+        for h in ctx.heads()? {
+            if let Some(name) = ctx.name_of(&h.author)? {
+                by_name
+                    .entry(name.to_lowercase())
+                    .or_default()
+                    .push(h.author);
+            }
+        }
+        let mut out = HashMap::new();
+        for (name, keys) in by_name {
+            let known: Vec<PublicKey> = keys
+                .iter()
+                .filter(|k| followed.contains(*k) || **k == self.me)
+                .copied()
+                .collect();
+            if let ([only], _) | (_, [only]) = (keys.as_slice(), known.as_slice()) {
+                out.insert(name, *only);
+            }
+        }
+        Ok(out)
+    }
+}
