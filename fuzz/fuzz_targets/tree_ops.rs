@@ -9,7 +9,7 @@ use rookery_prolly::{KeyRange, MemStore, Prolly, Query};
 
 fuzz_target!(|data: &[u8]| {
     let p = Prolly::new(MemStore::new());
-    let mut root = Prolly::<MemStore>::empty_root();
+    let mut root = rookery_prolly::EMPTY_ROOT;
     let mut model = BTreeMap::new();
     for batch in data.split(|&b| b == 0xff) {
         let edits: Vec<_> = batch
@@ -32,6 +32,6 @@ fuzz_target!(|data: &[u8]| {
     let want: Vec<_> = model.clone().into_iter().collect();
     assert_eq!(got, want);
     let fresh = Prolly::new(MemStore::new());
-    let again = fresh.apply(&Prolly::<MemStore>::empty_root(), model.into_iter().map(|(k, v)| (k, Some(v)))).expect("build");
+    let again = fresh.apply(&rookery_prolly::EMPTY_ROOT, model.into_iter().map(|(k, v)| (k, Some(v)))).expect("build");
     assert_eq!(again, root);
 });

@@ -1,8 +1,9 @@
 //! `rookery-desktop`: the Tauri 2 shell. It starts the node in the app's tokio runtime (data in
 //! the platform data directory, shared with the `rookery` command), forwards the node's events
 //! to the window as `node-event`, shows desktop notifications of new mentions and replies while
-//! the window is not focused, and exposes the UI's API (`docs/api.md`) as commands. Every
-//! command is a one-line adapter over `rookery_node::app::App`; no logic lives here.
+//! the window is not focused, and exposes the UI's API (`docs/api.md`) as commands, generated
+//! from the one command table of `rookery-app`: each a line over `rookery_app::App`; no logic
+//! lives here.
 //!
 //! Flags: `--demo` starts the demo network, `--offline` keeps to direct addresses (no relays).
 //! `ROOKERY_DATA_DIR` overrides the data directory.
@@ -11,153 +12,68 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rookery_node::api::{
-    Event, KeyBackup, Me, MessageView, NotificationKind, Notifications, Page, Person, Profile,
-    Settings, Status, Thread,
-};
-use rookery_node::app::{App, AppOptions};
-use rookery_node::{Node, NodeError};
-use serde::Serialize;
+use rookery_app::view::{ContentView, Event, NotificationKind};
+use rookery_app::{App, AppOptions, ErrorView, Next};
+use rookery_node::Node;
 use tauri::{Emitter, Manager, State};
 use tauri_plugin_notification::NotificationExt;
 
-/// A command's error as the UI reads it: a stable code and a readable message.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    code: &'static str,
-    message: String,
-}
-
-impl From<NodeError> for ApiError {
-    fn from(e: NodeError) -> Self {
-        ApiError {
-            code: e.code(),
-            message: e.to_string(),
-        }
-    }
-}
-
 type Api<'a> = State<'a, Arc<App>>;
-type R<T> = Result<T, ApiError>;
 
-#[tauri::command]
-async fn me(app: Api<'_>) -> R<Me> {
-    Ok(app.me().await?)
+/// One Tauri command per entry of the command table (`rookery_app::with_commands!`), each a
+/// line over `App`: JSON arguments as `args`; an upload's raw bytes as the IPC body; a
+/// download's bytes as a raw IPC answer.
+macro_rules! tauri_commands {
+    ($(
+        $(#[doc = $doc:literal])*
+        $(@$kind:ident)? $name:ident($args:ident {
+            $( $(#[doc = $fdoc:literal])* $field:ident : $fty:ty ),* $(,)?
+        }) -> $ret:ty;
+    )*) => {
+        /// The generated commands.
+        mod commands {
+            use super::*;
+            $( command!($($kind)?; $name, $args, $ret); )*
+
+            /// The handler that routes every command.
+            pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+                tauri::generate_handler![$($name),*]
+            }
+        }
+    };
 }
 
-#[tauri::command]
-async fn timeline(app: Api<'_>, cursor: Option<String>, limit: Option<usize>) -> R<Page> {
-    Ok(app.timeline(cursor.as_deref(), limit).await?)
+macro_rules! command {
+    (; $name:ident, $args:ident, $ret:ty) => {
+        #[tauri::command]
+        async fn $name(app: Api<'_>, args: rookery_app::args::$args) -> Result<$ret, ErrorView> {
+            app.$name(args).await.map_err(|e| e.view())
+        }
+    };
+    (upload; $name:ident, $args:ident, $ret:ty) => {
+        #[tauri::command]
+        async fn $name(app: Api<'_>, request: tauri::ipc::Request<'_>) -> Result<$ret, ErrorView> {
+            let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+                let e = rookery_app::AppError::bad_request("this call takes the bytes as its body");
+                return Err(e.view());
+            };
+            let args = rookery_app::args::$args::default();
+            app.$name(args, bytes.clone()).await.map_err(|e| e.view())
+        }
+    };
+    (download; $name:ident, $args:ident, $ret:ty) => {
+        #[tauri::command]
+        async fn $name(
+            app: Api<'_>,
+            args: rookery_app::args::$args,
+        ) -> Result<tauri::ipc::Response, ErrorView> {
+            let blob = app.$name(args).await.map_err(|e| e.view())?;
+            Ok(tauri::ipc::Response::new(blob.bytes))
+        }
+    };
 }
 
-#[tauri::command]
-async fn author_feed(
-    app: Api<'_>,
-    key: String,
-    cursor: Option<String>,
-    limit: Option<usize>,
-) -> R<Page> {
-    Ok(app.author_feed(&key, cursor.as_deref(), limit).await?)
-}
-
-#[tauri::command]
-async fn thread(app: Api<'_>, id: String) -> R<Thread> {
-    Ok(app.thread(&id).await?)
-}
-
-#[tauri::command]
-async fn profile(app: Api<'_>, key: String) -> R<Profile> {
-    Ok(app.profile(&key).await?)
-}
-
-#[tauri::command]
-async fn people(app: Api<'_>) -> R<Vec<Person>> {
-    Ok(app.people().await?)
-}
-
-#[tauri::command]
-async fn notifications(app: Api<'_>, limit: Option<usize>) -> R<Notifications> {
-    Ok(app.notifications(limit).await?)
-}
-
-#[tauri::command]
-async fn mark_read(app: Api<'_>, id: Option<String>, limit: Option<usize>) -> R<Notifications> {
-    Ok(app.mark_read(id.as_deref(), limit).await?)
-}
-
-#[tauri::command]
-async fn post(app: Api<'_>, text: String) -> R<MessageView> {
-    Ok(app.post(&text).await?)
-}
-
-#[tauri::command]
-async fn reply(app: Api<'_>, parent: String, text: String) -> R<MessageView> {
-    Ok(app.reply(&parent, &text).await?)
-}
-
-#[tauri::command]
-async fn follow(app: Api<'_>, address: String) -> R<Profile> {
-    Ok(app.follow(&address).await?)
-}
-
-#[tauri::command]
-async fn unfollow(app: Api<'_>, key: String) -> R<Profile> {
-    Ok(app.unfollow(&key).await?)
-}
-
-#[tauri::command]
-async fn block(app: Api<'_>, key: String) -> R<Profile> {
-    Ok(app.block(&key).await?)
-}
-
-#[tauri::command]
-async fn delete_message(app: Api<'_>, id: String) -> R<()> {
-    Ok(app.delete(&id).await?)
-}
-
-#[tauri::command]
-async fn set_profile(app: Api<'_>, name: String, bio: String) -> R<Profile> {
-    Ok(app.set_profile(&name, &bio).await?)
-}
-
-#[tauri::command]
-async fn set_avatar(app: Api<'_>, bytes: Vec<u8>) -> R<Profile> {
-    Ok(app.set_avatar(&bytes).await?)
-}
-
-#[tauri::command]
-async fn blob(app: Api<'_>, hash: String) -> R<Vec<u8>> {
-    Ok(app.blob(&hash).await?.0)
-}
-
-#[tauri::command]
-async fn status(app: Api<'_>) -> R<Status> {
-    Ok(app.status().await?)
-}
-
-#[tauri::command]
-async fn settings(app: Api<'_>) -> R<Settings> {
-    Ok(app.settings().await?)
-}
-
-#[tauri::command]
-async fn set_settings(
-    app: Api<'_>,
-    relays: Option<bool>,
-    notifications: Option<bool>,
-) -> R<Settings> {
-    Ok(app.set_settings(relays, notifications).await?)
-}
-
-#[tauri::command]
-async fn export_key(app: Api<'_>) -> R<KeyBackup> {
-    Ok(app.export_key().await?)
-}
-
-#[tauri::command]
-async fn start_demo(app: Api<'_>) -> R<()> {
-    Ok(app.start_demo().await?)
-}
+rookery_app::with_commands!(tauri_commands);
 
 /// The data directory: `ROOKERY_DATA_DIR`, or the platform's (as the `rookery` command uses).
 fn data_dir() -> Result<PathBuf, String> {
@@ -172,14 +88,14 @@ fn data_dir() -> Result<PathBuf, String> {
 /// Forwards node events to the window; a new mention or reply becomes a desktop notification
 /// when the window is not focused and notifications are on.
 async fn forward(handle: tauri::AppHandle, app: Arc<App>) {
-    let mut events = app.subscribe();
+    let mut events = app.events();
     loop {
-        let e = match events.recv().await {
-            Ok(e) => e,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        let e = match events.next().await {
+            Next::Event(e) => e,
+            Next::Missed(_) => continue,
+            Next::Closed => return,
         };
-        if let Event::Notification { notification } = &e {
+        if let Event::Notification { notification } = e.as_ref() {
             let focused = handle
                 .get_webview_window("main")
                 .and_then(|w| w.is_focused().ok())
@@ -195,9 +111,7 @@ async fn forward(handle: tauri::AppHandle, app: Arc<App>) {
                     NotificationKind::Mention => format!("{who} mentioned you"),
                 };
                 let body = match &notification.message.content {
-                    rookery_node::api::ContentView::Post { text, .. } => {
-                        text.chars().take(140).collect()
-                    }
+                    ContentView::Post { text, .. } => text.chars().take(140).collect(),
                     _ => String::new(),
                 };
                 if let Err(err) = handle
@@ -253,37 +167,14 @@ fn main() {
             tauri::async_runtime::spawn(forward(tauri_app.handle().clone(), app.clone()));
             if demo {
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = app.start_demo().await {
+                    if let Err(e) = app.start_demo(rookery_app::args::StartDemoArgs {}).await {
                         tracing::error!("the demo network did not start: {e}");
                     }
                 });
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            me,
-            timeline,
-            author_feed,
-            thread,
-            profile,
-            people,
-            notifications,
-            mark_read,
-            post,
-            reply,
-            follow,
-            unfollow,
-            block,
-            delete_message,
-            set_profile,
-            set_avatar,
-            blob,
-            status,
-            settings,
-            set_settings,
-            export_key,
-            start_demo,
-        ])
+        .invoke_handler(commands::handler())
         .build(tauri::generate_context!());
     match result {
         Ok(app) => app.run(|handle, event| {

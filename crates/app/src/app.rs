@@ -507,7 +507,7 @@ pub enum Next {
 impl Events {
     /// The next event.
     pub async fn next(&mut self) -> Next {
-        loop {
+        {
             let e = match self.rx.recv().await {
                 Ok(e) => e,
                 Err(broadcast::error::RecvError::Lagged(n)) => return Next::Missed(n),
@@ -531,7 +531,7 @@ impl Events {
                     peer: peer_view(&self.node, p),
                 },
             };
-            return Next::Event(Box::new(view));
+            Next::Event(Box::new(view))
         }
     }
 }

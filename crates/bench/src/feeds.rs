@@ -6,12 +6,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rookery_feed::{
-    Content, Head, Index, IndexEdits, Message, Post, PublicKey, Roots, SecretKey, SignedHead,
-    SignedMessage, index_edits,
-};
+use rookery_feed::{Content, Head, Index, Post, PublicKey, SecretKey, SignedMessage};
+use rookery_node::publish::{Draft, FeedWriter};
 use rookery_node::{Bundle, Node};
-use rookery_prolly::{MemStore, NodeStore, Prolly};
+use rookery_prolly::{EMPTY_ROOT, MemStore, NodeStore, Prolly};
 use serde::Serialize;
 
 /// Arguments of `rookery-bench feeds`.
@@ -102,55 +100,31 @@ fn extend_feed<S: NodeStore>(
     me: &PublicKey,
     rng: &mut Lcg,
 ) -> anyhow::Result<Bundle> {
-    let (mut seq, mut ts, mut roots) = prev.map_or((0, 1_700_000_000_000, Roots::empty()), |h| {
-        (h.seq, h.timestamp_ms, h.roots)
-    });
-    let mut edits = IndexEdits::default();
+    let mut ts = prev.map_or(1_700_000_000_000, |h| h.timestamp_ms);
+    let writer = FeedWriter::new(key, trees);
+    let mut batch = writer.begin(prev);
     let mut bodies = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        seq += 1;
         ts += 1 + rng.next() % 600_000;
         let mentions = if mention_every > 0 && rng.next().is_multiple_of(mention_every) {
             vec![*me]
         } else {
             vec![]
         };
-        let msg = Message {
-            author: key.public(),
-            seq,
-            timestamp_ms: ts,
+        let draft = Draft {
             content: Content::Post(Post {
                 text: text(rng),
                 mentions,
                 reply: None,
             }),
-        };
-        let signed = SignedMessage::sign(msg, key)?;
-        edits.extend(index_edits(signed.message(), signed.id(), None)?);
-        bodies.push(signed.bytes().to_vec());
-    }
-    let mut nodes = Vec::new();
-    for index in Index::ALL {
-        if edits.get(index).is_empty() {
-            continue;
-        }
-        let m = trees.mutate(&roots.get(index), edits.get(index).to_vec())?;
-        roots.set(index, m.root);
-        nodes.extend(m.nodes.into_iter().map(|n| n.bytes));
-    }
-    let head = SignedHead::sign(
-        Head {
-            author: key.public(),
-            seq,
             timestamp_ms: ts,
-            roots,
-            about: prev.and_then(|h| h.about),
-        },
-        key,
-    )?;
+        };
+        bodies.push(batch.push(draft, |_| Ok(None))?.bytes().to_vec());
+    }
+    let w = batch.finish()?;
     Ok(Bundle {
-        head: head.bytes().to_vec(),
-        nodes,
+        head: w.head.bytes().to_vec(),
+        nodes: w.nodes.into_iter().map(|n| n.bytes).collect(),
         bodies,
     })
 }
@@ -194,7 +168,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         node.follow(author_key(i).public())?;
     }
     r.publish_per_s = args.authors as f64 / t.elapsed().as_secs_f64();
-    node.mark_read(None)?;
+    node.mark_seen(None)?;
 
     // A few authors mention me: new heads with only their new nodes and bodies, as sync brings them.
     let mentioners = args.mentioners.min(args.authors);
@@ -219,16 +193,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     // Rookery: notifications by diffing each author's last-seen mentions root with the current.
     let t = Instant::now();
-    let found = node.notifications()?;
+    let found = node.notifications(200)?;
     r.notify_us = t.elapsed().as_secs_f64() * 1e6;
-    r.new_mentions = found.len();
+    r.new_mentions = found.unread as usize;
     let trees = Prolly::new(node.store());
     for h in node.store().heads()? {
         let h = h.head();
         let seen = node
             .store()
             .last_seen(&h.author, Index::Mentions)?
-            .unwrap_or_else(Prolly::<MemStore>::empty_root);
+            .unwrap_or(EMPTY_ROOT);
         let mut d = trees.diff(
             &seen,
             &h.roots.mentions,

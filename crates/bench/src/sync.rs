@@ -23,8 +23,8 @@ use anyhow::Context;
 use iroh::endpoint::Connection;
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use rookery_feed::{PublicKey, SecretKey, SignedMessage};
-use rookery_node::synth::{FeedBuilder, Rng};
 use rookery_node::{Bundle, FIRST_SCREEN, NetConfig, NetOptions, Network, Node};
+use rookery_testkit::{FeedBuilder, Rng};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
@@ -122,9 +122,9 @@ async fn rookery(
 ) -> anyhow::Result<BTreeMap<&'static str, Figure>> {
     let mut out = BTreeMap::new();
     let a = author.node.id();
-    let newest = |n: &Node| -> Vec<String> {
+    let newest = |n: &Node| -> Vec<rookery_feed::MessageId> {
         n.author_feed(&a, None, FIRST_SCREEN)
-            .map(|p| p.items.into_iter().map(|m| m.id).collect())
+            .map(|p| p.items.into_iter().map(|m| m.message.id()).collect())
             .unwrap_or_default()
     };
     let want = newest(&author.node);
@@ -132,7 +132,7 @@ async fn rookery(
     // cold_first_screen: a new follower, background completion off.
     let b = peer(false).await?;
     let t = Instant::now();
-    b.net.follow(&author.net.ticket().to_string())?;
+    b.net.follow(author.net.id(), Some(&author.net.ticket()))?;
     until("the first screen", Duration::from_secs(60), || {
         newest(&b.node) == want
     })
@@ -144,7 +144,7 @@ async fn rookery(
         "cold_first_screen",
         Figure {
             bytes: bytes_with(&b.net, &a) - setup,
-            round_trips: Some(u64::from(c.subscribe > 0) + u64::from(c.range + c.diff + c.nodes > 0)),
+            round_trips: Some(u64::from(c.subscribe > 0) + u64::from(c.range + c.diff + c.fetch > 0)),
             ms: ms(took),
             note: format!(
                 "after the QUIC handshake ({setup} B, not counted, as for full_log): subscribe (answers the head), then range + mentions diff together: {} nodes, {} bodies fetched; the timeline's first page equals the author's",
@@ -172,7 +172,7 @@ async fn rookery(
         "catch_up_10",
         Figure {
             bytes: bytes_with(&b.net, &a) - before.0,
-            round_trips: Some(u64::from(c.diff > before.1.diff) + (c.nodes - before.1.nodes)),
+            round_trips: Some(u64::from(c.diff > before.1.diff) + (c.fetch - before.1.fetch)),
             ms: ms(took),
             note: format!(
                 "the head is pushed; one diff of messages and one of my mentions range, together: {} nodes, {} bodies",
@@ -187,9 +187,9 @@ async fn rookery(
     // full_sync: a new follower completes the whole history.
     let b = peer(true).await?;
     let t = Instant::now();
-    b.net.follow(&author.net.ticket().to_string())?;
+    b.net.follow(author.net.id(), Some(&author.net.ticket()))?;
     until("the whole feed", Duration::from_secs(600), || {
-        b.net.is_complete(&a).unwrap_or(false)
+        b.node.is_complete(&a).unwrap_or(false)
     })
     .await?;
     let took = t.elapsed();
@@ -198,11 +198,11 @@ async fn rookery(
         "full_sync",
         Figure {
             bytes: bytes_with(&b.net, &a),
-            round_trips: Some(c.subscribe + c.heads + c.range.min(1) + c.diff.saturating_sub(1) + c.nodes),
+            round_trips: Some(c.subscribe + c.range.min(1) + c.diff.saturating_sub(1) + c.fetch),
             ms: ms(took),
             note: format!(
                 "first screen, then one diff stream per index: {} requests, {} nodes, {} bodies verified and stored",
-                c.subscribe + c.heads + c.range + c.diff + c.nodes,
+                c.subscribe + c.range + c.diff + c.fetch,
                 c.nodes_in,
                 c.bodies_in
             ),
@@ -243,7 +243,7 @@ async fn notify(args: &Args) -> anyhow::Result<Figure> {
             == all
     })
     .await?;
-    me.mark_read(None)?;
+    me.mark_seen(None)?;
     net.shutdown().await;
 
     let mut runs = Vec::new();
@@ -256,7 +256,10 @@ async fn notify(args: &Args) -> anyhow::Result<Figure> {
         let t = Instant::now();
         net.connect(&hub.net.ticket()).await?;
         until("the notifications", Duration::from_secs(60), || {
-            me.notifications().map(|n| n.len()).unwrap_or(0) == changed
+            me.notifications(200)
+                .map(|n| n.unread as usize)
+                .unwrap_or(0)
+                == changed
         })
         .await?;
         // With no change, wait for the answer to the subscription itself.
@@ -267,7 +270,7 @@ async fn notify(args: &Args) -> anyhow::Result<Figure> {
         let took = t.elapsed();
         let c = net.counters(&hub.node.id()).context("no session")?;
         runs.push((bytes_with(&net, &hub.node.id()), took, c));
-        me.mark_read(None)?;
+        me.mark_seen(None)?;
         net.shutdown().await;
     }
     let (base, _, _) = runs[0];

@@ -1,5 +1,6 @@
-//! `rookery`: the command-line client. Every command is a thin adapter over `rookery-node`;
-//! errors are one line on stderr and a non-zero exit, never a panic.
+//! `rookery`: the command-line client. Every command is a thin adapter over `rookery-app` — the
+//! same operations, with the same rules and errors, as the UI's — offline over the store, or
+//! online (`online.rs`); errors are one line on stderr and a non-zero exit, never a panic.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,9 +16,12 @@ macro_rules! say {
     }};
 }
 use clap::{Parser, Subcommand};
-use rookery_feed::{MessageId, PublicKey, format_key, parse_key};
-use rookery_node::api::{ContentView, MessageView, Page};
-use rookery_node::{Bundle, KEY_FILE, Node};
+use rookery_app::args::*;
+use rookery_app::hex;
+use rookery_app::view::{ContentView, MessageView, NotificationKind, Page};
+use rookery_app::{App, AppError};
+use rookery_node::Node;
+use rookery_node::identity::{self, KEY_FILE};
 use serde::Serialize;
 
 mod http;
@@ -96,7 +100,7 @@ enum Command {
         author: Option<String>,
         /// Posts per page.
         #[arg(long, default_value_t = 20)]
-        limit: usize,
+        limit: u32,
         /// Continue after this cursor (printed at the end of a page).
         #[arg(long)]
         cursor: Option<String>,
@@ -290,19 +294,13 @@ fn default_ui_dir() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist")
 }
 
-fn key_arg(text: &str) -> anyhow::Result<PublicKey> {
-    Ok(parse_key(text)?)
-}
-
-/// The key given, or the local identity's when none is.
-fn key_or_mine(text: Option<&str>, node: &Node) -> anyhow::Result<PublicKey> {
-    text.map(key_arg)
-        .transpose()
-        .map(|k| k.unwrap_or(node.id()))
-}
-
-fn id_arg(text: &str) -> anyhow::Result<MessageId> {
-    Ok(text.parse()?)
+/// Runs one of the app's operations to its end (offline, so no task outlives it).
+fn run_op<T>(f: impl Future<Output = Result<T, AppError>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(rt.block_on(f)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -337,17 +335,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         bind: cli.bind,
     };
     match cli.command {
-        Command::Init => say!("{}\n(data in {})", format_key(&node.id()), dir.display()),
-        Command::Id if json => print_json(&serde_json::json!({ "key": format_key(&node.id()) }))?,
-        Command::Id => say!("{}", format_key(&node.id())),
-        Command::Post { text } => published(&node.post(&text)?)?,
-        Command::Reply { id, text } => published(&node.reply(&id_arg(&id)?, &text)?)?,
+        Command::Ticket => return online::ticket(node, &net),
+        Command::Serve { peers, http, ui } => {
+            let what = online::Serve {
+                peers,
+                http,
+                ui,
+                demo: false,
+            };
+            return online::serve(node, &net, &dir, what);
+        }
+        Command::Demo { http, ui } => {
+            let what = online::Serve {
+                peers: vec![],
+                http: Some(http),
+                ui,
+                demo: true,
+            };
+            return online::serve(node, &net, &dir, what);
+        }
+        Command::Sync { seconds, peers } => return online::sync(node, &net, &peers, seconds),
+        _ => {}
+    }
+    let app = App::offline(node);
+    offline(&app, cli.command, &dir, json)
+}
+
+/// The commands that run over the store alone.
+fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Result<()> {
+    let me = hex::format_key(&app.node().id());
+    match command {
+        Command::Init => say!("{me}\n(data in {})", dir.display()),
+        Command::Id if json => print_json(&serde_json::json!({ "key": me }))?,
+        Command::Id => say!("{me}"),
+        Command::Post { text } => published(&run_op(app.post(PostArgs { text }))?)?,
+        Command::Reply { id, text } => {
+            published(&run_op(app.reply(ReplyArgs { parent: id, text }))?)?
+        }
         Command::Profile(ProfileCmd::Set { name, bio }) => {
-            published(&node.set_profile(&name, &bio, None)?)?
+            let bio = Some(bio);
+            let p = run_op(app.set_profile(SetProfileArgs { name, bio }))?;
+            say!("{}", safe(p.name.as_deref().unwrap_or("")));
         }
         Command::Profile(ProfileCmd::Show { key }) => {
-            let key = key_or_mine(key.as_deref(), &node)?;
-            let p = node.profile(&key)?;
+            let key = key.unwrap_or(me);
+            let p = run_op(app.profile(ProfileArgs { key }))?;
             if json {
                 return print_json(&p);
             }
@@ -363,18 +395,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             say!("follows    {}", p.follows.len());
             say!("followers  {} (among feeds held here)", p.followers);
         }
-        Command::Follow { ticket_or_key } => published(&node.follow_address(&ticket_or_key)?)?,
-        Command::Unfollow { key } => published(&node.unfollow(key_arg(&key)?)?)?,
-        Command::Block { key } => published(&node.block(key_arg(&key)?)?)?,
-        Command::Delete { id } => published(&node.delete(id_arg(&id)?)?)?,
+        Command::Follow { ticket_or_key } => {
+            let p = run_op(app.follow(FollowArgs {
+                address: ticket_or_key,
+            }))?;
+            say!("following {}", p.key);
+        }
+        Command::Unfollow { key } => {
+            let p = run_op(app.unfollow(UnfollowArgs { key }))?;
+            say!("no longer following {}", p.key);
+        }
+        Command::Block { key } => {
+            let p = run_op(app.block(BlockArgs { key }))?;
+            say!("blocked {}", p.key);
+        }
+        Command::Delete { id } => run_op(app.delete_message(DeleteMessageArgs { id }))?,
         Command::Feed {
             author,
             limit,
             cursor,
         } => {
+            let limit = Some(limit);
             let page = match author {
-                Some(a) => node.author_feed(&key_arg(&a)?, cursor.as_deref(), limit)?,
-                None => node.timeline(cursor.as_deref(), limit)?,
+                Some(key) => run_op(app.author_feed(AuthorFeedArgs { key, cursor, limit }))?,
+                None => run_op(app.timeline(TimelineArgs { cursor, limit }))?,
             };
             if json {
                 return print_json(&page);
@@ -382,7 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_page(&page)?;
         }
         Command::Thread { id } => {
-            let t = node.thread(&id_arg(&id)?)?;
+            let t = run_op(app.thread(ThreadArgs { id }))?;
             if json {
                 return print_json(&t);
             }
@@ -395,74 +439,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Notifications => {
-            let n = node.notifications()?;
+            let limit = Some(200);
+            let n = run_op(app.notifications(NotificationsArgs { limit }))?;
+            let unread: Vec<_> = n.items.iter().filter(|i| !i.read).collect();
             if json {
-                return print_json(&n);
+                return print_json(&unread);
             }
-            if n.is_empty() {
+            if unread.is_empty() {
                 say!("No new mentions or replies.");
             }
-            for u in node.unread_counts()?.iter().filter(|u| u.count > 0) {
+            for u in run_op(app.unread_counts(UnreadCountsArgs {}))?
+                .iter()
+                .filter(|u| u.count > 0)
+            {
                 let who = safe(u.name.as_deref().unwrap_or(&u.author[..12]));
                 say!("{who}: {} new in their feed", u.count);
             }
-            for item in &n {
+            for item in unread {
                 let kind = match item.kind {
-                    rookery_node::api::NotificationKind::Reply => "reply",
-                    rookery_node::api::NotificationKind::Mention => "mention",
+                    NotificationKind::Reply => "reply",
+                    NotificationKind::Mention => "mention",
                 };
                 print_message(&item.message, &format!("[{kind}] "))?;
             }
         }
-        Command::Read { key } => {
-            let key = key.as_deref().map(key_arg).transpose()?;
-            node.mark_read(key.as_ref())?;
-        }
-        Command::ExportKey { file, words } => export_key(&node, file.as_deref(), words)?,
-        Command::ImportKey { .. } => unreachable!("handled before the node opens"),
+        Command::Read { key } => run_op(app.mark_seen(MarkSeenArgs { key }))?,
+        Command::ExportKey { file, words } => export_key(app, file.as_deref(), words)?,
         Command::Bundle(BundleCmd::Export { file, author }) => {
-            let author = key_or_mine(author.as_deref(), &node)?;
-            let bundle = node.export(&author)?;
-            std::fs::write(&file, bundle.to_bytes())
-                .with_context(|| format!("writing {}", file.display()))?;
+            let (bytes, bodies, nodes) = app.export_bundle(author.as_deref())?;
+            std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
             say!(
-                "wrote {} messages and {} tree nodes to {}",
-                bundle.bodies.len(),
-                bundle.nodes.len(),
+                "wrote {bodies} messages and {nodes} tree nodes to {}",
                 file.display()
             );
-        }
-        Command::Ticket => online::ticket(node, &net)?,
-        Command::Serve { peers, http, ui } => {
-            let what = online::Serve {
-                peers,
-                http,
-                ui,
-                demo: false,
-            };
-            online::serve(node, &net, &dir, what)?
-        }
-        Command::Demo { http, ui } => {
-            let what = online::Serve {
-                peers: vec![],
-                http: Some(http),
-                ui,
-                demo: true,
-            };
-            online::serve(node, &net, &dir, what)?
-        }
-        Command::Sync { seconds, peers } => online::sync(node, &net, &peers, seconds)?,
-        Command::Peers => online::print_known(&node, json)?,
-        Command::Relays { state } => {
-            node.store()
-                .set_setting(rookery_node::app::RELAYS_SETTING, state.as_bytes())?;
-            say!("relays and discovery: {state}");
         }
         Command::Bundle(BundleCmd::Import { file }) => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let bundle = Bundle::from_bytes(&bytes)?;
-            let r = node.import(&bundle)?;
+            let r = app.import_bundle(&bytes)?;
             say!(
                 "imported {} messages and {} tree nodes ({:?})",
                 r.bodies,
@@ -470,6 +484,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 r.update
             );
         }
+        Command::Peers => online::print_known(app.node(), json)?,
+        Command::Relays { state } => {
+            let relays = Some(state == "on");
+            run_op(app.set_settings(SetSettingsArgs {
+                relays,
+                notifications: None,
+            }))?;
+            say!("relays and discovery: {state}");
+        }
+        Command::ImportKey { .. }
+        | Command::Ticket
+        | Command::Serve { .. }
+        | Command::Demo { .. }
+        | Command::Sync { .. } => unreachable!("handled before the node goes offline"),
     }
     Ok(())
 }
@@ -520,40 +548,23 @@ fn print_page(page: &Page) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn export_key(node: &Node, file: Option<&Path>, words: bool) -> anyhow::Result<()> {
-    let secret = node.secret_key().to_bytes();
+fn export_key(app: &App, file: Option<&Path>, words: bool) -> anyhow::Result<()> {
+    let backup = run_op(app.export_key(ExportKeyArgs {}))?;
     if words {
-        say!("{}", bip39::Mnemonic::from_entropy(&secret)?);
+        say!("{}", backup.words);
     } else if let Some(file) = file {
-        rookery_node::write_key_file(file, node.secret_key())?;
+        identity::write_key_file(file, app.node().secret_key())?;
         say!("wrote the secret key to {} (keep it safe)", file.display());
     } else {
-        say!("{}", key_hex(&secret));
+        say!("{}", backup.secret);
     }
     Ok(())
 }
 
-fn key_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn import_key(dir: &Path, file: Option<&Path>, words: Option<&str>) -> anyhow::Result<()> {
     let key = match (file, words) {
-        (Some(f), None) => {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            rookery_node::parse_secret(text.trim())
-                .context("the file does not hold a Rookery key")?
-        }
-        (None, Some(w)) => {
-            let m =
-                bip39::Mnemonic::parse_normalized(w).context("those words are not a key backup")?;
-            let entropy: [u8; 32] = m
-                .to_entropy()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("a key backup has 24 words"))?;
-            rookery_feed::SecretKey::from_bytes(&entropy)
-        }
+        (Some(f), None) => identity::read_key_file(f)?,
+        (None, Some(w)) => identity::key_from_words(w)?,
         _ => bail!("give --file or --words"),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -564,7 +575,7 @@ fn import_key(dir: &Path, file: Option<&Path>, words: Option<&str>) -> anyhow::R
             dir.display()
         );
     }
-    rookery_node::write_key_file(&path, &key)?;
-    say!("{}", format_key(&key.public()));
+    identity::write_key_file(&path, &key)?;
+    say!("{}", hex::format_key(&key.public()));
     Ok(())
 }

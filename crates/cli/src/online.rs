@@ -7,12 +7,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rookery_node::api::Event;
-use rookery_node::app::{App, AppOptions};
-use rookery_node::{Network, Node, Ticket};
+use rookery_app::args::{StartDemoArgs, StatusArgs};
+use rookery_app::{App, AppOptions, hex};
+use rookery_node::{Network, Node, NodeEvent, Ticket, now_ms};
 use serde::{Deserialize, Serialize};
 
 const STATUS_FILE: &str = "serve.json";
@@ -33,12 +33,6 @@ pub(crate) struct Status {
     pub(crate) ticket: String,
     pub(crate) updated_ms: u64,
     pub(crate) peers: Vec<serde_json::Value>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The status of a `rookery serve` running on `dir`, if one is.
@@ -76,20 +70,26 @@ pub(crate) fn ticket(node: Node, net: &Net) -> anyhow::Result<()> {
     let options = options(net, &[])?;
     runtime()?.block_on(async {
         let app = App::start(node, options).await?;
-        say!("{}", app.network().ticket());
+        say!("{}", online(&app)?.ticket());
         app.shutdown().await;
         Ok(())
     })
 }
 
-fn write_status(dir: &Path, net: &Network) -> anyhow::Result<()> {
+/// The network of an app started online.
+fn online(app: &App) -> anyhow::Result<&Network> {
+    app.network().context("the node is not online")
+}
+
+async fn write_status(dir: &Path, app: &App) -> anyhow::Result<()> {
+    let net = online(app)?;
+    let peers = app.status(StatusArgs {}).await?.peers;
     let status = Status {
         pid: std::process::id(),
-        key: rookery_feed::format_key(&net.id()),
+        key: hex::format_key(&net.id()),
         ticket: net.ticket().to_string(),
         updated_ms: now_ms(),
-        peers: net
-            .peers()
+        peers: peers
             .iter()
             .filter_map(|p| serde_json::to_value(p).ok())
             .collect(),
@@ -123,11 +123,11 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::R
     let options = options(net, &what.peers)?;
     runtime()?.block_on(async {
         let app = Arc::new(App::start(node, options).await?);
-        let n = app.network().clone();
-        say!("serving {}", rookery_feed::format_key(&n.id()));
+        let n = online(&app)?.clone();
+        say!("serving {}", hex::format_key(&n.id()));
         say!("ticket: {}", n.ticket());
         if what.demo {
-            app.start_demo().await?;
+            app.start_demo(StartDemoArgs {}).await?;
             say!("the demo network is running: 5 peers on loopback, followed");
         }
         let mut http = None;
@@ -137,7 +137,7 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::R
             say!("open http://{bound}/#token={token}");
             http = Some(tokio::spawn(server));
         }
-        let mut events = app.subscribe();
+        let mut events = app.node().subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         // Made once, before the loop: a signal that arrives while the loop body runs is kept.
         let interrupted = tokio::signal::ctrl_c();
@@ -148,11 +148,11 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::R
                 _ = &mut interrupted => break,
                 _ = &mut stopped => break,
                 e = events.recv() => {
-                    if let Ok(Event::Peer { .. }) = e {
-                        write_status(dir, &n)?;
+                    if let Ok(NodeEvent::Peer(_)) = e {
+                        write_status(dir, &app).await?;
                     }
                 }
-                _ = tick.tick() => write_status(dir, &n)?,
+                _ = tick.tick() => write_status(dir, &app).await?,
             }
         }
         if let Some(h) = http {
@@ -181,7 +181,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
     let options = options(net, peers)?;
     runtime()?.block_on(async {
         let app = App::start(node, options).await?;
-        let (node, n) = (app.node().clone(), app.network().clone());
+        let (node, n) = (app.node().clone(), online(&app)?.clone());
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
         let mut quiet = 0;
@@ -249,7 +249,7 @@ pub(crate) fn print_known(node: &Node, json: bool) -> anyhow::Result<()> {
     if json {
         let list: Vec<_> = known
             .iter()
-            .map(|(k, t)| serde_json::json!({"key": rookery_feed::format_key(k), "ticket": t.to_string(), "connected": false}))
+            .map(|(k, t)| serde_json::json!({"key": hex::format_key(k), "ticket": t.to_string(), "connected": false}))
             .collect();
         say!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
@@ -259,7 +259,7 @@ pub(crate) fn print_known(node: &Node, json: bool) -> anyhow::Result<()> {
         say!("  none yet (follow someone by ticket)");
     }
     for (k, _) in &known {
-        say!("  {}", rookery_feed::format_key(k));
+        say!("  {}", hex::format_key(k));
     }
     Ok(())
 }

@@ -118,6 +118,20 @@ fn bad_input_is_one_line_of_error() {
     fails(&a, &["thread", "zz"]);
     fails(&a, &["feed", "--cursor", "bogus"]);
     fails(&a, &["post", &"x".repeat(7000)]);
+    // The same rules as the UI's, in the same words (tests/http.rs checks the UI's side), in
+    // the unit that was broken.
+    let err = fails(&a, &["post", ""]);
+    assert_eq!(err.trim(), "error: a post needs some text");
+    let err = fails(&a, &["post", &"語".repeat(2100)]);
+    assert_eq!(
+        err.trim(),
+        "error: the post is over the limit of 6144 bytes"
+    );
+    let err = fails(&a, &["profile", "set", "--name", &"n".repeat(10_000)]);
+    assert_eq!(
+        err.trim(),
+        "error: the name is over the limit of 64 characters"
+    );
     let junk = t.path().join("junk.bundle");
     std::fs::write(&junk, b"junk").unwrap();
     fails(&a, &["bundle", "import", junk.to_str().unwrap()]);

@@ -93,32 +93,33 @@ fn json(s: &Server, method: &str, path: &str, body: &str) -> (u16, serde_json::V
 fn the_api_needs_the_token_before_anything_else() {
     let d = tempfile::tempdir().unwrap();
     let s = serve(d.path());
-    for path in [
-        "/api/me",
-        "/api/timeline",
-        "/api/does-not-exist",
-        "/api",
-        "/api/events",
+    for (method, path) in [
+        ("POST", "/api/me"),
+        ("POST", "/api/timeline"),
+        ("POST", "/api/does-not-exist"),
+        ("GET", "/api"),
+        ("GET", "/api/events"),
     ] {
-        let (status, body) = request(s.port, "GET", path, None, b"");
+        let (status, body) = request(s.port, method, path, None, b"");
         assert_eq!(status, 401, "{path}");
         assert!(body.contains("unauthorized"), "{path}: {body}");
-        let (status, _) = request(s.port, "GET", path, Some("wrong"), b"");
+        let (status, _) = request(s.port, method, path, Some("wrong"), b"");
         assert_eq!(status, 401, "{path} with a wrong token");
     }
     let (status, _) = request(s.port, "POST", "/api/post", None, br#"{"text":"x"}"#);
     assert_eq!(status, 401);
     // With the token, an unknown call is a 404 and a known one works.
-    assert_eq!(json(&s, "GET", "/api/does-not-exist", "").0, 404);
-    let (status, me) = json(&s, "GET", "/api/me", "");
+    assert_eq!(json(&s, "POST", "/api/does-not-exist", "").0, 404);
+    let (status, me) = json(&s, "POST", "/api/me", "");
     assert_eq!(status, 200);
     assert_eq!(me["key"].as_str().unwrap().len(), 64);
     // As a query parameter the token opens the event stream only (EventSource cannot send
     // headers); anywhere else it would end up in addresses people copy.
     let q = format!("/api/me?token={}", s.token);
-    assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
-    let q = format!("/api/blob/{}?token={}", "00".repeat(32), s.token);
-    assert_eq!(request(s.port, "GET", &q, None, b"").0, 401);
+    assert_eq!(request(s.port, "POST", &q, None, b"").0, 401);
+    let q = format!("/api/blob?token={}", s.token);
+    let body = format!(r#"{{"hash":"{}"}}"#, "00".repeat(32));
+    assert_eq!(request(s.port, "POST", &q, None, body.as_bytes()).0, 401);
     let mut line = String::new();
     events(&s).read_line(&mut line).unwrap();
     assert!(line.contains("200"), "{line}");
@@ -137,7 +138,7 @@ fn posts_profiles_and_events_over_http() {
     let (status, p) = json(
         &s,
         "POST",
-        "/api/profile",
+        "/api/set_profile",
         r#"{"name":"Ada","bio":"writes"}"#,
     );
     assert_eq!(status, 200, "{p}");
@@ -145,7 +146,7 @@ fn posts_profiles_and_events_over_http() {
     let (status, m) = json(&s, "POST", "/api/post", r#"{"text":"hello **world**"}"#);
     assert_eq!(status, 200, "{m}");
     let id = m["id"].as_str().unwrap().to_string();
-    let (_, page) = json(&s, "GET", "/api/timeline?limit=5", "");
+    let (_, page) = json(&s, "POST", "/api/timeline", r#"{"limit":5}"#);
     assert_eq!(page["items"][0]["id"], id.as_str());
     let (status, r) = json(
         &s,
@@ -154,12 +155,12 @@ fn posts_profiles_and_events_over_http() {
         &format!(r#"{{"parent":"{id}","text":"and a reply"}}"#),
     );
     assert_eq!(status, 200, "{r}");
-    let (_, t) = json(&s, "GET", &format!("/api/thread/{id}"), "");
+    let (_, t) = json(&s, "POST", "/api/thread", &format!(r#"{{"id":"{id}"}}"#));
     assert_eq!(t["root"]["id"], id.as_str());
     assert_eq!(t["replies"].as_array().unwrap().len(), 1);
     assert_eq!(t["root"]["reply_count"], 1);
     // In the timeline, the thread's first post carries its reply count; the reply none.
-    let (_, page) = json(&s, "GET", "/api/timeline", "");
+    let (_, page) = json(&s, "POST", "/api/timeline", "");
     let items = page["items"].as_array().unwrap();
     let root = items.iter().find(|m| m["id"] == id.as_str()).unwrap();
     assert_eq!(root["reply_count"], 1);
@@ -179,16 +180,18 @@ fn posts_profiles_and_events_over_http() {
 
     // An avatar upload, served back as an image with a locked-down CSP.
     let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 64]].concat();
-    let (status, text) = request(s.port, "POST", "/api/avatar", Some(&s.token), &png);
+    let (status, text) = request(s.port, "POST", "/api/set_avatar", Some(&s.token), &png);
     assert_eq!(status, 200, "{text}");
     let p: serde_json::Value = serde_json::from_str(&text).unwrap();
     let hash = p["avatar"].as_str().unwrap();
-    let path = format!("/api/blob/{hash}");
+    let body = format!(r#"{{"hash":"{hash}"}}"#);
     let mut sock = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     write!(
         sock,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-        s.token
+        "POST /api/blob HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        s.token,
+        body.len()
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -258,62 +261,72 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         ),
         (
             "POST",
-            "/api/delete".into(),
+            "/api/delete_message".into(),
             format!(r#"{{"id":"{}"}}"#, "ab".repeat(32)),
             404,
             "unknown_message",
         ),
         (
-            "GET",
-            "/api/thread/nothex".into(),
-            String::new(),
+            "POST",
+            "/api/thread".into(),
+            r#"{"id":"nothex"}"#.into(),
             400,
             "bad_request",
         ),
         (
-            "GET",
-            "/api/profile/abc".into(),
-            String::new(),
+            "POST",
+            "/api/profile".into(),
+            r#"{"key":"abc"}"#.into(),
             400,
             "bad_request",
         ),
         (
-            "GET",
-            "/api/timeline?cursor=garbage".into(),
-            String::new(),
+            "POST",
+            "/api/timeline".into(),
+            r#"{"cursor":"garbage"}"#.into(),
             400,
             "bad_cursor",
         ),
         (
-            "GET",
-            format!("/api/blob/{}", "00".repeat(32)),
-            String::new(),
+            "POST",
+            "/api/blob".into(),
+            format!(r#"{{"hash":"{}"}}"#, "00".repeat(32)),
             404,
             "not_found",
         ),
         (
             "POST",
-            "/api/avatar".into(),
+            "/api/set_avatar".into(),
             "not an image".into(),
             400,
             "bad_request",
         ),
         (
             "POST",
-            "/api/settings".into(),
+            "/api/set_settings".into(),
             r#"{"relays":"maybe"}"#.into(),
             400,
             "bad_request",
         ),
         (
-            "GET",
-            "/api/timeline?limit=abc".into(),
-            String::new(),
+            "POST",
+            "/api/timeline".into(),
+            r#"{"limit":"abc"}"#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/timeline".into(),
+            r#"{"limit":5,"unknown":1}"#.into(),
             400,
             "bad_request",
         ),
         ("GET", "/api/post".into(), String::new(), 405, "bad_request"),
     ];
+    // The same rule as the command line's, in the same words (tests/cli.rs).
+    let (_, v) = json(&s, "POST", "/api/post", r#"{"text":"  "}"#);
+    assert_eq!(v["error"]["message"], "a post needs some text");
     for (method, path, body, want, code) in cases {
         let (status, v) = json(&s, method, &path, &body);
         assert_eq!(status, want, "{method} {path}: {v}");
@@ -329,7 +342,7 @@ fn bad_requests_get_json_errors_and_change_nothing() {
     assert_eq!(status, 413);
     assert!(body.contains("too_large"), "{body}");
     // What was stored is still there, alone.
-    let (_, page) = json(&s, "GET", "/api/timeline", "");
+    let (_, page) = json(&s, "POST", "/api/timeline", "");
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id.as_str());

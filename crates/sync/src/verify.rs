@@ -414,16 +414,18 @@ mod tests {
             .bytes()
             .to_vec();
         let mut s = NodeStream::fetch(&[leaf.id], &[], true, None);
-        let got = s.frame(vec![leaf.bytes.clone()], &[b.clone()]).unwrap();
+        let got = s
+            .frame(vec![leaf.bytes.clone()], std::slice::from_ref(&b))
+            .unwrap();
         assert_eq!((got.nodes.len(), got.bodies.len()), (1, 1));
         assert!(matches!(
-            s.frame(vec![], &[b.clone()]),
+            s.frame(vec![], std::slice::from_ref(&b)),
             Err(Fault::UnaskedBody)
         ));
         // Without leaf bodies, only bodies asked for by id.
         let mut s = NodeStream::fetch(&[leaf.id], &[], false, None);
         assert!(matches!(
-            s.frame(vec![leaf.bytes.clone()], &[b.clone()]),
+            s.frame(vec![leaf.bytes.clone()], std::slice::from_ref(&b)),
             Err(Fault::UnaskedBody)
         ));
         let mut s = NodeStream::fetch(&[], &[first], false, None);
