@@ -48,8 +48,9 @@ serve: ui
 	target/debug/rookery serve --http 127.0.0.1:7777
 
 ## test: formatting, lints with warnings as errors, every Rust test, the UI's type check and unit
-## tests, the end-to-end tests in Chromium against two real `rookery serve` nodes, and a smoke
-## test of the desktop window under Xvfb. One debug build serves all of them.
+## tests, the end-to-end tests in Chromium against two real `rookery serve` nodes, a smoke test
+## of the desktop window under Xvfb, and the .deb of that same debug build, installed and
+## started. One debug build serves all of them.
 test: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -58,16 +59,19 @@ test: ui
 	cd ui && npm run check && npm test
 	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
 	scripts/desktop-smoke.sh target/debug/rookery-desktop
+	scripts/package-smoke.sh
 
 ## screenshots: Home, Thread and Notifications with demo data (the e2e run's last step), into docs/.
 screenshots: ui
 	$(CARGO) build --workspace --bins --locked
 	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery node e2e/screenshots.mjs ../docs
 
-## package: the .deb (Tauri's bundler): icons, desktop entry, its dependencies (WebKitGTK, GTK)
-## declared. A stripped build: the release profile keeps line tables for the benchmarks.
-## Install with `apt install ./target/release/bundle/deb/Rookery_*.deb`.
+## package: the .deb (Tauri's bundler): the desktop app and the `rookery` command, icons, desktop
+## entry, its dependencies (WebKitGTK, GTK) declared. A stripped build: the release profile keeps
+## line tables for the benchmarks. Install with `apt install ./target/release/bundle/deb/Rookery_*.deb`.
 package: ui
+	CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+		$(CARGO) build --release --locked --workspace --bins
 	CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
 		ui/node_modules/.bin/tauri build --bundles deb
 	@ls -1 target/release/bundle/deb/*.deb

@@ -326,14 +326,14 @@ impl App {
         }
     }
 
-    /// Unfollows.
+    /// Stops following someone; returns their profile.
     pub async fn unfollow(&self, a: args::UnfollowArgs) -> Result<Profile, AppError> {
         let k = hex::key(&a.key)?;
         self.node.unfollow(k)?;
         self.profile_of(&k).await
     }
 
-    /// Blocks.
+    /// Blocks someone; returns their profile.
     pub async fn block(&self, a: args::BlockArgs) -> Result<Profile, AppError> {
         let k = hex::key(&a.key)?;
         self.node.block(k)?;

@@ -32,7 +32,7 @@ macro_rules! with_commands {
             }) -> $crate::view::Page;
             /// One author's posts, newest first.
             author_feed(AuthorFeedArgs {
-                /// Whose.
+                /// The author's key.
                 key: String,
                 /// Where the page starts.
                 cursor: Option<String>,
@@ -46,7 +46,7 @@ macro_rules! with_commands {
             }) -> $crate::view::Thread;
             /// An author's profile.
             profile(ProfileArgs {
-                /// Whose.
+                /// The key whose profile to show.
                 key: String,
             }) -> $crate::view::Profile;
             /// Everyone known here, followed first: for autocomplete and the people list.
@@ -78,14 +78,14 @@ macro_rules! with_commands {
             }) -> ();
             /// Publishes a post; `@name` and `@key` in it mention someone.
             post(PostArgs {
-                /// Markdown.
+                /// The post's text, in markdown.
                 text: String,
             }) -> $crate::view::MessageView;
             /// Replies to a message, in its thread.
             reply(ReplyArgs {
                 /// The message replied to.
                 parent: String,
-                /// Markdown.
+                /// The reply's text, in markdown.
                 text: String,
             }) -> $crate::view::MessageView;
             /// Follows someone by key or ticket (and dials them); returns their profile.
@@ -95,17 +95,17 @@ macro_rules! with_commands {
             }) -> $crate::view::Profile;
             /// Stops following someone.
             unfollow(UnfollowArgs {
-                /// Whose.
+                /// The key to stop following.
                 key: String,
             }) -> $crate::view::Profile;
             /// Blocks someone: their messages leave every view.
             block(BlockArgs {
-                /// Whose.
+                /// The key to block.
                 key: String,
             }) -> $crate::view::Profile;
             /// Deletes one of my messages.
             delete_message(DeleteMessageArgs {
-                /// Which.
+                /// The id of the message to delete (one of mine).
                 id: String,
             }) -> ();
             /// Sets my name and bio, keeping my avatar.
@@ -148,7 +148,7 @@ pub enum Reply {
     Json(serde_json::Value),
     /// Raw bytes.
     Bytes {
-        /// The bytes.
+        /// The bytes, as they go on the wire.
         bytes: Vec<u8>,
         /// Their media type.
         mime: &'static str,

@@ -331,7 +331,7 @@ impl Demo {
             let mut r = rng.clone();
             tokio::task::spawn_blocking(move || backfill(&nodes, &user, &mut r))
                 .await
-                .map_err(|e| NetError::Blobs(format!("the demo history was not written: {e}")))??;
+                .map_err(|e| NetError::Blobs(Box::new(e)))??;
         }
         let ready = nodes[0].store().demo_state()?.ready;
         let mut peers = Vec::new();

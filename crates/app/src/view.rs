@@ -294,7 +294,7 @@ pub enum NotificationKind {
 pub struct Notification {
     /// Reply or mention.
     pub kind: NotificationKind,
-    /// The message.
+    /// The post that mentions or replies to me.
     pub message: MessageView,
     /// Whether it was read.
     pub read: bool,
@@ -384,7 +384,7 @@ pub struct Me {
 /// Sync status, for the status pill.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 pub struct Status {
-    /// Sessions.
+    /// The open sessions, by key.
     pub peers: Vec<PeerView>,
     /// Sessions open now.
     pub connected: u64,
@@ -417,7 +417,7 @@ pub struct KeyBackup {
 /// An image's bytes and media type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
-    /// The bytes.
+    /// The image's bytes.
     pub bytes: Vec<u8>,
     /// The media type, from the bytes.
     pub mime: &'static str,
@@ -429,12 +429,12 @@ pub struct Blob {
 pub enum Event {
     /// I published a message.
     Published {
-        /// The message.
+        /// The message I published.
         message: MessageView,
     },
     /// Another author's newer head was taken in.
     HeadImported {
-        /// The author.
+        /// The author's key.
         author: String,
         /// Their new seq.
         seq: u64,

@@ -90,7 +90,7 @@ enum Command {
     },
     /// Delete one of your messages.
     Delete {
-        /// The message.
+        /// The id of the message to delete (one of yours).
         id: String,
     },
     /// The home timeline, or one author's posts.
@@ -196,7 +196,7 @@ enum ProfileCmd {
     },
     /// Show a profile (yours by default).
     Show {
-        /// Whose.
+        /// The key whose profile to show (yours by default).
         key: Option<String>,
     },
 }
@@ -213,7 +213,7 @@ enum BundleCmd {
     },
     /// Take in a bundle file, verifying everything in it.
     Import {
-        /// The file.
+        /// The bundle file to read.
         file: PathBuf,
     },
 }

@@ -25,7 +25,7 @@ pub enum FeedError {
     /// A signed message over the size limit.
     #[error("message of {len} bytes is over the {max}-byte limit", max = crate::limits::MAX_MESSAGE_BYTES)]
     TooLarge {
-        /// Its size.
+        /// The size of the bytes offered.
         len: usize,
     },
     /// A signature that does not verify against the claimed author.
@@ -47,7 +47,7 @@ pub enum FeedError {
     /// More mentions than [`crate::limits::MAX_MENTIONS`].
     #[error("{count} mentions is over the limit of {max}", max = crate::limits::MAX_MENTIONS)]
     TooManyMentions {
-        /// How many.
+        /// How many keys were mentioned.
         count: usize,
     },
     /// The same key mentioned twice.
@@ -63,9 +63,9 @@ pub enum FeedError {
     /// A message whose seq is not the one after the author's previous message.
     #[error("expected seq {expected}, got {got}")]
     SeqGap {
-        /// The next seq.
+        /// The seq that should have come next.
         expected: u64,
-        /// What came.
+        /// The seq that came.
         got: u64,
     },
     /// A message or head by someone other than the author expected.
@@ -74,21 +74,21 @@ pub enum FeedError {
     /// A head older than the one held.
     #[error("head seq {got} is older than the held seq {held}")]
     Rollback {
-        /// Held.
+        /// The seq of the head held.
         held: u64,
-        /// Offered.
+        /// The seq of the head offered.
         got: u64,
     },
     /// A second, different head for a seq already held: the author signed two histories.
     #[error("fork at seq {seq}: two different heads signed by the author")]
     Fork {
-        /// The seq.
+        /// The seq both heads claim.
         seq: u64,
     },
     /// A Delete aimed at a message of another author, or at itself.
     #[error("cannot delete {target:?}: only an earlier message of the same author")]
     BadDelete {
-        /// The target.
+        /// The message the Delete aimed at.
         target: MessageId,
     },
 }

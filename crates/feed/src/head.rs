@@ -62,7 +62,7 @@ impl Roots {
 /// An author's state after their message `seq`. Field order is the wire order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
-    /// The author.
+    /// The author who signs the head.
     pub author: PublicKey,
     /// The seq of their latest message (0: none yet).
     pub seq: u64,

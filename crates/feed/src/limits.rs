@@ -43,7 +43,7 @@ pub const BIO: TextLimit = TextLimit {
 /// The unit a [`TextLimit`] was broken in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
-    /// Characters.
+    /// Characters (Unicode scalar values).
     Chars,
     /// Bytes of UTF-8.
     Bytes,

@@ -33,27 +33,27 @@ pub enum Content {
     About(About),
     /// Start following `target`.
     Follow {
-        /// Whom.
+        /// The key followed.
         target: PublicKey,
     },
     /// Stop following `target`.
     Unfollow {
-        /// Whom.
+        /// The key no longer followed.
         target: PublicKey,
     },
     /// Like a message.
     Like {
-        /// Which.
+        /// The message liked.
         target: MessageId,
     },
     /// Hide `target` from this author's views.
     Block {
-        /// Whom.
+        /// The key blocked.
         target: PublicKey,
     },
     /// Withdraw one of the author's own earlier messages from every index.
     Delete {
-        /// Which.
+        /// The earlier message withdrawn.
         target: MessageId,
     },
 }
@@ -212,7 +212,7 @@ impl SignedMessage {
         })
     }
 
-    /// The message.
+    /// The message, as signed.
     pub fn message(&self) -> &Message {
         &self.message
     }

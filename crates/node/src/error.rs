@@ -13,18 +13,18 @@ pub enum NodeError {
     /// The data directory or the key file could not be read or written.
     #[error("{what} at {path}")]
     Io {
-        /// What was being done.
+        /// What was being done ("reading the key file").
         what: &'static str,
-        /// Where.
+        /// The path it was done at.
         path: String,
-        /// The OS error.
+        /// The error the operating system gave.
         #[source]
         source: std::io::Error,
     },
     /// The key file exists but does not hold a key.
     #[error("the key file {path} is not a Rookery key")]
     BadKeyFile {
-        /// The file.
+        /// The path of the key file.
         path: String,
     },
     /// Backup words that are not a key backup.

@@ -57,7 +57,7 @@ pub enum NodeEvent {
     Published(SignedMessage),
     /// Another author's newer head was taken in.
     HeadImported {
-        /// The author.
+        /// The author whose head it is.
         author: PublicKey,
         /// Their new seq.
         seq: u64,

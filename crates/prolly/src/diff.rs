@@ -25,21 +25,21 @@ use crate::store::{Loader, NodeStore};
 pub enum Change {
     /// In the new tree only.
     Added {
-        /// The key.
+        /// The key that differs.
         key: Vec<u8>,
         /// Its value in the new tree.
         value: Vec<u8>,
     },
     /// In the old tree only.
     Removed {
-        /// The key.
+        /// The key that differs.
         key: Vec<u8>,
         /// Its value in the old tree.
         value: Vec<u8>,
     },
     /// In both, with different values.
     Changed {
-        /// The key.
+        /// The key that differs.
         key: Vec<u8>,
         /// Its value in the old tree.
         old: Vec<u8>,

@@ -24,7 +24,7 @@ pub enum Error {
     /// A node's bytes are not a canonical node.
     #[error("node {id} is malformed")]
     Decode {
-        /// The node.
+        /// The id of the node.
         id: Hash,
         /// What is wrong with it.
         #[source]
@@ -34,7 +34,7 @@ pub enum Error {
     /// or subtree count): the tree was built wrongly by whoever signed its root.
     #[error("node {id} does not match its parent entry: {reason}")]
     Inconsistent {
-        /// The child node.
+        /// The id of the child node.
         id: Hash,
         /// Which link property failed.
         reason: &'static str,
@@ -42,13 +42,13 @@ pub enum Error {
     /// A key passed to a mutation is longer than [`crate::MAX_KEY_LEN`].
     #[error("key of {len} bytes is over the {max}-byte limit", max = crate::MAX_KEY_LEN)]
     KeyTooLong {
-        /// Its length.
+        /// The length found.
         len: usize,
     },
     /// A value passed to a mutation is longer than [`crate::MAX_VALUE_LEN`].
     #[error("value of {len} bytes is over the {max}-byte limit", max = crate::MAX_VALUE_LEN)]
     ValueTooLong {
-        /// Its length.
+        /// The length found.
         len: usize,
     },
     /// A range proof does not contain every node its query needs.
@@ -72,7 +72,7 @@ pub enum DecodeError {
     /// The bytes are longer than any valid node.
     #[error("{len} bytes is larger than any valid node")]
     TooLarge {
-        /// The length.
+        /// The number of bytes offered.
         len: usize,
     },
     /// An unknown format version.
@@ -93,31 +93,31 @@ pub enum DecodeError {
     /// A key is not greater than the one before it.
     #[error("entry {index} is out of order")]
     OutOfOrder {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
     /// A shared-prefix length that is too long or not the longest one.
     #[error("entry {index} has a non-canonical shared prefix")]
     BadPrefix {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
     /// A key over [`crate::MAX_KEY_LEN`].
     #[error("entry {index} has a key over the limit")]
     KeyTooLong {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
     /// A value over [`crate::MAX_VALUE_LEN`].
     #[error("entry {index} has a value over the limit")]
     ValueTooLong {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
     /// An inner entry claiming an empty subtree.
     #[error("entry {index} has a zero subtree count")]
     ZeroCount {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
     /// Subtree counts that add up past `u64::MAX`.
@@ -129,13 +129,13 @@ pub enum DecodeError {
     /// Bytes after the last entry.
     #[error("{extra} trailing byte(s)")]
     TrailingBytes {
-        /// How many.
+        /// How many bytes were left over.
         extra: usize,
     },
     /// An entry before the last is a chunk boundary: the node was not made by the chunker.
     #[error("entry {index} is a chunk boundary but not the node's last entry")]
     InteriorBoundary {
-        /// The entry.
+        /// The position of the entry in the node, from 0.
         index: usize,
     },
 }

@@ -55,7 +55,7 @@ pub struct TreeStats {
     pub entries: u64,
     /// Levels, counting the leaves (1 for a tree that is one leaf, 0 for the empty tree).
     pub depth: u32,
-    /// Nodes.
+    /// Nodes in the tree, inner and leaf.
     pub nodes: u64,
     /// Leaf nodes.
     pub leaves: u64,

@@ -54,7 +54,7 @@ pub(crate) fn author_index_key(author: &PublicKey, index: Index) -> [u8; 33] {
 pub struct Published<'a> {
     /// The new nodes of every index tree the message changed.
     pub nodes: &'a [NodeBytes],
-    /// The message.
+    /// The message being published.
     pub message: &'a SignedMessage,
     /// The author's new head (seq = the message's seq).
     pub head: &'a SignedHead,

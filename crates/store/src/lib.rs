@@ -54,7 +54,7 @@ pub enum Error {
     /// corrupt header, locked by another process...).
     #[error("could not open the database at {}", path.display())]
     Open {
-        /// The file.
+        /// The path of the database file.
         path: PathBuf,
         /// What redb said.
         #[source]
@@ -63,9 +63,9 @@ pub enum Error {
     /// The database was written by a newer Rookery.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {
-        /// Its version.
+        /// The schema version found in the file.
         found: u64,
-        /// Ours.
+        /// The newest schema version this build knows.
         supported: u64,
     },
     /// A transaction could not start.

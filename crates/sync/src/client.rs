@@ -41,7 +41,7 @@ pub enum ClientError {
     /// The peer refused the request.
     #[error("the peer refused: {code:?}")]
     Refused {
-        /// Why.
+        /// The refusal's code.
         code: ErrorCode,
         /// The peer's words (for logs).
         message: String,

@@ -22,7 +22,7 @@ pub enum Fault {
     Signed {
         /// "head" or "body".
         what: &'static str,
-        /// Why.
+        /// What the feed rules said.
         #[source]
         source: FeedError,
     },

@@ -51,9 +51,9 @@ pub struct Hello {
 /// A key range on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireRange {
-    /// Lower bound.
+    /// The lower bound of the keys.
     pub start: Bound<Vec<u8>>,
-    /// Upper bound.
+    /// The upper bound of the keys.
     pub end: Bound<Vec<u8>>,
 }
 
@@ -177,7 +177,7 @@ pub enum Response {
     },
     /// The request was refused.
     Error {
-        /// Why.
+        /// The refusal's code, to branch on.
         code: ErrorCode,
         /// For logs; never shown to users as is.
         message: String,

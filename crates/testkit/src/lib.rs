@@ -124,7 +124,7 @@ impl FeedBuilder {
         }
     }
 
-    /// The author.
+    /// The feed's author.
     pub fn author(&self) -> PublicKey {
         self.key.public()
     }

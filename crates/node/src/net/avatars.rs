@@ -12,8 +12,8 @@ use super::{NetError, Network, Shared};
 /// The largest avatar image taken in or served.
 pub const MAX_AVATAR_BYTES: usize = 1 << 20;
 
-fn blobs_err(e: impl std::fmt::Display) -> NetError {
-    NetError::Blobs(e.to_string())
+fn blobs_err(e: impl std::error::Error + Send + Sync + 'static) -> NetError {
+    NetError::Blobs(Box::new(e))
 }
 
 /// An image held in the blob store, if it is here.
@@ -35,7 +35,7 @@ async fn fetch_one(shared: &Shared, peer: PublicKey, hash: Hash) -> Result<(), N
     let timeout = shared.config.limits.request_timeout;
     let timed_out = || NetError::Dial {
         peer,
-        reason: "timed out".into(),
+        source: Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)),
     };
     let conn = tokio::time::timeout(
         timeout,
@@ -47,7 +47,7 @@ async fn fetch_one(shared: &Shared, peer: PublicKey, hash: Hash) -> Result<(), N
     .map_err(|_| timed_out())?
     .map_err(|e| NetError::Dial {
         peer,
-        reason: e.to_string(),
+        source: Box::new(e),
     })?;
     // The size is in the first bytes of the answer; check it before taking the rest.
     let size = tokio::time::timeout(

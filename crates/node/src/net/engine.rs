@@ -282,7 +282,7 @@ impl Engine {
                     if let Some(d) = done {
                         let _ = d.send(Err(NetError::Dial {
                             peer,
-                            reason: e.to_string(),
+                            source: Box::new(e),
                         }));
                     }
                 }

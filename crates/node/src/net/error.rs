@@ -16,31 +16,32 @@ pub enum NetError {
     /// Our own node failed or refused (the store, the feed rules): not a peer's fault.
     #[error(transparent)]
     Node(#[from] NodeError),
-    /// Our blob store failed.
-    #[error("the image store failed: {0}")]
-    Blobs(String),
+    /// Our blob store (or another of our own parts) failed.
+    #[error("the image store failed")]
+    Blobs(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// An exchange with a peer failed: it misbehaved (see [`NetError::is_peer_fault`]) or
     /// went away.
     #[error("sync with {} failed", .peer.fmt_short())]
     Peer {
-        /// Who.
+        /// The peer the exchange was with.
         peer: PublicKey,
         /// What happened.
         #[source]
         source: ClientError,
     },
     /// A peer could not be reached.
-    #[error("could not reach {}: {reason}", .peer.fmt_short())]
+    #[error("could not reach {}", .peer.fmt_short())]
     Dial {
-        /// Who.
+        /// The peer that could not be reached.
         peer: PublicKey,
-        /// Why, as iroh said.
-        reason: String,
+        /// Why, as iroh said (or that it took too long).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Something over a size limit (an image).
     #[error("the {what} is over the limit of {max} bytes")]
     TooLarge {
-        /// What.
+        /// What was too large ("avatar image").
         what: &'static str,
         /// The limit, in bytes.
         max: usize,
@@ -59,7 +60,7 @@ impl NetError {
         match e {
             ClientError::Local(source) => match source.downcast::<NodeError>() {
                 Ok(n) => NetError::Node(*n),
-                Err(other) => NetError::Blobs(other.to_string()),
+                Err(other) => NetError::Blobs(other),
             },
             source => NetError::Peer { peer, source },
         }

@@ -95,7 +95,7 @@ pub enum Fetching {
 /// A sync session with a peer, as it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerState {
-    /// The peer.
+    /// The peer's key (also its endpoint id).
     pub key: PublicKey,
     /// Whether a session is open now.
     pub connected: bool,
@@ -185,7 +185,7 @@ impl Node {
         ));
         let blobs = FsStore::load(self.data_dir().join("blobs"))
             .await
-            .map_err(|e| NetError::Blobs(e.to_string()))?;
+            .map_err(|e| NetError::Blobs(Box::new(e)))?;
         let (accepted, accepted_rx) = mpsc::unbounded_channel();
         let router = Router::builder(endpoint.clone())
             .accept(ALPN, SyncProtocol::new(server.clone(), accepted))

@@ -25,7 +25,7 @@ pub enum NotificationKind {
 pub struct Notification {
     /// Reply or mention.
     pub kind: NotificationKind,
-    /// The message.
+    /// The post that mentions or replies to me, with its author's name.
     pub item: Item,
     /// Whether it was read: seen before the last "mark all read", or marked read by itself.
     pub read: bool,

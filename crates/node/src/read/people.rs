@@ -14,7 +14,7 @@ use crate::{Node, NodeError};
 /// A profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
-    /// Whose.
+    /// The key whose profile this is.
     pub key: PublicKey,
     /// Their latest About, if held.
     pub about: Option<About>,
@@ -48,7 +48,7 @@ pub struct Person {
 /// Unread posts of one followed author.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unread {
-    /// The author.
+    /// The followed author's key.
     pub author: PublicKey,
     /// Their name, if known.
     pub name: Option<String>,
