@@ -1,19 +1,30 @@
-//! The UI's operations, each defined once, in [`with_commands!`]: its name, its arguments and
-//! what it returns. From that one table come the argument structs ([`crate::args`]), the
-//! dispatcher behind `POST /api/{command}` ([`dispatch`]), the Tauri commands (src-tauri
-//! expands the same table with its own macro), the TypeScript types and the command map of the
-//! UI ([`typescript`]), and the command table of `docs/api.md` ([`markdown_table`]). A test
-//! fails when the generated files drift from the table.
+//! The UI's operations, each defined once: its entry in the table ([`with_commands!`]) — name,
+//! arguments, what it returns — and, below, its method on [`App`]. Everything else is generated
+//! from the table (`table.rs`): the argument structs, the HTTP dispatcher, the Tauri commands,
+//! the UI's TypeScript types and the command table of `docs/api.md`.
 //!
 //! An entry is `name(ArgsStruct { field: Type, ... }) -> Return;`, with doc comments. Two
 //! markers change how bytes travel: `@upload` (the request's body is the raw bytes, handed to
 //! the method after the arguments) and `@download` (the method returns a [`crate::view::Blob`],
 //! sent as raw bytes with its media type).
 
-use serde::Serialize;
-use ts_rs::{Config, TS};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use crate::{App, AppError};
+use rookery_feed::{Content, PublicKey};
+use rookery_node::identity::key_words;
+
+use rookery_node::Network;
+
+use crate::app::{App, image_type, peer_view};
+use crate::args;
+use crate::demo::Demo;
+use crate::hex::{self, Address};
+use crate::view::{
+    Blob, KeyBackup, Me, MessageView, Notifications, Page, PeerView, Person, Profile, Settings,
+    Status, Thread, Unread,
+};
+use crate::{AppError, ErrorCode};
 
 /// The table of commands. `with_commands!(m)` expands to `m! { entries }`, so any adapter can
 /// generate its entry points from the one list.
@@ -141,253 +152,311 @@ macro_rules! with_commands {
     };
 }
 
-/// What a command answers: JSON, or raw bytes with their media type.
-#[derive(Debug)]
-pub enum Reply {
-    /// A JSON value.
-    Json(serde_json::Value),
-    /// Raw bytes.
-    Bytes {
-        /// The bytes, as they go on the wire.
-        bytes: Vec<u8>,
-        /// Their media type.
-        mime: &'static str,
-    },
+/// The page size when the UI names none, and the largest it may ask for.
+const DEFAULT_LIMIT: u32 = 30;
+const MAX_LIMIT: u32 = 200;
+
+fn limit(limit: Option<u32>) -> usize {
+    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
 }
 
-impl Reply {
-    fn json(v: &impl Serialize) -> Result<Reply, AppError> {
-        serde_json::to_value(v)
-            .map(Reply::Json)
-            .map_err(|e| AppError::new(crate::ErrorCode::Internal, e.to_string()))
-    }
+fn cursor(text: Option<&str>) -> Result<Option<rookery_node::Cursor>, AppError> {
+    text.filter(|t| !t.is_empty()).map(hex::cursor).transpose()
 }
 
-/// How a command's input and output travel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// JSON arguments, JSON answer.
-    Json,
-    /// The raw body is the input (after empty arguments); JSON answer.
-    Upload,
-    /// JSON arguments; raw bytes answer.
-    Download,
-}
-
-/// One command of the table, described.
-#[derive(Debug)]
-pub struct Command {
-    /// Its name (the Tauri command and the HTTP path).
-    pub name: &'static str,
-    /// What it does.
-    pub doc: &'static str,
-    /// How it travels.
-    pub kind: Kind,
-}
-
-/// Arguments from a JSON body; an empty body is no arguments.
-fn json_args<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    Ok(serde_json::from_slice(body)?)
-}
-
-fn ts_config() -> Config {
-    Config::new().with_large_int("number")
-}
-
-/// The TypeScript form of a type, for the generated file.
-fn ts_name<T: TS + ?Sized>() -> String {
-    <T as TS>::name(&ts_config())
-}
-
-macro_rules! kind {
-    () => {
-        Kind::Json
-    };
-    (upload) => {
-        Kind::Upload
-    };
-    (download) => {
-        Kind::Download
-    };
-}
-
-macro_rules! call {
-    (; $app:ident, $name:ident, $args:ty, $body:ident) => {{
-        let a: $args = json_args($body)?;
-        Reply::json(&$app.$name(a).await?)
-    }};
-    (upload; $app:ident, $name:ident, $args:ty, $body:ident) => {{ Reply::json(&$app.$name(<$args>::default(), $body.to_vec()).await?) }};
-    (download; $app:ident, $name:ident, $args:ty, $body:ident) => {{
-        let a: $args = json_args($body)?;
-        let b = $app.$name(a).await?;
-        Ok(Reply::Bytes {
-            bytes: b.bytes,
-            mime: b.mime,
+impl App {
+    /// Who I am: my key, my ticket and my profile.
+    pub async fn me(&self, _: args::MeArgs) -> Result<Me, AppError> {
+        let me = self.node.id();
+        Ok(Me {
+            key: hex::format_key(&me),
+            ticket: self
+                .net
+                .as_ref()
+                .map(|n| n.ticket().to_string())
+                .unwrap_or_default(),
+            profile: self.profile_of(&me).await?,
         })
-    }};
-}
+    }
 
-macro_rules! ts_entry {
-    ($name:ident, $args:ty, $ret:ty) => {
-        format!(
-            "  {}: {{ args: {}; ret: {} }};",
-            stringify!($name),
-            ts_name::<$args>(),
-            ts_name::<$ret>()
-        )
-    };
-    ($name:ident, $args:ty, $ret:ty, upload) => {
-        format!(
-            "  {}: {{ args: {}; body: Uint8Array; ret: {} }};",
-            stringify!($name),
-            ts_name::<$args>(),
-            ts_name::<$ret>()
-        )
-    };
-    ($name:ident, $args:ty, $ret:ty, download) => {
-        format!(
-            "  {}: {{ args: {}; ret: Uint8Array }};",
-            stringify!($name),
-            ts_name::<$args>()
-        )
-    };
-}
+    /// The home timeline, a page at a time.
+    pub async fn timeline(&self, a: args::TimelineArgs) -> Result<Page, AppError> {
+        let (c, n) = (cursor(a.cursor.as_deref())?, limit(a.limit));
+        let page = self.read(|node| node.timeline(c.as_ref(), n)).await?;
+        Ok(Page::from(&page))
+    }
 
-macro_rules! define {
-    ($(
-        $(#[doc = $doc:literal])*
-        $(@$kind:ident)? $name:ident($args:ident {
-            $( $(#[doc = $fdoc:literal])* $field:ident : $fty:ty ),* $(,)?
-        }) -> $ret:ty;
-    )*) => {
-        /// The arguments of each command, generated from the table.
-        pub mod args {
-            use serde::Deserialize;
-            use ts_rs::TS;
-            $(
-                $(#[doc = $doc])*
-                #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, TS)]
-                #[serde(deny_unknown_fields)]
-                #[ts(optional_fields = nullable)]
-                pub struct $args {
-                    $( $(#[doc = $fdoc])* pub $field: $fty, )*
+    /// One author's posts, a page at a time.
+    pub async fn author_feed(&self, a: args::AuthorFeedArgs) -> Result<Page, AppError> {
+        let (author, n) = (hex::key(&a.key)?, limit(a.limit));
+        let c = cursor(a.cursor.as_deref())?;
+        let page = self
+            .read(|node| node.author_feed(&author, c.as_ref(), n))
+            .await?;
+        Ok(Page::from(&page))
+    }
+
+    /// A thread: the root of the thread `id` is in, and its replies.
+    pub async fn thread(&self, a: args::ThreadArgs) -> Result<Thread, AppError> {
+        let id = hex::message_id(&a.id)?;
+        let root = match self.read(|node| node.message(&id)).await? {
+            Some(item) => match &item.message.message().content {
+                Content::Post(rookery_feed::Post { reply: Some(r), .. }) => r.root,
+                _ => id,
+            },
+            None => id,
+        };
+        let t = self.read(|node| node.thread(&root)).await?;
+        Ok(Thread::from(&t))
+    }
+
+    /// An author's profile.
+    pub async fn profile(&self, a: args::ProfileArgs) -> Result<Profile, AppError> {
+        self.profile_of(&hex::key(&a.key)?).await
+    }
+
+    /// A profile, read through the sessions: its follower count reads every author's
+    /// `follows` tree, and one of them may still be arriving.
+    async fn profile_of(&self, author: &PublicKey) -> Result<Profile, AppError> {
+        let p = self.read(|node| node.profile(author)).await?;
+        Ok(Profile::from(&p))
+    }
+
+    /// Everyone known here.
+    pub async fn people(&self, _: args::PeopleArgs) -> Result<Vec<Person>, AppError> {
+        let people = self.read(|node| node.people()).await?;
+        Ok(people.iter().map(Person::from).collect())
+    }
+
+    /// Unread posts per followed author.
+    pub async fn unread_counts(&self, _: args::UnreadCountsArgs) -> Result<Vec<Unread>, AppError> {
+        let u = self.read(|node| node.unread_counts()).await?;
+        Ok(u.iter().map(Unread::from).collect())
+    }
+
+    /// The latest notifications and the unread count.
+    pub async fn notifications(
+        &self,
+        a: args::NotificationsArgs,
+    ) -> Result<Notifications, AppError> {
+        let n = limit(a.limit);
+        let list = self.read(|node| node.notifications(n)).await?;
+        Ok(Notifications::from(&list))
+    }
+
+    /// Marks one notification read; returns the latest `limit` after.
+    pub async fn mark_notification_read(
+        &self,
+        a: args::MarkNotificationReadArgs,
+    ) -> Result<Notifications, AppError> {
+        self.node.mark_notification_read(&hex::message_id(&a.id)?)?;
+        self.notifications(args::NotificationsArgs { limit: a.limit })
+            .await
+    }
+
+    /// Marks every notification read; returns the latest `limit` after.
+    pub async fn mark_all_read(&self, a: args::MarkAllReadArgs) -> Result<Notifications, AppError> {
+        self.node.mark_all_notifications_read()?;
+        self.notifications(args::NotificationsArgs { limit: a.limit })
+            .await
+    }
+
+    /// Marks one author (or everyone) seen.
+    pub async fn mark_seen(&self, a: args::MarkSeenArgs) -> Result<(), AppError> {
+        let key = a.key.as_deref().map(hex::key).transpose()?;
+        Ok(self.node.mark_seen(key.as_ref())?)
+    }
+
+    /// Posts `text`.
+    pub async fn post(&self, a: args::PostArgs) -> Result<MessageView, AppError> {
+        let m = self.node.post(&a.text)?;
+        self.message(&m)
+    }
+
+    /// Replies to `parent`.
+    pub async fn reply(&self, a: args::ReplyArgs) -> Result<MessageView, AppError> {
+        let parent = hex::message_id(&a.parent)?;
+        let m = self.node.reply(&parent, &a.text)?;
+        self.message(&m)
+    }
+
+    /// Follows by key or ticket and dials them; returns their profile.
+    pub async fn follow(&self, a: args::FollowArgs) -> Result<Profile, AppError> {
+        let address = hex::address(&a.address)?;
+        let key = address.key();
+        let ticket = match &address {
+            Address::Ticket(t) => Some(t),
+            Address::Key(_) => None,
+        };
+        match &self.net {
+            Some(net) => {
+                net.follow(key, ticket)?;
+                if let Some(t) = ticket {
+                    // Best effort: the follow stands even if they are offline now.
+                    let _ = tokio::time::timeout(Duration::from_secs(5), net.connect(t)).await;
                 }
-            )*
-        }
-
-        /// Every command, in the table's order.
-        pub const COMMANDS: &[Command] = &[
-            $( Command {
-                name: stringify!($name),
-                doc: concat!($($doc),*),
-                kind: kind!($($kind)?),
-            }, )*
-        ];
-
-        /// Runs command `name` with a request `body`: JSON arguments (an empty body is none),
-        /// or for an upload the raw bytes.
-        pub async fn dispatch(app: &App, name: &str, body: &[u8]) -> Result<Reply, AppError> {
-            match name {
-                $( stringify!($name) => call!($($kind)?; app, $name, args::$args, body), )*
-                _ => Err(AppError::new(crate::ErrorCode::NotFound, "no such API call")),
+            }
+            None => {
+                if let Some(t) = ticket {
+                    self.node.remember_peer(t)?;
+                }
+                self.node.follow(key)?;
             }
         }
-
-        /// The entries of the UI's command map: each command's arguments and answer.
-        fn command_map() -> Vec<String> {
-            vec![ $( ts_entry!($name, args::$args, $ret $(, $kind)?), )* ]
+        match self.profile_of(&key).await {
+            // Their feed is still on its way: the follow stands, the profile fills in later.
+            Err(e) if e.code == ErrorCode::NotSynced => Ok(Profile {
+                key: hex::format_key(&key),
+                name: None,
+                bio: None,
+                avatar: None,
+                follows: vec![],
+                followers: 0,
+                followed_by_me: true,
+                blocked_by_me: false,
+                seq: None,
+            }),
+            r => r,
         }
-
-        /// The declarations of every argument struct.
-        fn args_decls() -> Vec<String> {
-            vec![ $( decl::<args::$args>(), )* ]
-        }
-    };
-}
-
-with_commands!(define);
-
-/// A type's declaration, exported, with its doc comment.
-fn decl<T: TS + 'static>() -> String {
-    let cfg = ts_config();
-    let docs = T::docs()
-        .map(|d| format!("{}\n", d.trim_end()))
-        .unwrap_or_default();
-    format!("{docs}export {}", T::decl(&cfg))
-}
-
-/// The UI's generated TypeScript: every view type, every argument struct, and the command map
-/// (`Commands`), which types the UI's one `api.ts`.
-pub fn typescript() -> String {
-    use crate::error::{ErrorCode, ErrorView};
-    use crate::view::*;
-    let mut out = vec![
-        "// Generated from rookery-app's view types and command table by".to_string(),
-        "// `UPDATE=1 cargo test -p rookery-app --test generated`. Do not edit.".to_string(),
-        String::new(),
-    ];
-    let views = [
-        decl::<MessageView>(),
-        decl::<ContentView>(),
-        decl::<Page>(),
-        decl::<Thread>(),
-        decl::<Profile>(),
-        decl::<Person>(),
-        decl::<Unread>(),
-        decl::<NotificationKind>(),
-        decl::<Notification>(),
-        decl::<Notifications>(),
-        decl::<PeerView>(),
-        decl::<Me>(),
-        decl::<Status>(),
-        decl::<Settings>(),
-        decl::<KeyBackup>(),
-        decl::<Event>(),
-        decl::<ErrorCode>(),
-        decl::<ErrorView>(),
-    ];
-    out.extend(views);
-    out.extend(args_decls());
-    out.push(
-        "/** Every command: its arguments, its raw body if it takes one, and its answer. */".into(),
-    );
-    out.push("export type Commands = {".into());
-    out.extend(command_map());
-    out.push("};".into());
-    out.join("\n") + "\n"
-}
-
-/// The command table of `docs/api.md`.
-pub fn markdown_table() -> String {
-    let mut out = String::from("| command | takes | returns | what it does |\n|---|---|---|---|\n");
-    let map = command_map();
-    for (c, entry) in COMMANDS.iter().zip(map) {
-        // `  name: { args: A; ret: R };` → A, R
-        let args = entry
-            .split("args: ")
-            .nth(1)
-            .and_then(|s| s.split(';').next());
-        let ret = entry
-            .split("ret: ")
-            .nth(1)
-            .and_then(|s| s.split(' ').next());
-        let takes = match c.kind {
-            Kind::Upload => format!("`{}` + raw body", args.unwrap_or("")),
-            _ => format!("`{}`", args.unwrap_or("")),
-        };
-        let doc = c.doc.trim();
-        out.push_str(&format!(
-            "| `{}` | {} | `{}` | {} |\n",
-            c.name,
-            takes,
-            ret.unwrap_or(""),
-            doc
-        ));
     }
-    out
+
+    /// Stops following someone; returns their profile.
+    pub async fn unfollow(&self, a: args::UnfollowArgs) -> Result<Profile, AppError> {
+        let k = hex::key(&a.key)?;
+        self.node.unfollow(k)?;
+        self.profile_of(&k).await
+    }
+
+    /// Blocks someone; returns their profile.
+    pub async fn block(&self, a: args::BlockArgs) -> Result<Profile, AppError> {
+        let k = hex::key(&a.key)?;
+        self.node.block(k)?;
+        self.profile_of(&k).await
+    }
+
+    /// Deletes one of my messages.
+    pub async fn delete_message(&self, a: args::DeleteMessageArgs) -> Result<(), AppError> {
+        self.node.delete(hex::message_id(&a.id)?)?;
+        Ok(())
+    }
+
+    /// Sets my name and bio, keeping my avatar.
+    pub async fn set_profile(&self, a: args::SetProfileArgs) -> Result<Profile, AppError> {
+        let me = self.node.id();
+        let avatar = self.node.profile(&me)?.about.and_then(|a| a.avatar);
+        let bio = a.bio.unwrap_or_default();
+        self.node.set_profile(&a.name, &bio, avatar)?;
+        self.profile_of(&me).await
+    }
+
+    /// Sets my avatar (an image of at most [`rookery_node::MAX_AVATAR_BYTES`]), keeping name
+    /// and bio.
+    pub async fn set_avatar(
+        &self,
+        _: args::SetAvatarArgs,
+        image: Vec<u8>,
+    ) -> Result<Profile, AppError> {
+        if image_type(&image).is_none() {
+            return Err(AppError::bad_request(
+                "an avatar must be a PNG, JPEG, GIF, WebP or SVG image",
+            ));
+        }
+        let net = self.online()?;
+        let me = self.node.id();
+        let about = self.node.profile(&me)?.about;
+        let (name, bio) = about.map_or_else(Default::default, |a| (a.name, a.bio));
+        net.set_profile(&name, &bio, Some(&image)).await?;
+        self.profile_of(&me).await
+    }
+
+    /// An image by its hash, fetched from the sessions if it is not here yet; with its media
+    /// type (only images are served).
+    pub async fn blob(&self, a: args::BlobArgs) -> Result<Blob, AppError> {
+        let h = rookery_prolly::Hash(hex::blob_hash(&a.hash)?);
+        let bytes = match &self.net {
+            Some(net) => net.fetch_blob_any(&h, &[]).await?,
+            None => None,
+        };
+        let bytes =
+            bytes.ok_or_else(|| AppError::new(ErrorCode::NotFound, "that image is not here"))?;
+        let mime =
+            image_type(&bytes).ok_or_else(|| AppError::bad_request("that blob is not an image"))?;
+        Ok(Blob { bytes, mime })
+    }
+
+    /// Sessions and what is being fetched.
+    pub async fn status(&self, _: args::StatusArgs) -> Result<Status, AppError> {
+        let Some(net) = &self.net else {
+            return Ok(Status {
+                peers: vec![],
+                connected: 0,
+                busy: false,
+                relays: false,
+            });
+        };
+        let peers: Vec<PeerView> = net.peers().iter().map(|p| self.peer_view(p)).collect();
+        Ok(Status {
+            connected: peers.iter().filter(|p| p.connected).count() as u64,
+            busy: net.busy(),
+            relays: self.relays,
+            peers,
+        })
+    }
+
+    fn peer_view(&self, p: &rookery_node::PeerState) -> PeerView {
+        peer_view(&self.node, p)
+    }
+
+    /// The settings.
+    pub async fn settings(&self, _: args::SettingsArgs) -> Result<Settings, AppError> {
+        let s = self.node.settings()?;
+        Ok(Settings {
+            relays: s.relays,
+            notifications: s.notifications,
+            restart_required: self.restart_required.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Changes settings; relays take effect at the next start.
+    pub async fn set_settings(&self, a: args::SetSettingsArgs) -> Result<Settings, AppError> {
+        let s = self.node.update_settings(|s| {
+            if let Some(on) = a.relays {
+                s.relays = on;
+            }
+            if let Some(on) = a.notifications {
+                s.notifications = on;
+            }
+        })?;
+        if a.relays.is_some() {
+            let changed = s.relays != self.relays_setting;
+            self.restart_required.store(changed, Ordering::Relaxed);
+        }
+        self.settings(args::SettingsArgs {}).await
+    }
+
+    /// A backup of my secret key.
+    pub async fn export_key(&self, _: args::ExportKeyArgs) -> Result<KeyBackup, AppError> {
+        let key = self.node.secret_key();
+        Ok(KeyBackup {
+            secret: hex::format_hash(&key.to_bytes()),
+            words: key_words(key),
+        })
+    }
+
+    /// Starts the demo network (once): a few local peers with history, followed by me.
+    pub async fn start_demo(&self, _: args::StartDemoArgs) -> Result<(), AppError> {
+        let net = self.online()?;
+        let mut demo = self.demo.lock().await;
+        if demo.is_none() {
+            let dir = self.node.data_dir().join("demo");
+            *demo = Some(Demo::start(net, &dir).await?);
+        }
+        Ok(())
+    }
+
+    fn online(&self) -> Result<&Network, AppError> {
+        self.net
+            .as_ref()
+            .ok_or_else(|| AppError::new(ErrorCode::Network, "this needs the node online"))
+    }
 }

@@ -26,7 +26,7 @@ fn check(path: PathBuf, want: &str) {
 fn ui_types_are_generated_from_the_views() {
     check(
         root().join("ui/src/lib/backend/generated.ts"),
-        &rookery_app::commands::typescript(),
+        &rookery_app::table::typescript(),
     );
 }
 
@@ -44,7 +44,7 @@ fn the_api_doc_lists_every_command() {
         .expect("docs/api.md has the end marker");
     let want = format!(
         "{before}{START}{}{END}{after}",
-        rookery_app::commands::markdown_table()
+        rookery_app::table::markdown_table()
     );
     check(path, &want);
 }

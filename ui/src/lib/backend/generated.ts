@@ -207,7 +207,7 @@ export type Notification = {
  */
 kind: NotificationKind, 
 /**
- * The message.
+ * The post that mentions or replies to me.
  */
 message: MessageView, 
 /**
@@ -279,7 +279,7 @@ profile: Profile, };
  */
 export type Status = { 
 /**
- * Sessions.
+ * The open sessions, by key.
  */
 peers: Array<PeerView>, 
 /**
@@ -327,11 +327,11 @@ words: string, };
  */
 export type Event = { "type": "published", 
 /**
- * The message.
+ * The message I published.
  */
 message: MessageView, } | { "type": "head_imported", 
 /**
- * The author.
+ * The author's key.
  */
 author: string, 
 /**
@@ -383,7 +383,7 @@ limit?: number | null, };
  */
 export type AuthorFeedArgs = { 
 /**
- * Whose.
+ * The author's key.
  */
 key: string, 
 /**
@@ -407,7 +407,7 @@ id: string, };
  */
 export type ProfileArgs = { 
 /**
- * Whose.
+ * The key whose profile to show.
  */
 key: string, };
 /**
@@ -460,7 +460,7 @@ key?: string | null, };
  */
 export type PostArgs = { 
 /**
- * Markdown.
+ * The post's text, in markdown.
  */
 text: string, };
 /**
@@ -472,7 +472,7 @@ export type ReplyArgs = {
  */
 parent: string, 
 /**
- * Markdown.
+ * The reply's text, in markdown.
  */
 text: string, };
 /**
@@ -488,7 +488,7 @@ address: string, };
  */
 export type UnfollowArgs = { 
 /**
- * Whose.
+ * The key to stop following.
  */
 key: string, };
 /**
@@ -496,7 +496,7 @@ key: string, };
  */
 export type BlockArgs = { 
 /**
- * Whose.
+ * The key to block.
  */
 key: string, };
 /**
@@ -504,7 +504,7 @@ key: string, };
  */
 export type DeleteMessageArgs = { 
 /**
- * Which.
+ * The id of the message to delete (one of mine).
  */
 id: string, };
 /**
