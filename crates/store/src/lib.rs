@@ -10,7 +10,8 @@
 //! and new head) is one write transaction, and so is importing an author's head with its nodes
 //! and bodies: after a crash either all of it is there or none.
 
-#![deny(missing_docs, unreachable_pub)]
+#![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod feeds;

@@ -7,6 +7,10 @@
 //! the Rust and the JavaScript benchmark peers carry the same posts: 40–600 characters, mean
 //! about 200, 10% with a mention, 20% replies to an earlier post of the same feed.
 
+#![warn(missing_docs)]
+#![deny(unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 use rookery_feed::{Content, Head, MessageId, Post, PublicKey, Reply, SecretKey};
 use rookery_node::publish::{Draft, FeedWriter};
 use rookery_node::{Bundle, NodeError};
