@@ -65,7 +65,7 @@ fn api_error(code: ErrorCode, message: impl Into<String>) -> ApiError {
 pub(crate) fn new_token() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the token: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(rookery_app::hex::format_hash(&bytes))
 }
 
 /// Binds `addr` (loopback only) and serves the UI from `ui` and the API. Returns the address
