@@ -152,10 +152,15 @@ async function myTicket(page) {
   return t;
 }
 
-async function myKey(origin, token) {
-  const r = await fetch(`${origin}/api/me`, { headers: { authorization: `Bearer ${token}` } });
-  if (!r.ok) fail(`/api/me with the token answered ${r.status}`);
-  return (await r.json()).key;
+/** Runs an API command as the UI does: `POST /api/{command}`, JSON arguments, bearer token. */
+async function call(node, command, args = {}) {
+  const r = await fetch(`${node.origin}/api/${command}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
+  if (!r.ok) fail(`POST /api/${command} with the token answered ${r.status}: ${await r.text()}`);
+  return r.json();
 }
 
 async function follow(page, ticket, whoKey) {
@@ -232,22 +237,24 @@ async function main() {
         (a) => !(process.env.E2E_HEADFUL && a === '--headless'),
       ),
     });
-    A.key = await myKey(A.origin, A.token);
-    B.key = await myKey(B.origin, B.token);
+    A.key = (await call(A, 'me')).key;
+    B.key = (await call(B, 'me')).key;
   });
   if (!ok.start) return;
 
   await step('the API refuses a request without the token (401)', async () => {
-    const r = await fetch(`${A.origin}/api/me`);
-    if (r.status !== 401) fail(`GET /api/me without a token answered ${r.status}, not 401`);
-    const r2 = await fetch(`${A.origin}/api/me`, { headers: { authorization: 'Bearer wrong' } });
-    if (r2.status !== 401) fail(`GET /api/me with a wrong token answered ${r2.status}, not 401`);
+    const r = await fetch(`${A.origin}/api/me`, { method: 'POST' });
+    if (r.status !== 401) fail(`POST /api/me without a token answered ${r.status}, not 401`);
+    const r2 = await fetch(`${A.origin}/api/me`, { method: 'POST', headers: { authorization: 'Bearer wrong' } });
+    if (r2.status !== 401) fail(`POST /api/me with a wrong token answered ${r2.status}, not 401`);
+    const body = await r2.json().catch(() => null);
+    if (body?.error?.code !== 'unauthorized') fail(`the 401 answer is not an "unauthorized" error: ${JSON.stringify(body)}`);
   });
 
   ok.names = await step('A is named "Ada" and B "Bob" through the welcome screen', async () => {
     [pa, pb] = await Promise.all([openPage('A', A.url), openPage('B', B.url)]);
     await Promise.all([setName(pa, 'Ada'), setName(pb, 'Bob')]);
-    const me = await (await fetch(`${A.origin}/api/me`, { headers: { authorization: `Bearer ${A.token}` } })).json();
+    const me = await call(A, 'me');
     if (me.profile.name !== 'Ada') fail(`A's profile name is ${JSON.stringify(me.profile.name)}, not "Ada"`);
   });
   if (!ok.names) return;

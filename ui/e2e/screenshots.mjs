@@ -61,9 +61,14 @@ async function main() {
   });
   const base = url.split('#')[0];
   const token = url.split('#token=')[1];
-  const api = async (path) => {
-    const r = await fetch(`${base}api/${path}`, { headers: { authorization: `Bearer ${token}` } });
-    if (!r.ok) throw new Error(`GET /api/${path}: ${r.status}`);
+  // An API command as the UI sends it: `POST /api/{command}` with JSON arguments.
+  const api = async (command, args = {}) => {
+    const r = await fetch(`${base}api/${command}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+    });
+    if (!r.ok) throw new Error(`POST /api/${command}: ${r.status} ${await r.text()}`);
     return r.json();
   };
 
@@ -96,7 +101,7 @@ async function main() {
 
   stage = 'thread';
   // Thread: the root with the most replies among the newest 200 posts.
-  const timeline = await api('timeline?limit=200');
+  const timeline = await api('timeline', { limit: 200 });
   const counts = new Map();
   for (const m of timeline.items) {
     if (m.content.type === 'post' && m.content.root) counts.set(m.content.root, (counts.get(m.content.root) ?? 0) + 1);

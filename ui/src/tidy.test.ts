@@ -1,5 +1,7 @@
 //! Tidy checks over the UI's sources: the boundaries the code relies on but no compiler checks.
-//! - Only `src/lib/backend/` imports `@tauri-apps/*` (CONVENTIONS 13).
+//! - Only `src/lib/backend/tauri.ts` imports `@tauri-apps/*` (CONVENTIONS 13), and nothing outside
+//!   `src/lib/backend/` names an `/api/` path: the transports are the only doors to the node.
+//! - The API's types are the generated ones: none of them is declared again by hand.
 //! - Nothing needs `style-src 'unsafe-inline'`: no style attributes in markup, no
 //!   `setAttribute('style')`, no `<style>` in index.html, no inline scripts.
 //! - `{@html}` is used only for sanitized post bodies.
@@ -22,9 +24,27 @@ const sources = files(SRC).filter((f) => /\.(ts|svelte)$/.test(f) && !f.endsWith
 const rel = (f: string) => relative(ROOT, f);
 
 describe('tidy', () => {
-  it('keeps @tauri-apps imports inside src/lib/backend/', () => {
-    const offenders = sources.filter((f) => !rel(f).startsWith('src/lib/backend/') && /from\s+['"]@tauri-apps\//.test(readFileSync(f, 'utf8')));
+  it('keeps @tauri-apps imports in the Tauri transport only', () => {
+    const importers = sources.filter((f) => /(from|import)\s*\(?\s*['"]@tauri-apps\//.test(readFileSync(f, 'utf8')));
+    expect(importers.map(rel)).toEqual(['src/lib/backend/tauri.ts']);
+  });
+
+  it('names /api/ paths only inside src/lib/backend/', () => {
+    const offenders = sources.filter((f) => !rel(f).startsWith('src/lib/backend/') && readFileSync(f, 'utf8').includes('/api/'));
     expect(offenders.map(rel)).toEqual([]);
+  });
+
+  it('declares no API type by hand: they come from generated.ts', () => {
+    const generated = readFileSync(join(SRC, 'lib/backend/generated.ts'), 'utf8');
+    const names = [...generated.matchAll(/^export type (\w+)/gm)].map((m) => m[1]);
+    expect(names).toContain('MessageView');
+    const offenders: string[] = [];
+    for (const f of sources.filter((s) => !s.endsWith('generated.ts'))) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/^\s*(?:export\s+)?(?:type|interface)\s+(\w+)/gm)) {
+        if (names.includes(m[1])) offenders.push(`${rel(f)}: ${m[1]}`);
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 
   it('has no inline style attributes or style writes that a strict CSP would block', () => {

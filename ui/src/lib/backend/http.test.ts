@@ -1,7 +1,7 @@
-//! The HTTP backend against a stub `fetch` and a stub `EventSource`.
+//! The HTTP transport against a stub `fetch` and a stub `EventSource`.
 import { describe, expect, it, vi } from 'vitest';
 import { BackendError } from './errors';
-import { HttpBackend, takeToken, type EventSourceLike } from './http';
+import { HttpTransport, takeToken, type EventSourceLike } from './http';
 
 type Call = { url: string; init: RequestInit };
 
@@ -17,132 +17,101 @@ function stubFetch(status = 200, body: unknown = {}) {
 
 const header = (c: Call, name: string) => (c.init.headers as Record<string, string>)[name];
 
-describe('HttpBackend requests', () => {
-  it('sends the bearer token with every request', async () => {
-    const { fetch, calls } = stubFetch(200, { key: 'k', ticket: 't', profile: {} });
-    const b = new HttpBackend({ token: 'tok-123', fetch });
-    await b.me();
-    await b.post('hi');
-    expect(calls.map((c) => header(c, 'authorization'))).toEqual(['Bearer tok-123', 'Bearer tok-123']);
-    expect(calls[0].url).toBe('/api/me');
-    expect(calls[0].init.method).toBe('GET');
-  });
-
-  it('posts JSON bodies to the documented routes', async () => {
+describe('HttpTransport commands', () => {
+  it('posts every command to /api/{command} with the bearer token and its JSON arguments', async () => {
     const { fetch, calls } = stubFetch(200, {});
-    const b = new HttpBackend({ token: 't', fetch });
-    await b.reply('p'.repeat(64), 'yes');
-    await b.follow('endpointabc');
-    await b.markRead();
-    await b.markRead('i'.repeat(64));
-    await b.setSettings({ relays: false });
-    await b.deleteMessage('d'.repeat(64));
+    const t = new HttpTransport({ token: 'tok-123', fetch });
+    await t.invoke('me', {});
+    await t.invoke('reply', { parent: 'p'.repeat(64), text: 'yes' });
+    await t.invoke('timeline', { cursor: 'abc/+=', limit: 50 });
+    await t.invoke('mark_all_read', { limit: undefined });
     expect(calls.map((c) => [c.url, c.init.method, c.init.body])).toEqual([
+      ['/api/me', 'POST', '{}'],
       ['/api/reply', 'POST', JSON.stringify({ parent: 'p'.repeat(64), text: 'yes' })],
-      ['/api/follow', 'POST', JSON.stringify({ address: 'endpointabc' })],
-      ['/api/notifications/read', 'POST', '{}'],
-      ['/api/notifications/read', 'POST', JSON.stringify({ id: 'i'.repeat(64) })],
-      ['/api/settings', 'POST', JSON.stringify({ relays: false })],
-      ['/api/delete', 'POST', JSON.stringify({ id: 'd'.repeat(64) })],
+      ['/api/timeline', 'POST', JSON.stringify({ cursor: 'abc/+=', limit: 50 })],
+      ['/api/mark_all_read', 'POST', '{}'],
     ]);
+    expect(calls.map((c) => header(c, 'authorization'))).toEqual(Array(4).fill('Bearer tok-123'));
     expect(header(calls[0], 'content-type')).toBe('application/json');
   });
 
-  it('sends the avatar as raw bytes', async () => {
+  it('sends no authorization header without a token', async () => {
     const { fetch, calls } = stubFetch(200, {});
-    const b = new HttpBackend({ token: 't', fetch });
+    await new HttpTransport({ token: null, fetch }).invoke('status', {});
+    expect(header(calls[0], 'authorization')).toBeUndefined();
+  });
+
+  it('sends an upload as the raw body', async () => {
+    const { fetch, calls } = stubFetch(200, { key: 'k' });
+    const t = new HttpTransport({ token: 't', fetch });
     const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
-    await b.setAvatar(bytes);
-    expect(calls[0].url).toBe('/api/avatar');
+    expect(await t.invoke('set_avatar', {}, bytes)).toEqual({ key: 'k' });
+    expect(calls[0].url).toBe('/api/set_avatar');
     expect(calls[0].init.body).toBe(bytes);
     expect(header(calls[0], 'content-type')).toBe('application/octet-stream');
   });
 
-  it('builds the timeline and feed queries with cursor and limit', async () => {
-    const { fetch, calls } = stubFetch(200, { items: [], next_cursor: null });
-    const b = new HttpBackend({ token: 't', fetch });
-    await b.timeline();
-    await b.timeline('abc/+=', 50);
-    await b.timeline(null, 10);
-    await b.authorFeed('k'.repeat(64), 'c2');
-    await b.notifications(20);
-    expect(calls.map((c) => c.url)).toEqual([
-      '/api/timeline',
-      '/api/timeline?cursor=abc%2F%2B%3D&limit=50',
-      '/api/timeline?limit=10',
-      `/api/feed/${'k'.repeat(64)}?cursor=c2`,
-      '/api/notifications?limit=20',
-    ]);
+  it('answers raw bytes for a non-JSON answer, with the token in the header only', async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const calls: Call[] = [];
+    const fetch = (async (url: string, init: RequestInit) => {
+      calls.push({ url, init });
+      return new Response(png, { status: 200, headers: { 'content-type': 'image/png' } });
+    }) as unknown as typeof globalThis.fetch;
+    const t = new HttpTransport({ token: 'a-b_c', fetch });
+    const got = await t.invoke('blob', { hash: 'h'.repeat(64) });
+    expect(got).toBeInstanceOf(Uint8Array);
+    expect([...(got as Uint8Array)]).toEqual([...png]);
+    expect(calls[0].url).toBe('/api/blob');
+    expect(calls[0].init.body).toBe(JSON.stringify({ hash: 'h'.repeat(64) }));
+    expect(header(calls[0], 'authorization')).toBe('Bearer a-b_c');
   });
 
   it('maps JSON errors to BackendError with code and message', async () => {
     const { fetch } = stubFetch(400, { error: { code: 'bad_address', message: 'That ticket does not decode.' } });
-    const b = new HttpBackend({ token: 't', fetch });
-    const e = await b.follow('nope').catch((x: unknown) => x);
+    const t = new HttpTransport({ token: 't', fetch });
+    const e = await t.invoke('follow', { address: 'nope' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BackendError);
     expect(e).toMatchObject({ code: 'bad_address', message: 'That ticket does not decode.', status: 400 });
   });
 
   it('maps a bare 401 and other non-JSON errors to readable ones', async () => {
-    const b401 = new HttpBackend({ token: null, fetch: stubFetch(401, 'unauthorized').fetch });
-    await expect(b401.me()).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
-    const b500 = new HttpBackend({ token: 't', fetch: stubFetch(502, '<html>bad gateway</html>').fetch });
-    await expect(b500.me()).rejects.toMatchObject({ code: 'http_502' });
+    const t401 = new HttpTransport({ token: null, fetch: stubFetch(401, 'unauthorized').fetch });
+    await expect(t401.invoke('me', {})).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+    const t502 = new HttpTransport({ token: 't', fetch: stubFetch(502, '<html>bad gateway</html>').fetch });
+    await expect(t502.invoke('me', {})).rejects.toMatchObject({ code: 'http_502' });
   });
 
   it('maps a failed fetch to a network error', async () => {
     const fetch = vi.fn(async () => {
       throw new TypeError('Failed to fetch');
     }) as unknown as typeof globalThis.fetch;
-    const b = new HttpBackend({ token: 't', fetch });
-    await expect(b.status()).rejects.toMatchObject({ code: 'network' });
+    await expect(new HttpTransport({ token: 't', fetch }).invoke('status', {})).rejects.toMatchObject({ code: 'network' });
   });
 
-  it('reads an empty or null body as null', async () => {
-    const b = new HttpBackend({ token: 't', fetch: stubFetch(200, 'null').fetch });
-    expect(await b.startDemo()).toBeNull();
-    const b2 = new HttpBackend({ token: 't', fetch: stubFetch(200, '').fetch });
-    expect(await b2.deleteMessage('x')).toBeNull();
+  it('reads a JSON null or an empty JSON body as null, and junk as bad_response', async () => {
+    expect(await new HttpTransport({ token: 't', fetch: stubFetch(200, 'null').fetch }).invoke('start_demo', {})).toBeNull();
+    expect(await new HttpTransport({ token: 't', fetch: stubFetch(200, '').fetch }).invoke('delete_message', { id: 'x' })).toBeNull();
+    await expect(new HttpTransport({ token: 't', fetch: stubFetch(200, '{nope').fetch }).invoke('me', {})).rejects.toMatchObject({ code: 'bad_response' });
   });
 
-  it('puts the token in the event stream URL only; images go with the header', async () => {
+  it('puts the token in the event stream URL, and permalinks on the page address', () => {
     const made: string[] = [];
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
-    const calls: { url: string; init?: RequestInit }[] = [];
-    const fetch = (async (url: string, init?: RequestInit) => {
-      calls.push({ url, init });
-      return new Response(png, { status: 200, headers: { 'content-type': 'image/png' } });
-    }) as unknown as typeof globalThis.fetch;
-    const created: Blob[] = [];
-    const orig = URL.createObjectURL;
-    URL.createObjectURL = (b: Blob) => {
-      created.push(b);
-      return 'blob:x';
-    };
-    try {
-      const b = new HttpBackend({
-        token: 'a-b_c',
-        fetch,
-        eventSource: (url) => {
-          made.push(url);
-          return { readyState: 0, onopen: null, onmessage: null, onerror: null, close() {} };
-        },
-      });
-      expect(await b.blobUrl('h'.repeat(64))).toBe('blob:x');
-      expect(await b.blobUrl('h'.repeat(64))).toBe('blob:x');
-      expect(calls).toHaveLength(1);
-      expect(calls[0].url).toBe(`/api/blob/${'h'.repeat(64)}`);
-      expect((calls[0].init?.headers as Record<string, string>).authorization).toBe('Bearer a-b_c');
-      expect(created[0].type).toBe('image/png');
-      b.subscribe({ onEvent() {} })();
-      expect(made).toEqual(['/api/events?token=a-b_c']);
-    } finally {
-      URL.createObjectURL = orig;
-    }
+    const t = new HttpTransport({
+      token: 'a-b_c',
+      pageUrl: () => 'http://127.0.0.1:1/',
+      eventSource: (url: string) => {
+        made.push(url);
+        return { readyState: 0, onopen: null, onmessage: null, onerror: null, close() {} };
+      },
+    });
+    t.subscribe({ onEvent() {} })();
+    expect(made).toEqual(['/api/events?token=a-b_c']);
+    expect(t.permalink('i'.repeat(64))).toBe(`http://127.0.0.1:1/#/thread/${'i'.repeat(64)}`);
   });
 });
 
-describe('HttpBackend events', () => {
+describe('HttpTransport events', () => {
   function fakeSources() {
     const made: (EventSourceLike & { readyState: number; closed: boolean })[] = [];
     const factory = () => {
@@ -165,7 +134,7 @@ describe('HttpBackend events', () => {
 
   it('parses events and ignores junk', () => {
     const { made, factory } = fakeSources();
-    const b = new HttpBackend({ token: 't', eventSource: factory });
+    const b = new HttpTransport({ token: 't', eventSource: factory });
     const got: unknown[] = [];
     const states: string[] = [];
     b.subscribe({ onEvent: (e) => got.push(e), onConnection: (s) => states.push(s) });
@@ -180,7 +149,7 @@ describe('HttpBackend events', () => {
     vi.useFakeTimers();
     try {
       const { made, factory } = fakeSources();
-      const b = new HttpBackend({ token: 't', eventSource: factory, backoff: [100, 200] });
+      const b = new HttpTransport({ token: 't', eventSource: factory, backoff: [100, 200] });
       const states: string[] = [];
       const off = b.subscribe({ onEvent() {}, onConnection: (s) => states.push(s) });
       made[0].onopen?.(new Event('open'));

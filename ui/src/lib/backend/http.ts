@@ -1,25 +1,15 @@
-//! The HTTP backend, for the UI served by `rookery serve --http`: `fetch` with a bearer token,
-//! server-sent events for node events, errors mapped to `BackendError`.
+//! The HTTP transport, for the UI served by `rookery serve --http`: every command is
+//! `POST /api/{command}` with a bearer token, node events come as server-sent events, and error
+//! answers become `BackendError`s.
 //!
 //! The token arrives in the address fragment (`#token=...`) so that it never reaches a server log
 //! or a referrer; `takeToken` moves it to `sessionStorage` and clears the fragment before the
-//! router ever sees it.
+//! router ever sees it. It travels in the `Authorization` header, and in a URL only for the event
+//! stream (`EventSource` cannot send headers).
 
 import { BackendError } from './errors';
-import { sniffImageType } from './mime';
-import type { Backend, EventHandlers } from './index';
-import type {
-  Me,
-  MessageView,
-  NodeEvent,
-  Notifications,
-  Page,
-  Person,
-  Profile,
-  Settings,
-  Status,
-  Thread,
-} from './types';
+import type { EventHandlers, Transport } from './transport';
+import type { NodeEvent } from './types';
 
 const TOKEN_KEY = 'rookery.token';
 
@@ -78,161 +68,42 @@ export type HttpOptions = {
 
 const CLOSED = 2;
 
-export class HttpBackend implements Backend {
+export class HttpTransport implements Transport {
   readonly kind = 'http' as const;
-  private readonly token: string | null;
-  private readonly base: string;
-  private readonly fetchImpl: typeof fetch;
-  private readonly makeEventSource: (url: string) => EventSourceLike;
-  private readonly openWindow: (url: string) => void;
-  private readonly pageUrl: () => string;
-  private readonly backoff: number[];
-  /** Object URLs made for images, kept for the page's life (avatars are few and small). */
-  private readonly blobs = new Map<string, Promise<string>>();
+  private readonly o: Required<Omit<HttpOptions, 'token'>> & { token: string | null };
 
   constructor(o: HttpOptions) {
-    this.token = o.token;
-    this.base = o.base ?? '';
-    // `fetch` must be called unbound from `window`, not as a method of this object.
-    this.fetchImpl = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.makeEventSource = o.eventSource ?? ((url) => new EventSource(url));
-    this.openWindow = o.openWindow ?? ((url) => void window.open(url, '_blank', 'noopener,noreferrer'));
-    this.pageUrl = o.pageUrl ?? (() => `${location.origin}${location.pathname}`);
-    this.backoff = o.backoff ?? [1000, 2000, 5000, 10000, 30000];
+    this.o = {
+      token: o.token,
+      base: o.base ?? '',
+      // `fetch` must be called unbound from `window`, not as a method of this object.
+      fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      eventSource: o.eventSource ?? ((url) => new EventSource(url)),
+      openWindow: o.openWindow ?? ((url) => void window.open(url, '_blank', 'noopener,noreferrer')),
+      pageUrl: o.pageUrl ?? (() => `${location.origin}${location.pathname}`),
+      backoff: o.backoff ?? [1000, 2000, 5000, 10000, 30000],
+    };
   }
 
-  /** Query string of the present values only, e.g. `?cursor=abc&limit=30`. */
-  static query(params: Record<string, string | number | null | undefined>): string {
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(params)) {
-      if (v === null || v === undefined || v === '') continue;
-      parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-    }
-    return parts.length ? `?${parts.join('&')}` : '';
-  }
-
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let payload: BodyInit | undefined;
-    if (raw) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = raw as unknown as BodyInit;
-    } else if (method === 'POST') {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body ?? {});
-    }
+  /** JSON arguments in, JSON out; an upload's body goes raw, and a non-JSON answer is bytes. */
+  async invoke(command: string, args: object, body?: Uint8Array): Promise<unknown> {
+    const headers: Record<string, string> = { 'content-type': body ? 'application/octet-stream' : 'application/json' };
+    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
     let res: Response;
     try {
-      res = await this.fetchImpl(`${this.base}${path}`, { method, headers, body: payload });
+      const payload = (body ?? JSON.stringify(args)) as BodyInit;
+      res = await this.o.fetch(`${this.o.base}/api/${command}`, { method: 'POST', headers, body: payload });
     } catch {
-      throw new BackendError(
-        'network',
-        'Cannot reach the Rookery node. Check that `rookery serve` is still running, then retry.',
-      );
+      throw new BackendError('network', 'Cannot reach the Rookery node. Check that `rookery serve` is still running, then retry.');
     }
-    const text = await res.text().catch(() => '');
-    if (!res.ok) throw errorFromResponse(res.status, text);
-    if (text.trim() === '') return null as T;
+    if (!res.ok) throw errorFromResponse(res.status, await res.text().catch(() => ''));
+    if (!(res.headers.get('content-type') ?? '').startsWith('application/json')) return new Uint8Array(await res.arrayBuffer());
+    const text = await res.text();
     try {
-      return JSON.parse(text) as T;
+      return text.trim() === '' ? null : JSON.parse(text);
     } catch {
       throw new BackendError('bad_response', 'The node sent an answer the app could not read.', res.status);
     }
-  }
-
-  private get<T>(path: string) {
-    return this.request<T>('GET', path);
-  }
-  private post_<T>(path: string, body?: unknown) {
-    return this.request<T>('POST', path, body);
-  }
-
-  me() {
-    return this.get<Me>('/api/me');
-  }
-  timeline(cursor?: string | null, limit?: number) {
-    return this.get<Page>(`/api/timeline${HttpBackend.query({ cursor, limit })}`);
-  }
-  authorFeed(key: string, cursor?: string | null, limit?: number) {
-    return this.get<Page>(`/api/feed/${encodeURIComponent(key)}${HttpBackend.query({ cursor, limit })}`);
-  }
-  thread(id: string) {
-    return this.get<Thread>(`/api/thread/${encodeURIComponent(id)}`);
-  }
-  profile(key: string) {
-    return this.get<Profile>(`/api/profile/${encodeURIComponent(key)}`);
-  }
-  people() {
-    return this.get<Person[]>('/api/people');
-  }
-  notifications(limit?: number) {
-    return this.get<Notifications>(`/api/notifications${HttpBackend.query({ limit })}`);
-  }
-  markRead(id?: string, limit?: number) {
-    return this.post_<Notifications>('/api/notifications/read', { ...(id ? { id } : {}), ...(limit ? { limit } : {}) });
-  }
-  post(text: string) {
-    return this.post_<MessageView>('/api/post', { text });
-  }
-  reply(parent: string, text: string) {
-    return this.post_<MessageView>('/api/reply', { parent, text });
-  }
-  follow(address: string) {
-    return this.post_<Profile>('/api/follow', { address });
-  }
-  unfollow(key: string) {
-    return this.post_<Profile>('/api/unfollow', { key });
-  }
-  block(key: string) {
-    return this.post_<Profile>('/api/block', { key });
-  }
-  deleteMessage(id: string) {
-    return this.post_<null>('/api/delete', { id });
-  }
-  setProfile(name: string, bio: string) {
-    return this.post_<Profile>('/api/profile', { name, bio });
-  }
-  setAvatar(bytes: Uint8Array) {
-    return this.request<Profile>('POST', '/api/avatar', undefined, bytes);
-  }
-  /** Images are fetched with the bearer header and shown from object URLs, so the token
-   *  never appears in an image address (which people copy). Failures are not cached: the image
-   *  may arrive with a later sync. */
-  blobUrl(hash: string): Promise<string> {
-    let url = this.blobs.get(hash);
-    if (!url) {
-      url = this.blobBytes(hash).then((b) => URL.createObjectURL(new Blob([b as BlobPart], { type: sniffImageType(b) })));
-      url.catch(() => this.blobs.delete(hash));
-      this.blobs.set(hash, url);
-    }
-    return url;
-  }
-  private async blobBytes(hash: string): Promise<Uint8Array> {
-    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
-    let res: Response;
-    try {
-      res = await this.fetchImpl(`${this.base}/api/blob/${encodeURIComponent(hash)}`, { headers });
-    } catch {
-      throw new BackendError('network', 'Cannot reach the Rookery node.');
-    }
-    if (!res.ok) throw errorFromResponse(res.status, await res.text().catch(() => ''));
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  status() {
-    return this.get<Status>('/api/status');
-  }
-  settings() {
-    return this.get<Settings>('/api/settings');
-  }
-  setSettings(s: { relays?: boolean; notifications?: boolean }) {
-    return this.post_<Settings>('/api/settings', s);
-  }
-  exportKey() {
-    return this.post_<{ secret: string; words: string }>('/api/export-key');
-  }
-  startDemo() {
-    return this.post_<null>('/api/demo');
   }
 
   /**
@@ -241,7 +112,8 @@ export class HttpBackend implements Backend {
    * then a new one is made after a delay.
    */
   subscribe(h: EventHandlers): () => void {
-    const url = `${this.base}/api/events${HttpBackend.query({ token: this.token })}`;
+    const { token, backoff } = this.o;
+    const url = `${this.o.base}/api/events${token ? `?token=${encodeURIComponent(token)}` : ''}`;
     let es: EventSourceLike | null = null;
     let stopped = false;
     let attempt = 0;
@@ -250,13 +122,13 @@ export class HttpBackend implements Backend {
     const connect = () => {
       if (stopped) return;
       h.onConnection?.(wasOpen ? 'down' : 'connecting');
-      es = this.makeEventSource(url);
-      es.onopen = () => {
+      const source = (es = this.o.eventSource(url));
+      source.onopen = () => {
         attempt = 0;
         wasOpen = true;
         h.onConnection?.('open');
       };
-      es.onmessage = (m: MessageEvent) => {
+      source.onmessage = (m: MessageEvent) => {
         let ev: NodeEvent;
         try {
           ev = JSON.parse(String(m.data)) as NodeEvent;
@@ -265,16 +137,13 @@ export class HttpBackend implements Backend {
         }
         if (ev && typeof ev === 'object' && typeof ev.type === 'string') h.onEvent(ev);
       };
-      es.onerror = () => {
-        if (stopped || !es) return;
+      source.onerror = () => {
+        if (stopped || es !== source) return;
         h.onConnection?.('down');
-        if (es.readyState === CLOSED) {
-          es.close();
-          es = null;
-          const delay = this.backoff[Math.min(attempt, this.backoff.length - 1)];
-          attempt += 1;
-          timer = setTimeout(connect, delay);
-        }
+        if (source.readyState !== CLOSED) return;
+        source.close();
+        es = null;
+        timer = setTimeout(connect, backoff[Math.min(attempt++, backoff.length - 1)]);
       };
     };
     connect();
@@ -286,11 +155,11 @@ export class HttpBackend implements Backend {
   }
 
   async openExternal(url: string) {
-    this.openWindow(url);
+    this.o.openWindow(url);
   }
 
   permalink(id: string) {
-    return `${this.pageUrl()}#/thread/${id}`;
+    return `${this.o.pageUrl()}#/thread/${id}`;
   }
 }
 

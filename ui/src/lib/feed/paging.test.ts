@@ -11,6 +11,7 @@ function post(n: number, ts = n * 1000): MessageView {
     seq: n,
     timestamp_ms: ts,
     content: { type: 'post', text: `post ${n}`, mentions: [], root: null, parent: null },
+    reply_count: null,
   };
 }
 

@@ -1,0 +1,72 @@
+//! The actions several views share (follow, unfollow, block, delete, the demo network): each
+//! calls the node, says in a toast what happened, and tells the app what changed so that lists
+//! and the people known catch up. They never throw; a failure is a toast and a `null`/`false`.
+
+import type { MessageView, Profile } from '../backend/types';
+import { displayName } from '../text/keys';
+import { events } from './events';
+import { messages } from './messages.svelte';
+import { session } from './session.svelte';
+import { toasts } from './toasts.svelte';
+import { ui } from './ui.svelte';
+
+export async function deletePost(m: MessageView): Promise<boolean> {
+  try {
+    await session.api.call('delete_message', { id: m.id });
+    messages.forget(m.id);
+    events.emit({ type: 'deleted', id: m.id });
+    toasts.success('Post deleted');
+    return true;
+  } catch (e) {
+    toasts.error(e, 'Could not delete the post');
+    return false;
+  }
+}
+
+export async function block(key: string): Promise<Profile | null> {
+  try {
+    const p = await session.api.call('block', { key });
+    events.emit({ type: 'blocked', key });
+    toasts.success(`Blocked ${displayName(p.name, key)}`);
+    return p;
+  } catch (e) {
+    toasts.error(e, 'Could not block');
+    return null;
+  }
+}
+
+export async function follow(address: string): Promise<Profile | null> {
+  try {
+    const p = await session.api.call('follow', { address });
+    toasts.success(`Following ${displayName(p.name, p.key)}`);
+    events.emit({ type: 'follows_changed' });
+    return p;
+  } catch (e) {
+    toasts.error(e, 'Could not follow');
+    return null;
+  }
+}
+
+export async function unfollow(key: string): Promise<Profile | null> {
+  try {
+    const p = await session.api.call('unfollow', { key });
+    toasts.info(`Unfollowed ${displayName(p.name, key)}`);
+    events.emit({ type: 'follows_changed' });
+    return p;
+  } catch (e) {
+    toasts.error(e, 'Could not unfollow');
+    return null;
+  }
+}
+
+export async function startDemo() {
+  try {
+    await session.api.call('start_demo');
+    toasts.success('Demo network started. Its posts appear as they sync.');
+    ui.finishWelcome();
+    void session.refreshAll();
+    events.emit({ type: 'follows_changed' });
+  } catch (e) {
+    toasts.error(e, 'Could not start the demo network');
+  }
+}
