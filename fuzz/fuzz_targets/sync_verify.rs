@@ -25,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let author = SecretKey::from_bytes(&[1; 32]).public();
     let parts = pieces(data);
     let asked = HashMap::from([(author, 3u64)]);
+    let mut latest = asked.clone();
+    for p in &parts {
+        if let Ok(h) = verify::pushed_head(p, &mut latest) {
+            assert!(h.head().seq > 3);
+        }
+    }
     if let Ok(heads) = verify::heads(&parts, &asked) {
         assert!(heads.len() <= 1);
         assert!(heads.iter().all(|h| h.head().author == author && h.head().seq >= 3));
@@ -37,14 +43,15 @@ fuzz_target!(|data: &[u8]| {
     let body_ids: Vec<MessageId> = parts.iter().map(|p| MessageId::of(p)).collect();
     for diff in [true, false] {
         let mut s = if diff {
-            NodeStream::diff(ids.first().copied().unwrap_or(Hash([0; 32])), author, true)
+            NodeStream::diff(ids.first().copied().unwrap_or(Hash([0; 32])), author, true, 64)
         } else {
             NodeStream::fetch(&ids, &body_ids, true, None)
         };
         let mut seen_nodes = HashSet::new();
         let mut seen_bodies = HashSet::new();
-        for chunk in parts.chunks(3) {
-            let Ok(batch) = s.frame(chunk.to_vec(), chunk) else {
+        for (i, chunk) in parts.chunks(3).enumerate() {
+            let more = i % 2 == 0;
+            let Ok(batch) = s.frame(chunk.to_vec(), chunk, more) else {
                 break;
             };
             for n in batch.nodes {

@@ -45,6 +45,17 @@ impl Index {
             Index::Follows => "follows",
         }
     }
+
+    /// The most entries this index can hold in a feed of `seq` messages: a message puts at most
+    /// one entry in each index, but a post one per mention. What a peer may send of a tree is
+    /// bounded by it.
+    pub fn max_entries(self, seq: u64) -> u64 {
+        let per_message = match self {
+            Index::Mentions => crate::limits::MAX_MENTIONS as u64,
+            Index::Messages | Index::Replies | Index::Follows => 1,
+        };
+        seq.saturating_mul(per_message)
+    }
 }
 
 /// Key builders for the indexes.

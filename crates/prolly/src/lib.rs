@@ -32,8 +32,8 @@ pub use error::{DecodeError, Error, StoreError};
 pub use hash::Hash;
 pub use mutate::{Edit, Mutation};
 pub use node::{
-    EMPTY_ROOT, MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE, MAX_VALUE_LEN, Node,
-    verify_node,
+    EMPTY_ROOT, MAX_ENCODED_NODE, MAX_ENTRIES, MAX_KEY_LEN, MAX_LEVEL, MAX_NODE_SIZE,
+    MAX_VALUE_LEN, Node, verify_node,
 };
 pub use proof::{RangeProof, verify_range};
 pub use store::{MemStore, NodeBytes, NodeStore};

@@ -7,7 +7,7 @@
 //! caller's own (a store that could not take a batch), never the peer's. Every frame has a
 //! deadline.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -82,6 +82,19 @@ impl From<Rejection> for ClientError {
             Rejection::Local(e) => ClientError::Local(e),
         }
     }
+}
+
+/// The slowest a whole answer may come, in bytes per second of what it could hold at most.
+const MIN_ANSWER_RATE: f64 = (64 << 10) as f64;
+/// The longest any one answer may take.
+const MAX_ANSWER_TIME: Duration = Duration::from_secs(600);
+
+/// The deadline for a whole answer that can hold up to `max_bytes`: two frame deadlines, and the
+/// time those bytes take at [`MIN_ANSWER_RATE`], at most [`MAX_ANSWER_TIME`]. A peer that keeps
+/// an answer going longer is stalling.
+pub fn answer_deadline(frame_timeout: Duration, max_bytes: u64) -> Duration {
+    let transfer = Duration::from_secs_f64(max_bytes as f64 / MIN_ANSWER_RATE);
+    (frame_timeout * 2 + transfer).min(MAX_ANSWER_TIME)
 }
 
 /// The kinds of request, for counting.
@@ -169,6 +182,15 @@ impl Client {
             conn,
             timeout,
             counters: Arc::default(),
+        }
+    }
+
+    /// The same client with another deadline for each frame (its counters shared): a read the
+    /// UI waits for wants an answer sooner than a catch-up does.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout,
+            ..self.clone()
         }
     }
 
@@ -284,8 +306,9 @@ impl Client {
 
     /// The nodes of `to` that a holder of `from` lacks on `range`, with their bodies, frame
     /// by frame: `on_batch` gets each verified frame as it arrives (so a broken connection
-    /// loses nothing already received).
-    // The arguments are the request's fields, one for one.
+    /// loses nothing already received). `seq` is the seq of the signed head `to` comes from:
+    /// what the answer may hold is bounded by it ([`Index::max_entries`]).
+    // The arguments are the request's fields, one for one, and the head's seq.
     #[allow(clippy::too_many_arguments)]
     pub async fn diff(
         &self,
@@ -295,6 +318,7 @@ impl Client {
         to: &Hash,
         range: &KeyRange,
         bodies: bool,
+        seq: u64,
         on_batch: impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
         let req = Request::Diff {
@@ -305,7 +329,7 @@ impl Client {
             range: WireRange::from(range.clone()),
             bodies,
         };
-        let stream = NodeStream::diff(*to, *author, bodies);
+        let stream = NodeStream::diff(*to, *author, bodies, index.max_entries(seq));
         self.stream_nodes(&req, stream, on_batch).await
     }
 
@@ -328,16 +352,31 @@ impl Client {
         self.stream_nodes(&req, stream, on_batch).await
     }
 
-    /// Reads `Nodes` frames, each checked by `stream` before `on_batch` takes it.
+    /// Reads `Nodes` frames, each checked by `stream` before `on_batch` takes it, within a
+    /// deadline for the whole answer (see [`answer_deadline`]).
     async fn stream_nodes(
         &self,
         req: &Request,
         mut stream: NodeStream,
         mut on_batch: impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
-        let (_send, mut recv) = self.open(req).await?;
+        let deadline = answer_deadline(self.timeout, stream.max_bytes());
+        tokio::time::timeout(deadline, async {
+            let (_send, mut recv) = self.open(req).await?;
+            self.read_nodes(&mut recv, &mut stream, &mut on_batch).await
+        })
+        .await
+        .map_err(|_| ClientError::Timeout)?
+    }
+
+    async fn read_nodes(
+        &self,
+        recv: &mut RecvStream,
+        stream: &mut NodeStream,
+        on_batch: &mut impl FnMut(Batch) -> Result<(), Rejection>,
+    ) -> Result<(), ClientError> {
         loop {
-            let (nodes, bodies, more) = match self.frame(&mut recv).await? {
+            let (nodes, bodies, more) = match self.frame(recv).await? {
                 Response::Nodes {
                     nodes,
                     bodies,
@@ -348,7 +387,7 @@ impl Client {
                 }
                 _ => return Err(Fault::UnexpectedFrame("nodes").into()),
             };
-            let batch = stream.frame(nodes, &bodies)?;
+            let batch = stream.frame(nodes, &bodies, more)?;
             self.counters.took(&batch);
             on_batch(batch)?;
             if !more {
@@ -374,14 +413,17 @@ impl Client {
             }
             _ => return Err(Fault::UnexpectedFrame("heads").into()),
         };
-        let asked: HashMap<PublicKey, u64> = authors.iter().copied().collect();
-        let now = verify::heads(&heads, &asked)?;
+        let mut latest: HashMap<PublicKey, u64> = authors.iter().copied().collect();
+        let now = verify::heads(&heads, &latest)?;
+        for h in &now {
+            latest.insert(h.head().author, h.head().seq);
+        }
         Ok((
             now,
             Subscription {
                 _send: send,
                 recv,
-                authors: asked.into_keys().collect(),
+                latest,
                 counters: self.counters.clone(),
             },
         ))
@@ -393,13 +435,14 @@ impl Client {
 pub struct Subscription {
     _send: SendStream,
     recv: RecvStream,
-    authors: HashSet<PublicKey>,
+    /// The newest seq this subscription brought per author (or the one held, at first).
+    latest: HashMap<PublicKey, u64>,
     counters: Arc<Counters>,
 }
 
 impl Subscription {
-    /// The next head, checked against its signature and the authors subscribed to; `None`
-    /// when the peer ends the subscription.
+    /// The next head, checked against its signature, the authors subscribed to, and what the
+    /// subscription brought before; `None` when the peer ends the subscription.
     pub async fn next(&mut self) -> Option<Result<SignedHead, ClientError>> {
         let (frame, len) = match read_frame_sized::<Response>(&mut self.recv).await {
             Ok(f) => f,
@@ -411,7 +454,7 @@ impl Subscription {
             .fetch_add(len as u64, Ordering::Relaxed);
         Some(match frame {
             Response::Head { head } => {
-                verify::pushed_head(&head, &self.authors).map_err(ClientError::from)
+                verify::pushed_head(&head, &mut self.latest).map_err(ClientError::from)
             }
             _ => Err(Fault::UnexpectedFrame("a head").into()),
         })

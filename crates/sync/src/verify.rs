@@ -47,11 +47,28 @@ pub enum Fault {
     /// A frame of another kind than the request's answer.
     #[error("expected {0}")]
     UnexpectedFrame(&'static str),
+    /// A frame that says more follow but carries less than a full frame: an honest server
+    /// fills every frame but the last, so an answer always makes progress.
+    #[error("a short frame with more to follow")]
+    ShortFrame,
+    /// More than the request can have as an answer (nodes and bodies together).
+    #[error("more than was asked for: over {max} nodes and bodies")]
+    OverAnswer {
+        /// The most the request could have brought.
+        max: u64,
+    },
+    /// A pushed head no newer than one this subscription already brought.
+    #[error("a head pushed again")]
+    RepeatedHead,
     /// Data that verified but that the asker's own rules refuse (a head going back within a
     /// session, a rollback or a fork found on import).
     #[error("refused: {0}")]
     Refused(String),
 }
+
+/// The least a frame with more to follow must carry, in bytes of accepted nodes and bodies. The
+/// server fills frames to about 1 MiB; this leaves room for how the last node or body falls.
+pub const MIN_FULL_FRAME: usize = 256 << 10;
 
 /// Verified nodes and bodies, as they arrive.
 #[derive(Debug, Default)]
@@ -156,15 +173,24 @@ pub fn heads(heads: &[Vec<u8>], asked: &HashMap<PublicKey, u64>) -> Result<Vec<S
     Ok(out)
 }
 
-/// Checks a head pushed on a subscription: its signature, and that its author was subscribed to.
-pub fn pushed_head(bytes: &[u8], subscribed: &HashSet<PublicKey>) -> Result<SignedHead, Fault> {
+/// Checks a head pushed on a subscription: its signature, that its author was subscribed to,
+/// and that it is newer than any this subscription brought before (`latest`, updated here):
+/// a peer cannot keep the asker busy with heads it already has.
+pub fn pushed_head(
+    bytes: &[u8],
+    latest: &mut HashMap<PublicKey, u64>,
+) -> Result<SignedHead, Fault> {
     let h = SignedHead::decode(bytes).map_err(|source| Fault::Signed {
         what: "head",
         source,
     })?;
-    if !subscribed.contains(&h.head().author) {
+    let Some(seq) = latest.get_mut(&h.head().author) else {
         return Err(Fault::UnaskedHead);
+    };
+    if h.head().seq <= *seq {
+        return Err(Fault::RepeatedHead);
     }
+    *seq = h.head().seq;
     Ok(h)
 }
 
@@ -200,7 +226,10 @@ pub fn range(
 /// What a stream of `Nodes` frames may carry, updated frame by frame. A node is taken only if
 /// it is expected: asked for or, for a diff, a child of a node received before (parents come
 /// first). A body is taken only if it was asked for or a leaf received names it (when leaves
-/// bring their bodies). Each node and body is taken at most once.
+/// bring their bodies). Each node and body is taken at most once, the whole answer is at most
+/// what the request can have brought, and every frame but the last is a full one
+/// ([`MIN_FULL_FRAME`]) — so an answer is bounded in items, bytes and frames, and a peer that
+/// drips, repeats or pads it is found out at once.
 #[derive(Debug)]
 pub struct NodeStream {
     expected: HashSet<Hash>,
@@ -209,12 +238,19 @@ pub struct NodeStream {
     asked_bodies: HashSet<MessageId>,
     named: HashSet<MessageId>,
     author: Option<PublicKey>,
+    /// Nodes and bodies the answer may still bring.
+    left: u64,
+    max: u64,
 }
 
 impl NodeStream {
     /// The answer to a `Diff` up to `to`: its nodes from the root down; with `bodies`, the
-    /// bodies its leaves name. Bodies by others than `author` are left out.
-    pub fn diff(to: Hash, author: PublicKey, bodies: bool) -> Self {
+    /// bodies its leaves name. Bodies by others than `author` are left out. `entries` bounds the
+    /// entries of the tree under `to` (from its signed head: see `Index::max_entries`): a tree
+    /// has at most as many leaves as entries and fewer inner nodes than leaves, and a body per
+    /// entry.
+    pub fn diff(to: Hash, author: PublicKey, bodies: bool, entries: u64) -> Self {
+        let max = entries.saturating_mul(3).saturating_add(64);
         NodeStream {
             expected: HashSet::from([to]),
             children: true,
@@ -222,6 +258,8 @@ impl NodeStream {
             asked_bodies: HashSet::new(),
             named: HashSet::new(),
             author: Some(author),
+            left: max,
+            max,
         }
     }
 
@@ -232,6 +270,12 @@ impl NodeStream {
         leaf_bodies: bool,
         author: Option<PublicKey>,
     ) -> Self {
+        let leaves = if leaf_bodies {
+            nodes.len() * rookery_prolly::MAX_ENTRIES
+        } else {
+            0
+        };
+        let max = (nodes.len() + bodies.len() + leaves) as u64;
         NodeStream {
             expected: nodes.iter().copied().collect(),
             children: false,
@@ -239,11 +283,33 @@ impl NodeStream {
             asked_bodies: bodies.iter().copied().collect(),
             named: HashSet::new(),
             author,
+            left: max,
+            max,
         }
     }
 
-    /// Checks one frame's nodes and bodies.
-    pub fn frame(&mut self, nodes: Vec<Vec<u8>>, bodies: &[Vec<u8>]) -> Result<Batch, Fault> {
+    /// The most bytes the whole answer can have: every node at its largest and every body too.
+    pub fn max_bytes(&self) -> u64 {
+        let item = rookery_prolly::MAX_ENCODED_NODE.max(rookery_feed::limits::MAX_MESSAGE_BYTES);
+        self.max.saturating_mul(item as u64 + 8)
+    }
+
+    /// Checks one frame's nodes and bodies; `more` says another frame follows.
+    pub fn frame(
+        &mut self,
+        nodes: Vec<Vec<u8>>,
+        bodies: &[Vec<u8>],
+        more: bool,
+    ) -> Result<Batch, Fault> {
+        let size: usize = nodes.iter().chain(bodies).map(Vec::len).sum();
+        if more && size < MIN_FULL_FRAME {
+            return Err(Fault::ShortFrame);
+        }
+        let items = (nodes.len() + bodies.len()) as u64;
+        self.left = self
+            .left
+            .checked_sub(items)
+            .ok_or(Fault::OverAnswer { max: self.max })?;
         let mut batch = Batch::default();
         for bytes in nodes {
             let id = Hash::of_node(&bytes);
@@ -343,9 +409,15 @@ mod tests {
             heads(&[forged], &asked),
             Err(Fault::Signed { what: "head", .. })
         ));
-        let subscribed = HashSet::from([a.public()]);
-        assert!(pushed_head(&head(&a, 9), &subscribed).is_ok());
-        assert!(pushed_head(&head(&b, 9), &subscribed).is_err());
+        let mut latest = HashMap::from([(a.public(), 2)]);
+        assert!(pushed_head(&head(&a, 9), &mut latest).is_ok());
+        // The same head again, or an older one: a peer keeping the asker busy.
+        assert!(matches!(
+            pushed_head(&head(&a, 9), &mut latest),
+            Err(Fault::RepeatedHead)
+        ));
+        assert!(pushed_head(&head(&a, 5), &mut latest).is_err());
+        assert!(pushed_head(&head(&b, 9), &mut latest).is_err());
     }
 
     /// A tree of `n` entries whose values are the ids of `n` bodies.
@@ -391,10 +463,20 @@ mod tests {
     fn a_stream_takes_each_node_and_body_once() {
         let (p, root, bodies) = tree(2000);
         let top = p.store().get(&root).unwrap().unwrap();
-        let mut s = NodeStream::diff(root, key(1).public(), true);
-        assert_eq!(s.frame(vec![top.clone()], &[]).unwrap().nodes.len(), 1);
+        let mut s = NodeStream::diff(root, key(1).public(), true, 2000);
+        let got = s.frame(vec![top.clone()], &[], false).unwrap();
+        assert_eq!(got.nodes.len(), 1);
         // The root again: not expected any more.
-        assert!(matches!(s.frame(vec![top], &[]), Err(Fault::UnaskedNode)));
+        let again = s.frame(vec![top.clone()], &[], false);
+        assert!(matches!(again, Err(Fault::UnaskedNode)));
+        // A frame that says more follow but is not full: a dripping peer.
+        let mut s = NodeStream::diff(root, key(1).public(), true, 2000);
+        let drip = s.frame(vec![top.clone()], &[], true);
+        assert!(matches!(drip, Err(Fault::ShortFrame)));
+        // More than a tree of that many entries can have.
+        let mut s = NodeStream::diff(root, key(1).public(), true, 0);
+        let over = s.frame(vec![top; 100], &[], false);
+        assert!(matches!(over, Err(Fault::OverAnswer { .. })));
         // A fetch of one leaf brings the bodies it names, each once.
         let leaf = p
             .tree_nodes(&root)
@@ -413,27 +495,25 @@ mod tests {
             .unwrap()
             .bytes()
             .to_vec();
+        let one = std::slice::from_ref(&b);
         let mut s = NodeStream::fetch(&[leaf.id], &[], true, None);
-        let got = s
-            .frame(vec![leaf.bytes.clone()], std::slice::from_ref(&b))
-            .unwrap();
+        let got = s.frame(vec![leaf.bytes.clone()], one, false).unwrap();
         assert_eq!((got.nodes.len(), got.bodies.len()), (1, 1));
-        assert!(matches!(
-            s.frame(vec![], std::slice::from_ref(&b)),
-            Err(Fault::UnaskedBody)
-        ));
+        let again = s.frame(vec![], one, false);
+        assert!(matches!(again, Err(Fault::UnaskedBody)));
         // Without leaf bodies, only bodies asked for by id.
         let mut s = NodeStream::fetch(&[leaf.id], &[], false, None);
+        let unasked = s.frame(vec![leaf.bytes.clone()], one, false);
         assert!(matches!(
-            s.frame(vec![leaf.bytes.clone()], std::slice::from_ref(&b)),
-            Err(Fault::UnaskedBody)
+            unasked,
+            Err(Fault::UnaskedBody | Fault::OverAnswer { .. })
         ));
         let mut s = NodeStream::fetch(&[], &[first], false, None);
-        assert_eq!(s.frame(vec![], &[b]).unwrap().bodies.len(), 1);
+        assert_eq!(s.frame(vec![], one, false).unwrap().bodies.len(), 1);
         // A node whose bytes were changed does not hash to anything asked for.
         let mut bad = leaf.bytes.clone();
         bad[3] ^= 1;
         let mut s = NodeStream::fetch(&[leaf.id], &[], true, None);
-        assert!(s.frame(vec![bad], &[]).is_err());
+        assert!(s.frame(vec![bad], &[], false).is_err());
     }
 }

@@ -24,6 +24,9 @@ pub const ALPN: &[u8] = b"rookery/sync/2";
 pub const PROTOCOL_VERSION: u32 = 2;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
+/// The largest request frame a server reads: the largest request the limits allow (a `Fetch`
+/// of 1,024 ids, a `Subscribe` of 1,024 authors) fits many times over.
+pub const MAX_REQUEST_FRAME: usize = 64 << 10;
 /// The most authors one `Subscribe` names.
 pub const MAX_AUTHORS: usize = 1024;
 /// The most nodes and bodies one `Fetch` asks for, together.
@@ -194,8 +197,8 @@ pub enum WireError {
     /// The peer closed the stream before a whole frame.
     #[error("the peer closed the stream")]
     Closed,
-    /// A frame longer than [`MAX_FRAME`].
-    #[error("frame of {len} bytes is over the {max}-byte limit", max = MAX_FRAME)]
+    /// A frame longer than its limit ([`MAX_FRAME`], or [`MAX_REQUEST_FRAME`] for a request).
+    #[error("a frame of {len} bytes is over the limit")]
     TooLarge {
         /// The announced length.
         len: usize,
@@ -267,14 +270,28 @@ pub async fn read_frame<T: DeserializeOwned>(
     Ok(read_frame_sized(r).await?.0)
 }
 
+/// [`read_frame`] of a request: at most [`MAX_REQUEST_FRAME`] bytes.
+pub async fn read_request_frame<T: DeserializeOwned>(
+    r: &mut (impl AsyncRead + Unpin),
+) -> Result<T, WireError> {
+    Ok(read_frame_max(r, MAX_REQUEST_FRAME).await?.0)
+}
+
 /// [`read_frame`], also giving the frame's size on the wire (header included).
 pub async fn read_frame_sized<T: DeserializeOwned>(
     r: &mut (impl AsyncRead + Unpin),
 ) -> Result<(T, usize), WireError> {
+    read_frame_max(r, MAX_FRAME).await
+}
+
+async fn read_frame_max<T: DeserializeOwned>(
+    r: &mut (impl AsyncRead + Unpin),
+    max: usize,
+) -> Result<(T, usize), WireError> {
     let mut len = [0u8; 4];
     read_exact_or_closed(r, &mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(WireError::TooLarge { len });
     }
     let mut body = vec![0u8; len];

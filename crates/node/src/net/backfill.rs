@@ -38,7 +38,7 @@ pub(crate) struct Job<'a> {
     pub(crate) author: PublicKey,
     /// The sessions to ask, best first (the author's own first).
     pub(crate) clients: Vec<Client>,
-    pub(crate) inputs: &'a mpsc::UnboundedSender<Input>,
+    pub(crate) inputs: &'a mpsc::Sender<Input>,
     /// Set by the engine when a newer head of this author waits.
     pub(crate) yield_now: &'a AtomicBool,
 }
@@ -111,10 +111,10 @@ impl Job<'_> {
         for client in &self.clients {
             let peer = client.peer();
             let what = Some(Fetching::History(self.author, r.index));
-            let _ = self.inputs.send(Input::Fetching { peer, what });
+            let _ = self.inputs.send(Input::Fetching { peer, what }).await;
             let mut got = 0usize;
             let result = self.ask(client, r, &mut got).await;
-            let _ = self.inputs.send(Input::Fetching { peer, what: None });
+            let _ = self.inputs.send(Input::Fetching { peer, what: None }).await;
             match result {
                 Err(ClientError::Local(e)) => {
                     return Err(NetError::client(peer, ClientError::Local(e)));
@@ -122,7 +122,10 @@ impl Job<'_> {
                 Err(e) if e.is_misbehaviour() => {
                     let conn = client.connection().stable_id();
                     let error = NetError::client(peer, e);
-                    let _ = self.inputs.send(Input::Misbehaved { peer, conn, error });
+                    let _ = self
+                        .inputs
+                        .send(Input::Misbehaved { peer, conn, error })
+                        .await;
                 }
                 _ if got > 0 => return Ok(true),
                 _ => {}
@@ -151,7 +154,7 @@ impl Job<'_> {
         // Every message travels with the messages index; the others point at them.
         let with_bodies = r.index == Index::Messages;
         if r.first {
-            let all = KeyRange::all();
+            let (all, seq) = (KeyRange::all(), r.head.head().seq);
             return client
                 .diff(
                     &author,
@@ -160,6 +163,7 @@ impl Job<'_> {
                     r.root,
                     &all,
                     with_bodies,
+                    seq,
                     &mut import,
                 )
                 .await;

@@ -8,7 +8,9 @@
 //! meanwhile waits as that author's `pending`, the newest one kept); at most
 //! [`FIRST_SCREENS_PER_SESSION`] first screens run per session (the rest wait in the session's
 //! queue), which keeps the requests in flight on one connection under the server's budget; at
-//! most [`BACKFILLS`] catch-ups run at once. After every input the engine publishes a
+//! most [`BACKFILLS`] catch-ups run at once. The input channel is bounded ([`INPUTS`]): a task
+//! that reports faster than the engine takes waits, so a flood from one peer is backpressure
+//! on that peer, not memory. After every input the engine publishes a
 //! [`View`] of the sessions for the node's synchronous readers.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -31,8 +33,10 @@ use crate::NodeEvent;
 
 /// First screens running at once on one session.
 const FIRST_SCREENS_PER_SESSION: usize = 4;
-/// Catch-ups running at once.
-const BACKFILLS: usize = 1;
+/// Inputs waiting for the engine before their senders wait.
+const INPUTS: usize = 1024;
+/// Catch-ups running at once: one slow author never holds up the rest.
+const BACKFILLS: usize = 4;
 
 /// A reply the engine owes someone who waits.
 type Reply<T> = oneshot::Sender<T>;
@@ -116,7 +120,7 @@ struct AuthorSync {
 /// The engine's state.
 pub(crate) struct Engine {
     shared: Arc<Shared>,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::Sender<Input>,
     view: watch::Sender<Arc<View>>,
     sessions: HashMap<PublicKey, Session>,
     authors: HashMap<PublicKey, AuthorSync>,
@@ -131,8 +135,8 @@ impl Engine {
     pub(crate) fn spawn(
         shared: Arc<Shared>,
         accepted: mpsc::UnboundedReceiver<Connection>,
-    ) -> Result<(mpsc::UnboundedSender<Input>, watch::Receiver<Arc<View>>), NetError> {
-        let (inputs, rx) = mpsc::unbounded_channel();
+    ) -> Result<(mpsc::Sender<Input>, watch::Receiver<Arc<View>>), NetError> {
+        let (inputs, rx) = mpsc::channel(INPUTS);
         let (view, view_rx) = watch::channel(Arc::new(View::default()));
         let events = shared.node.subscribe();
         let followed = shared.node.followed()?.into_iter().collect();
@@ -153,7 +157,7 @@ impl Engine {
 
     async fn run(
         mut self,
-        mut rx: mpsc::UnboundedReceiver<Input>,
+        mut rx: mpsc::Receiver<Input>,
         mut accepted: mpsc::UnboundedReceiver<Connection>,
         mut events: broadcast::Receiver<NodeEvent>,
     ) {
@@ -238,7 +242,7 @@ impl Engine {
                 let clients = self.clients(None);
                 let (shared, inputs) = (self.shared.clone(), self.inputs.clone());
                 self.tasks.spawn(async move {
-                    let got = on_demand::fetch(&shared, clients, &nodes, &bodies, &inputs).await;
+                    let got = on_demand::fetch(&shared, clients, nodes, bodies, &inputs).await;
                     let _ = reply.send(got);
                 });
             }
@@ -252,14 +256,17 @@ impl Engine {
         self.sessions.get(peer).is_some_and(|s| s.conn_id == conn)
     }
 
-    /// The sessions' clients, `first`'s first.
+    /// The sessions' clients, best first: `first`'s, then those that have brought the most.
     fn clients(&self, first: Option<&PublicKey>) -> Vec<Client> {
         let mut out: Vec<Client> = self
             .sessions
             .values()
             .map(|s| s.view.client.clone())
             .collect();
-        out.sort_by_key(|c| Some(c.peer()) != first.copied());
+        out.sort_by_key(|c| {
+            let brought = c.counters().snapshot().bytes_in;
+            (Some(c.peer()) != first.copied(), std::cmp::Reverse(brought))
+        });
         out
     }
 
@@ -275,7 +282,7 @@ impl Engine {
         self.tasks.spawn(async move {
             match endpoint.connect(addr, ALPN).await {
                 Ok(conn) => {
-                    let _ = inputs.send(Input::Dialled { conn, done });
+                    let _ = inputs.send(Input::Dialled { conn, done }).await;
                 }
                 Err(e) => {
                     tracing::debug!(peer = %peer.fmt_short(), "dial failed: {e}");
@@ -311,10 +318,12 @@ impl Engine {
         let inputs = self.inputs.clone();
         self.tasks.spawn(async move {
             conn.closed().await;
-            let _ = inputs.send(Input::Closed {
-                peer,
-                conn: conn_id,
-            });
+            let _ = inputs
+                .send(Input::Closed {
+                    peer,
+                    conn: conn_id,
+                })
+                .await;
         });
         self.subscribe(&peer);
         self.report(&peer);
@@ -492,11 +501,13 @@ impl Engine {
         let (shared, inputs) = (self.shared.clone(), self.inputs.clone());
         self.tasks.spawn(async move {
             let result = first_screen::run(&shared, &client, &head, held.as_ref()).await;
-            let _ = inputs.send(Input::FirstScreenDone {
-                author,
-                peer,
-                result,
-            });
+            let _ = inputs
+                .send(Input::FirstScreenDone {
+                    author,
+                    peer,
+                    result,
+                })
+                .await;
         });
     }
 
@@ -608,11 +619,13 @@ impl Engine {
                 yield_now: &yield_now,
             };
             let result = job.run(&mut started).await;
-            let _ = inputs.send(Input::BackfillDone {
-                author,
-                result,
-                started,
-            });
+            let _ = inputs
+                .send(Input::BackfillDone {
+                    author,
+                    result,
+                    started,
+                })
+                .await;
         });
     }
 

@@ -12,6 +12,10 @@ use rookery_sync::{Batch, Client, ClientError, Fault};
 
 use super::{FIRST_SCREEN, NetError, Shared};
 
+/// The most new messages a first screen takes as a diff (at most 8 MiB of bodies held at once);
+/// more, and it takes the newest screen, and the catch-up brings the rest.
+const DIFF_UP_TO: u64 = 1024;
+
 /// Fetches and imports the first screen of `head`'s author from `client`; `held` is the head
 /// held before, if any.
 pub(crate) async fn run(
@@ -23,8 +27,12 @@ pub(crate) async fn run(
     let node = &shared.node;
     let h = head.head();
     let author = h.author;
+    // A diff from the root held brings exactly what is new; past a few screens of new posts,
+    // the newest screen is enough now (the catch-up brings the rest), and the first screen
+    // stays small whatever the peer has.
+    let near = held.filter(|o| h.seq.saturating_sub(o.head().seq) <= DIFF_UP_TO);
     let screen = async {
-        match held {
+        match near {
             None => {
                 let q = Query::new(KeyRange::all()).reverse().limit(FIRST_SCREEN);
                 client
@@ -103,7 +111,7 @@ async fn collect_diff(
         return Ok(all);
     }
     client
-        .diff(&h.author, index, from, &to, range, true, |b| {
+        .diff(&h.author, index, from, &to, range, true, h.seq, |b| {
             all.nodes.extend(b.nodes);
             all.bodies.extend(b.bodies);
             Ok(())

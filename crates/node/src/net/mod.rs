@@ -40,6 +40,7 @@ pub use error::NetError;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use iroh::address_lookup::memory::MemoryLookup;
 use iroh::protocol::Router;
@@ -70,6 +71,8 @@ pub struct NetConfig {
     pub background: bool,
     /// Peers to keep a session with whether or not they are followed ("pubs").
     pub pubs: Vec<Ticket>,
+    /// The longest a read waits for the network before it answers with what is missing.
+    pub read_timeout: Duration,
 }
 
 impl Default for NetConfig {
@@ -79,6 +82,7 @@ impl Default for NetConfig {
             limits: Limits::default(),
             background: true,
             pubs: vec![],
+            read_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -159,7 +163,7 @@ pub(crate) struct Shared {
 #[derive(Clone, Debug)]
 pub struct Network {
     shared: Arc<Shared>,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::Sender<Input>,
     view: watch::Receiver<Arc<View>>,
 }
 
@@ -216,8 +220,8 @@ impl Network {
     }
 
     /// Sends an input to the engine; `false` once it has stopped.
-    fn send(&self, input: Input) -> bool {
-        self.inputs.send(input).is_ok()
+    async fn send(&self, input: Input) -> bool {
+        self.inputs.send(input).await.is_ok()
     }
 
     /// The sessions now.
@@ -263,10 +267,13 @@ impl Network {
 
     pub(crate) async fn dial(&self, addr: EndpointAddr) -> Result<(), NetError> {
         let (done, dialled) = oneshot::channel();
-        if !self.send(Input::Dial {
-            addr,
-            done: Some(done),
-        }) {
+        if !self
+            .send(Input::Dial {
+                addr,
+                done: Some(done),
+            })
+            .await
+        {
             return Err(NetError::Stopped);
         }
         dialled.await.unwrap_or(Err(NetError::Stopped))
@@ -315,7 +322,7 @@ impl Network {
     /// endpoint.
     pub async fn shutdown(&self) {
         let (done, stopped) = oneshot::channel();
-        if self.send(Input::Shutdown(done)) {
+        if self.send(Input::Shutdown(done)).await {
             let _ = stopped.await;
         }
         let _ = self.shared.router.shutdown().await;

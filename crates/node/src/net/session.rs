@@ -63,7 +63,7 @@ pub(crate) async fn watch(
     shared: Arc<Shared>,
     client: Client,
     authors: Vec<PublicKey>,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::Sender<Input>,
 ) {
     let peer = client.peer();
     let conn = client.connection().stable_id();
@@ -79,7 +79,7 @@ pub(crate) async fn watch(
         }
         let (newer, mut sub) = client.subscribe(&held).await?;
         for head in newer {
-            let _ = inputs.send(Input::HeadShown { peer, conn, head });
+            let _ = inputs.send(Input::HeadShown { peer, conn, head }).await;
         }
         // Feeds held but perhaps not complete yet resume in the background.
         let held = held
@@ -87,13 +87,15 @@ pub(crate) async fn watch(
             .filter(|(_, seq)| *seq > 0)
             .map(|(a, _)| *a)
             .collect();
-        let _ = inputs.send(Input::Subscribed { peer, conn, held });
+        let _ = inputs.send(Input::Subscribed { peer, conn, held }).await;
         while let Some(head) = sub.next().await {
-            let _ = inputs.send(Input::HeadShown {
-                peer,
-                conn,
-                head: head?,
-            });
+            let _ = inputs
+                .send(Input::HeadShown {
+                    peer,
+                    conn,
+                    head: head?,
+                })
+                .await;
         }
         Ok::<_, ClientError>(())
     };
@@ -101,6 +103,6 @@ pub(crate) async fn watch(
         && e.is_misbehaviour()
     {
         let error = NetError::client(peer, e);
-        let _ = inputs.send(Input::Misbehaved { peer, conn, error });
+        let _ = inputs.send(Input::Misbehaved { peer, conn, error }).await;
     }
 }

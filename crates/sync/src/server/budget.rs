@@ -9,6 +9,8 @@ use crate::wire::{CLOSE_OVER_BUDGET, CLOSE_PROTOCOL};
 /// How much one peer may ask of us, and how long either side waits.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Connections served at once, across all peers; one more is closed at once.
+    pub max_connections: usize,
     /// Requests in flight on one connection (subscriptions not counted).
     pub max_in_flight: usize,
     /// Subscriptions open on one connection; a new one beyond this ends the oldest.
@@ -26,6 +28,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_connections: 256,
             max_in_flight: 32,
             max_subscriptions: 8,
             max_requests_per_minute: 20_000,

@@ -5,13 +5,19 @@
 //! request); what the answer is, `answer.rs`'s. A peer that goes over its budget, sends a
 //! malformed frame or asks for more than a request may ask is disconnected with a close code,
 //! and its requests in flight end with the connection.
+//!
+//! **Bounds (memory per connection and in all):** a request frame is at most
+//! [`crate::wire::MAX_REQUEST_FRAME`] (64 KiB) and a connection has at most
+//! [`Limits::max_in_flight`] requests in flight, so partial requests buffer at most 2 MiB per
+//! connection; at most [`Limits::max_connections`] connections are served at once. Answers are
+//! made lazily, a frame (about 1 MiB) at a time.
 
 mod answer;
 mod budget;
 
 pub use budget::Limits;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +32,7 @@ use budget::{Budget, Violation};
 
 use crate::wire::{
     CLOSE_NORMAL, CLOSE_OVER_BUDGET, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response,
-    WireError, encode_frame, read_frame,
+    WireError, encode_frame, read_request_frame,
 };
 
 /// Ends a connection with a close code (see [`crate::wire`]) and a reason the peer can log.
@@ -40,6 +46,8 @@ pub struct Server {
     answers: Answers,
     changes: broadcast::Sender<PublicKey>,
     limits: Limits,
+    /// One permit per connection served.
+    connections: Arc<Semaphore>,
 }
 
 /// One connection's open subscriptions, oldest first.
@@ -52,6 +60,7 @@ impl Server {
         Server {
             answers: Answers::new(store),
             changes,
+            connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             limits,
         }
     }
@@ -63,6 +72,10 @@ impl Server {
 
     /// Answers the requests a peer opens on `conn` until it closes or breaks a rule.
     pub async fn serve(self: Arc<Self>, conn: Connection) {
+        let Ok(_serving) = self.connections.clone().try_acquire_owned() else {
+            close(&conn, CLOSE_OVER_BUDGET, "too many connections");
+            return;
+        };
         let in_flight = Arc::new(Semaphore::new(self.limits.max_in_flight));
         let subscriptions: Subscriptions = Arc::default();
         let budget = Arc::new(Budget::new(self.limits.clone()));
@@ -111,11 +124,11 @@ impl Server {
         permit: OwnedSemaphorePermit,
     ) -> Result<(), Violation> {
         let read = async {
-            let hello: Hello = read_frame(&mut recv).await?;
+            let hello: Hello = read_request_frame(&mut recv).await?;
             if hello.version != PROTOCOL_VERSION {
                 return Ok::<_, WireError>(Err(hello.version));
             }
-            let req: Request = read_frame(&mut recv).await?;
+            let req: Request = read_request_frame(&mut recv).await?;
             Ok(Ok(req))
         };
         let req = match tokio::time::timeout(self.limits.request_timeout, read).await {
@@ -196,9 +209,18 @@ impl Server {
         // Listening starts before the snapshot is read, so no change falls between the two.
         let changes = self.changes.subscribe();
         let now = self.answers.heads(&authors);
+        // What the asker has per author: pushes are only ever newer than that.
+        let mut sent: HashMap<PublicKey, u64> = authors.into_iter().collect();
+        if let Response::Heads { heads } = &now {
+            for h in heads
+                .iter()
+                .filter_map(|b| rookery_feed::SignedHead::from_stored(b).ok())
+            {
+                sent.insert(h.head().author, h.head().seq);
+            }
+        }
         if write(&mut send, &now).await.is_ok() {
-            let wanted: HashSet<PublicKey> = authors.into_iter().map(|(a, _)| a).collect();
-            self.push_changes(send, wanted, changes, &cancel).await;
+            self.push_changes(send, sent, changes, &cancel).await;
         }
         subscriptions
             .lock()
@@ -206,11 +228,13 @@ impl Server {
             .retain(|c| !Arc::ptr_eq(c, &cancel));
     }
 
-    /// Sends each change of `wanted`'s heads until the peer goes away or `cancel` fires.
+    /// Sends each change of the heads in `sent` (author → the newest seq the asker has) until
+    /// the peer goes away or `cancel` fires; never the same head twice (two changes in a row
+    /// may read the same newest head).
     async fn push_changes(
         &self,
         mut send: SendStream,
-        wanted: HashSet<PublicKey>,
+        mut sent: HashMap<PublicKey, u64>,
         mut changes: broadcast::Receiver<PublicKey>,
         cancel: &Notify,
     ) {
@@ -227,10 +251,13 @@ impl Server {
                     return;
                 }
             };
-            if !wanted.contains(&author) {
+            let Some(last) = sent.get_mut(&author) else {
                 continue;
-            }
-            if let Ok(Some(h)) = self.answers.store().head(&author) {
+            };
+            if let Ok(Some(h)) = self.answers.store().head(&author)
+                && h.head().seq > *last
+            {
+                *last = h.head().seq;
                 let frame = Response::Head {
                     head: h.bytes().to_vec(),
                 };
