@@ -6,10 +6,21 @@
 //! token is checked by a middleware around the whole router, before routing, so a request under
 //! `/api/` without it gets 401 whatever the path: unknown paths do not reveal what exists.
 //! Request bodies are capped, and any failure is a JSON error with a stable code.
+//!
+//! The server is its own accept loop over hyper, so nothing local can exhaust it: at most
+//! [`MAX_CONNECTIONS`] connections are served at once (beyond that, accepting waits); a
+//! connection that sends no whole request head within [`HEADER_TIMEOUT`] — whether it is slow or
+//! idle between requests — is closed (within a second, if it came while the server was more
+//! than half full), and so is a request whose body does not arrive within
+//! [`BODY_TIMEOUT`]; an error from `accept` (out of file descriptors, say) slows accepting and
+//! never ends the loop. Requests must name the bound address as their `Host` (a page on
+//! another site whose name points at 127.0.0.1 — DNS rebinding — is refused), and a command's
+//! body must say it is JSON (or bytes, for an upload).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
@@ -24,6 +35,17 @@ use tower_http::services::ServeDir;
 
 /// The largest request body: an avatar (1 MiB) with room to spare.
 const MAX_BODY: usize = 2 << 20;
+/// Connections served at once; more wait to be accepted.
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+/// How long a connection may take to send a request's head, or sit idle between requests.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same, for a connection accepted while more than half the slots are taken: under a crowd
+/// of idle connections, the new ones must earn their place quickly.
+const BUSY_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a request's body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a command may run (a read through the sessions answers well before).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// The page's Content-Security-Policy: nothing inline, nothing remote.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
     img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
@@ -37,6 +59,8 @@ struct Ctx {
     app: Arc<App>,
     /// BLAKE3 of the token: compared in constant time.
     token: blake3::Hash,
+    /// The port bound: a request's `Host` must be a loopback name with it (or no port).
+    port: u16,
 }
 
 /// An error as the UI reads it: `{"error": {"code", "message"}}` with the code's status.
@@ -89,14 +113,53 @@ pub(crate) async fn bind(
             ui.display()
         );
     }
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
     let ctx = Ctx {
         app,
         token: blake3::hash(token.as_bytes()),
+        port: bound.port(),
     };
     let router = routes(ctx.clone(), ui);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    Ok((bound, async move { axum::serve(listener, router).await }))
+    Ok((bound, serve(listener, router)))
+}
+
+/// The accept loop: a permit per connection, timeouts on heads and idle time, and accept
+/// errors that slow the loop down instead of ending it.
+async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, or a connection reset before it was taken: wait a little
+                // (descriptors come back as connections close) and go on.
+                tracing::warn!("accepting an HTTP connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let busy = permits.available_permits() < MAX_CONNECTIONS / 2;
+        let head_timeout = if busy {
+            BUSY_HEADER_TIMEOUT
+        } else {
+            HEADER_TIMEOUT
+        };
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(head_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!("an HTTP connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
 }
 
 fn routes(ctx: Ctx, ui: PathBuf) -> Router {
@@ -104,7 +167,10 @@ fn routes(ctx: Ctx, ui: PathBuf) -> Router {
         .route("/events", get(events))
         .route("/{command}", post(command))
         .fallback(|| async { api_error(ErrorCode::NotFound, "no such API call") })
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ));
     Router::new()
         .nest("/api", api)
         .fallback_service(ServeDir::new(ui))
@@ -117,6 +183,15 @@ fn routes(ctx: Ctx, ui: PathBuf) -> Router {
 /// for `EventSource`, which cannot send headers) also takes it as `?token=`, so the token
 /// never sits in an image address or another URL a user might copy.
 async fn guard(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
+    if !host_is_ours(&req, ctx.port) {
+        let mut res = api_error(
+            ErrorCode::BadRequest,
+            "this server answers only to its own address (127.0.0.1 or localhost)",
+        )
+        .into_response();
+        *res.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+        return res;
+    }
     let path = req.uri().path().to_string();
     let is_api = path == "/api" || path.starts_with("/api/");
     if is_api {
@@ -171,6 +246,24 @@ async fn guard(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
     res
 }
 
+/// Whether the request's `Host` is this server on loopback: `127.0.0.1`, `localhost` or
+/// `[::1]`, with the bound port or none.
+fn host_is_ours(req: &Request, port: u16) -> bool {
+    let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    let (name, p) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && !p.contains(']') => (n, Some(p)),
+        _ => (host, None),
+    };
+    let loopback = matches!(name, "127.0.0.1" | "localhost" | "[::1]");
+    loopback && p.is_none_or(|p| p.parse() == Ok(port))
+}
+
 /// Errors that axum produces itself (a query string that does not parse, a wrong method, a
 /// body over the cap) come as plain text; the API answers every error as JSON.
 async fn json_errors(res: Response) -> Response {
@@ -211,9 +304,39 @@ async fn json_errors(res: Response) -> Response {
 async fn command(
     State(c): State<Ctx>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    Ok(match rookery_app::dispatch(&c.app, &name, &body).await? {
+    let kind = rookery_app::COMMANDS
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.kind);
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is = |t: &str| given.split(';').next().is_some_and(|g| g.trim() == t);
+    let fits = match kind {
+        Some(rookery_app::Kind::Upload) => {
+            is("application/octet-stream") || given.starts_with("image/")
+        }
+        // An empty body is no arguments, whatever it says it is.
+        _ => body.is_empty() || is("application/json"),
+    };
+    if !fits {
+        let mut res = api_error(
+            ErrorCode::BadRequest,
+            "the body must be JSON (content-type: application/json), or bytes for an upload",
+        )
+        .into_response();
+        *res.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return Ok(res);
+    }
+    let run = rookery_app::dispatch(&c.app, &name, &body);
+    let reply = tokio::time::timeout(COMMAND_TIMEOUT, run)
+        .await
+        .map_err(|_| api_error(ErrorCode::Network, "the node took too long to answer"))??;
+    Ok(match reply {
         Reply::Json(v) => Json(v).into_response(),
         Reply::Bytes { bytes, mime } => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
     })

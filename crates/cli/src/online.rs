@@ -100,6 +100,14 @@ async fn write_status(dir: &Path, app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the status file; a failure (a full disk, no descriptors left) is logged, and the
+/// node goes on serving: the file is a convenience for other commands, not the server's job.
+async fn status(dir: &Path, app: &App) {
+    if let Err(e) = write_status(dir, app).await {
+        tracing::warn!("the status file was not written: {e:#}");
+    }
+}
+
 /// What `serve` and `demo` do besides syncing.
 pub(crate) struct Serve {
     /// Peers to keep a session with, by ticket.
@@ -149,10 +157,10 @@ pub(crate) fn serve(node: Node, net: &Net, dir: &Path, what: Serve) -> anyhow::R
                 _ = &mut stopped => break,
                 e = events.recv() => {
                     if let Ok(NodeEvent::Peer(_)) = e {
-                        write_status(dir, &app).await?;
+                        status(dir, &app).await;
                     }
                 }
-                _ = tick.tick() => write_status(dir, &app).await?,
+                _ = tick.tick() => status(dir, &app).await,
             }
         }
         if let Some(h) = http {

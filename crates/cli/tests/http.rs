@@ -22,9 +22,32 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rookery"))
-        .args(["--data-dir", dir.to_str().unwrap(), "--offline"])
-        .args(["--bind", "127.0.0.1:0", "serve", "--http", "127.0.0.1:0"])
+    serve_with(dir, None)
+}
+
+/// `rookery serve --http` on `dir`; with `nofile`, under that limit of open files.
+fn serve_with(dir: &Path, nofile: Option<u32>) -> Server {
+    let bin = env!("CARGO_BIN_EXE_rookery");
+    let args = [
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--offline",
+        "--bind",
+        "127.0.0.1:0",
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let mut cmd = match nofile {
+        None => Command::new(bin),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), bin]);
+            c
+        }
+    };
+    let mut child = cmd
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -48,12 +71,19 @@ fn serve(dir: &Path) -> Server {
 
 /// One HTTP/1.1 exchange: (status, body).
 fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let head = format!("Host: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\n");
+    exchange(port, method, path, &head, body)
+}
+
+/// One HTTP/1.1 exchange with the header lines given: (status, body).
+fn exchange(port: u16, method: &str, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A server that never answers fails the test instead of hanging it.
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -61,7 +91,7 @@ fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
-    let status = text[9..12].parse().unwrap();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text
         .split_once("\r\n\r\n")
         .map_or("", |(_, b)| b)
@@ -180,7 +210,11 @@ fn posts_profiles_and_events_over_http() {
 
     // An avatar upload, served back as an image with a locked-down CSP.
     let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 64]].concat();
-    let (status, text) = request(s.port, "POST", "/api/set_avatar", Some(&s.token), &png);
+    let head = format!(
+        "Host: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: image/png\r\n",
+        s.token
+    );
+    let (status, text) = exchange(s.port, "POST", "/api/set_avatar", &head, &png);
     assert_eq!(status, 200, "{text}");
     let p: serde_json::Value = serde_json::from_str(&text).unwrap();
     let hash = p["avatar"].as_str().unwrap();
@@ -188,8 +222,8 @@ fn posts_profiles_and_events_over_http() {
     let mut sock = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     write!(
         sock,
-        "POST /api/blob HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /api/blob HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         s.token,
         body.len()
     )
@@ -296,13 +330,6 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         ),
         (
             "POST",
-            "/api/set_avatar".into(),
-            "not an image".into(),
-            400,
-            "bad_request",
-        ),
-        (
-            "POST",
             "/api/set_settings".into(),
             r#"{"relays":"maybe"}"#.into(),
             400,
@@ -324,6 +351,14 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         ),
         ("GET", "/api/post".into(), String::new(), 405, "bad_request"),
     ];
+    // An upload that is not an image.
+    let head = format!(
+        "Host: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/octet-stream\r\n",
+        s.token
+    );
+    let (status, body) = exchange(s.port, "POST", "/api/set_avatar", &head, b"not an image");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("bad_request"), "{body}");
     // The same rule as the command line's, in the same words (tests/cli.rs).
     let (_, v) = json(&s, "POST", "/api/post", r#"{"text":"  "}"#);
     assert_eq!(v["error"]["message"], "a post needs some text");
@@ -346,4 +381,76 @@ fn bad_requests_get_json_errors_and_change_nothing() {
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id.as_str());
+}
+
+#[test]
+fn requests_for_another_host_or_of_another_type_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let s = serve(d.path());
+    let auth = format!("Authorization: Bearer {}\r\n", s.token);
+    let json = "Content-Type: application/json\r\n";
+    // A page on another site whose name points at 127.0.0.1 (DNS rebinding), or another port.
+    for host in [
+        "evil.example".to_string(),
+        format!("evil.example:{}", s.port),
+        format!("127.0.0.1:{}", s.port + 1),
+        "127.0.0.1.evil.example".to_string(),
+    ] {
+        let head = format!("Host: {host}\r\n{auth}{json}");
+        let (status, body) = exchange(s.port, "POST", "/api/me", &head, b"");
+        assert_eq!(status, 421, "{host}: {body}");
+        assert!(body.contains("bad_request"), "{body}");
+    }
+    for host in ["127.0.0.1".to_string(), format!("localhost:{}", s.port)] {
+        let head = format!("Host: {host}\r\n{auth}{json}");
+        assert_eq!(
+            exchange(s.port, "POST", "/api/me", &head, b"").0,
+            200,
+            "{host}"
+        );
+    }
+    // A command's body must say it is JSON; an upload's, that it is bytes.
+    let host = "Host: 127.0.0.1\r\n";
+    let form = format!("{host}{auth}Content-Type: application/x-www-form-urlencoded\r\n");
+    let (status, body) = exchange(s.port, "POST", "/api/post", &form, br#"{"text":"x"}"#);
+    assert_eq!(status, 415, "{body}");
+    let head = format!("{host}{auth}{json}");
+    let (status, _) = exchange(s.port, "POST", "/api/set_avatar", &head, b"\x89PNG");
+    assert_eq!(status, 415);
+    // Nothing was published.
+    let (_, page) = json_call(&s, "/api/timeline");
+    assert!(page["items"].as_array().unwrap().is_empty());
+}
+
+fn json_call(s: &Server, path: &str) -> (u16, serde_json::Value) {
+    json(s, "POST", path, "")
+}
+
+#[test]
+fn idle_and_slow_connections_do_not_take_the_node_down() {
+    // Few descriptors, and far more connections than it may serve at once: half idle, half
+    // sending a request head a byte at a time and stopping.
+    let d = tempfile::tempdir().unwrap();
+    let mut s = serve_with(d.path(), Some(200));
+    let mut hogs = Vec::new();
+    for i in 0..400 {
+        let Ok(mut c) = TcpStream::connect(("127.0.0.1", s.port)) else {
+            continue;
+        };
+        if i % 2 == 0 {
+            let _ = c.write_all(b"POST /api/me HTTP/1.1\r\nHo");
+        }
+        hogs.push(c);
+    }
+    // An honest client is served (once the idle ones have timed out), and the node lives on.
+    let (status, me) = json_call(&s, "/api/me");
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["key"].as_str().unwrap().len(), 64);
+    drop(hogs);
+    let (status, _) = json(&s, "POST", "/api/post", r#"{"text":"still here"}"#);
+    assert_eq!(status, 200);
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "the server is still running"
+    );
 }

@@ -46,6 +46,16 @@ describe('Api.call', () => {
     ]);
   });
 
+  it('gives up on a command that never answers, with a timeout error', async () => {
+    const stuck: Transport = { ...recording(() => null), invoke: () => new Promise(() => {}) };
+    const api = new Api(stuck, 20);
+    const e = await api.call('me').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(BackendError);
+    expect((e as BackendError).code).toBe('timeout');
+    const up = await api.setAvatar(PNG).catch((err: unknown) => err);
+    expect((up as BackendError).code).toBe('timeout');
+  });
+
   it('rejects wrong names and arguments at compile time', () => {
     const api = new Api(recording(() => null));
     // @ts-expect-error: no such command

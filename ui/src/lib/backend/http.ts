@@ -86,13 +86,14 @@ export class HttpTransport implements Transport {
   }
 
   /** JSON arguments in, JSON out; an upload's body goes raw, and a non-JSON answer is bytes. */
-  async invoke(command: string, args: object, body?: Uint8Array): Promise<unknown> {
+  async invoke(command: string, args: object, body?: Uint8Array, timeoutMs?: number): Promise<unknown> {
     const headers: Record<string, string> = { 'content-type': body ? 'application/octet-stream' : 'application/json' };
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
     let res: Response;
     try {
       const payload = (body ?? JSON.stringify(args)) as BodyInit;
-      res = await this.o.fetch(`${this.o.base}/api/${command}`, { method: 'POST', headers, body: payload });
+      const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
+      res = await this.o.fetch(`${this.o.base}/api/${command}`, { method: 'POST', headers, body: payload, signal });
     } catch {
       throw new BackendError('network', 'Cannot reach the Rookery node. Check that `rookery serve` is still running, then retry.');
     }

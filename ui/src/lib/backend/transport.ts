@@ -20,8 +20,10 @@ export interface Transport {
   /**
    * Runs `command` with its arguments, or for an upload with `body` as the raw input. Resolves
    * to the JSON answer, or to a `Uint8Array` for a command that answers raw bytes (`blob`).
+   * `timeoutMs`, when given, is how long the caller will wait: a transport that can abort its
+   * request then (HTTP) does.
    */
-  invoke(command: string, args: object, body?: Uint8Array): Promise<unknown>;
+  invoke(command: string, args: object, body?: Uint8Array, timeoutMs?: number): Promise<unknown>;
   /** Subscribes to node events; returns the unsubscribe function. */
   subscribe(h: EventHandlers): () => void;
   /** Opens an http(s)/mailto URL outside the app (the system browser, or a new tab). */
