@@ -22,6 +22,8 @@ import { chromium } from 'playwright-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const UI = resolve(HERE, '..');
 const BIN = process.env.ROOKERY_BIN ?? resolve(UI, '../target/debug/rookery');
+/** The hostile peer with a scripted SVG avatar (crates/testkit), beside the rookery binary. */
+const HOSTILE = process.env.HOSTILE_BIN ?? join(dirname(BIN), 'rookery-hostile-avatar');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const DIST = join(UI, 'dist');
 const OUT = join(HERE, 'out');
@@ -93,6 +95,31 @@ function startServer(label) {
     child.on('exit', (code, sig) => {
       clearTimeout(timer);
       rej(new Error(`${label}: rookery exited (${code ?? sig}) before printing its URL.\nstderr: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+/** Starts the hostile peer with a scripted SVG avatar; resolves with its key and ticket. */
+function startHostile() {
+  const dir = mkdtempSync(join(tmpdir(), 'rookery-e2e-hostile-'));
+  tmpDirs.push(dir);
+  const child = spawn(HOSTILE, ['--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.push({ label: 'hostile', child });
+  let out = '';
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`the hostile peer printed no ticket within 60 s: ${out}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const key = /key: ([0-9a-f]{64})/.exec(out);
+      const ticket = /ticket: ([a-z0-9]+)/.exec(out);
+      if (key && ticket) {
+        clearTimeout(timer);
+        res({ key: key[1], ticket: ticket[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`the hostile peer exited (${code}) before printing its ticket: ${out}`));
     });
   });
 }
@@ -349,6 +376,42 @@ async function main() {
     if (js) fail(`${js} javascript: link(s) on the page`);
     const dialogs = incidents.filter((i) => /dialog fired/.test(i));
     if (dialogs.length) fail(dialogs.join('; '));
+  });
+
+  ok.svg = await stepIf(ok.names, "a peer's SVG avatar with script never runs, however its image is opened", async () => {
+    const mallory = await startHostile();
+    await follow(pa, mallory.ticket, mallory.key);
+    await pa.waitForFunction(() => document.querySelector('main')?.textContent?.includes('Mallory'), null, { timeout: WAIT }).catch(() => fail("the hostile peer's profile did not arrive"));
+    const profile = await call(A, 'profile', { key: mallory.key });
+    if (!profile.avatar) fail('the hostile profile names no avatar');
+    // Asked for the image, the node never hands out the SVG: once the blob is here it is
+    // refused as not an image Rookery shows.
+    const deadline = Date.now() + WAIT;
+    let answer;
+    for (;;) {
+      const r = await fetch(`${A.origin}/api/blob`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${A.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ hash: profile.avatar }),
+      });
+      const type = r.headers.get('content-type') ?? '';
+      if (/svg|xml|html/i.test(type)) fail(`the node served the avatar as ${type}`);
+      answer = r.ok ? { ok: true, type } : await r.json();
+      if (r.ok || answer?.error?.code !== 'not_found' || Date.now() > deadline) break;
+      await new Promise((z) => setTimeout(z, 500));
+    }
+    if (!answer.ok && answer?.error?.code !== 'bad_data') fail(`unexpected answer for the SVG avatar: ${JSON.stringify(answer)}`);
+    // Every image on the page, opened as a page of its own on the app's origin.
+    await pa.evaluate(() => new Promise((r) => setTimeout(r, 500)));
+    const srcs = await pa.$$eval('img', (imgs) => imgs.map((i) => i.src).filter((s) => s.startsWith('blob:')));
+    for (const src of srcs) {
+      const other = await pa.context().newPage();
+      await other.goto(src).catch(() => {});
+      await other.evaluate(() => new Promise((r) => setTimeout(r, 300))).catch(() => {});
+      await other.close();
+    }
+    const pwned = await pa.evaluate(() => localStorage.getItem('pwned') ?? (window.pwned ? 'window' : null));
+    if (pwned) fail(`script from the SVG avatar ran on the app's origin (${pwned})`);
   });
 
   await step('no dialogs, CSP violations or uncaught errors on either page', async () => {

@@ -224,21 +224,3 @@ impl Events {
         }
     }
 }
-
-/// The media type of an image, from its first bytes; `None` for anything else.
-pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |p: &[u8]| bytes.starts_with(p);
-    if starts(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if starts(b"\xff\xd8\xff") {
-        Some("image/jpeg")
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() > 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if starts(b"<svg") || starts(b"<?xml") {
-        Some("image/svg+xml")
-    } else {
-        None
-    }
-}

@@ -16,7 +16,7 @@ use rookery_node::identity::key_words;
 
 use rookery_node::Network;
 
-use crate::app::{App, image_type, peer_view};
+use crate::app::{App, peer_view};
 use crate::args;
 use crate::demo::Demo;
 use crate::hex::{self, Address};
@@ -349,18 +349,13 @@ impl App {
         self.profile_of(&me).await
     }
 
-    /// Sets my avatar (an image of at most [`rookery_node::MAX_AVATAR_BYTES`]), keeping name
-    /// and bio.
+    /// Sets my avatar, keeping name and bio: a PNG, JPEG, GIF or WebP image, made safe by the
+    /// node (decoded and encoded again, at most [`rookery_node::AVATAR_SIDE`] pixels a side).
     pub async fn set_avatar(
         &self,
         _: args::SetAvatarArgs,
         image: Vec<u8>,
     ) -> Result<Profile, AppError> {
-        if image_type(&image).is_none() {
-            return Err(AppError::bad_request(
-                "an avatar must be a PNG, JPEG, GIF, WebP or SVG image",
-            ));
-        }
         let net = self.online()?;
         let me = self.node.id();
         let about = self.node.profile(&me)?.about;
@@ -369,8 +364,10 @@ impl App {
         self.profile_of(&me).await
     }
 
-    /// An image by its hash, fetched from the sessions if it is not here yet; with its media
-    /// type (only images are served).
+    /// An image by its hash, fetched from the sessions if it is not here yet. Whatever a peer
+    /// sent under that hash, what the UI gets is made safe here: decoded and encoded again as
+    /// PNG or JPEG ([`rookery_node::images::normalize`]), so no SVG, script or metadata ever
+    /// reaches a page; anything else is refused.
     pub async fn blob(&self, a: args::BlobArgs) -> Result<Blob, AppError> {
         let h = rookery_prolly::Hash(hex::blob_hash(&a.hash)?);
         let bytes = match &self.net {
@@ -379,9 +376,21 @@ impl App {
         };
         let bytes =
             bytes.ok_or_else(|| AppError::new(ErrorCode::NotFound, "that image is not here"))?;
-        let mime =
-            image_type(&bytes).ok_or_else(|| AppError::bad_request("that blob is not an image"))?;
-        Ok(Blob { bytes, mime })
+        let image = tokio::task::spawn_blocking(move || {
+            rookery_node::images::normalize(&bytes, rookery_node::images::SHOWN_SIDE)
+        })
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::BadData,
+                format!("that blob is not an image Rookery shows: {e}"),
+            )
+        })?;
+        Ok(Blob {
+            bytes: image.bytes,
+            mime: image.mime,
+        })
     }
 
     /// Sessions and what is being fetched.

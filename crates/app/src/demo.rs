@@ -187,17 +187,44 @@ pub(crate) struct Demo {
     task: JoinHandle<()>,
 }
 
-/// A round avatar: the persona's colour and initial, as a small SVG.
+/// The personas' initials in a 5 × 7 grid, a row a byte (the low five bits, left to right).
+const INITIALS: [(char, [u8; 7]); 5] = [
+    ('A', [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11]),
+    ('B', [0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e]),
+    ('C', [0x0f, 0x10, 0x10, 0x10, 0x10, 0x10, 0x0f]),
+    ('D', [0x1e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1e]),
+    ('E', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f]),
+];
+
+/// A round avatar: the persona's colour and initial, as a PNG (avatars are raster images, like
+/// everyone's: see `rookery_node::images`).
 fn avatar(p: &Persona) -> Vec<u8> {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 96 96\">\
-         <rect width=\"96\" height=\"96\" rx=\"48\" fill=\"{}\"/>\
-         <text x=\"48\" y=\"63\" font-family=\"sans-serif\" font-size=\"44\" font-weight=\"600\" \
-         text-anchor=\"middle\" fill=\"#fff\">{}</text></svg>",
-        p.colour,
-        &p.name[..1]
-    )
-    .into_bytes()
+    const SIDE: u32 = 96;
+    const SCALE: u32 = 6;
+    let hex = |i: usize| u8::from_str_radix(&p.colour[i..i + 2], 16).unwrap_or(0x80);
+    let colour = image::Rgba([hex(1), hex(3), hex(5), 255]);
+    let glyph = INITIALS
+        .iter()
+        .find(|(c, _)| p.name.starts_with(*c))
+        .map_or([0; 7], |(_, g)| *g);
+    let (gx, gy) = ((SIDE - 5 * SCALE) / 2, (SIDE - 7 * SCALE) / 2);
+    let img = image::RgbaImage::from_fn(SIDE, SIDE, |x, y| {
+        let (dx, dy) = (x as i64 * 2 - 95, y as i64 * 2 - 95);
+        if dx * dx + dy * dy > 96 * 96 {
+            return image::Rgba([0, 0, 0, 0]);
+        }
+        let inside = x >= gx && y >= gy && x < gx + 5 * SCALE && y < gy + 7 * SCALE;
+        let on = inside && glyph[((y - gy) / SCALE) as usize] & (0x10 >> ((x - gx) / SCALE)) != 0;
+        if on {
+            image::Rgba([255, 255, 255, 255])
+        } else {
+            colour
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    // Encoding pixels held in memory as PNG cannot fail.
+    let _ = img.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
 }
 
 /// Where each list of lines is up to: every list is dealt in turn from a random start, so

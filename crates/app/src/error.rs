@@ -58,6 +58,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::NotFound | ErrorCode::UnknownMessage => 404,
             ErrorCode::TooLarge => 413,
+            ErrorCode::BadData => 422,
             ErrorCode::NotSynced | ErrorCode::Network => 503,
             _ => 500,
         }
@@ -160,6 +161,14 @@ impl From<NetError> for AppError {
         match e {
             NetError::Node(n) => n.into(),
             NetError::TooLarge { .. } => AppError::caused(ErrorCode::TooLarge, e),
+            NetError::Image(i) => {
+                let code = match &i {
+                    rookery_node::images::ImageError::TooLarge
+                    | rookery_node::images::ImageError::TooManyPixels => ErrorCode::TooLarge,
+                    _ => ErrorCode::BadRequest,
+                };
+                AppError::caused(code, i)
+            }
             NetError::Blobs(_) => AppError::caused(ErrorCode::Store, e),
             _ => AppError::caused(ErrorCode::Network, e),
         }

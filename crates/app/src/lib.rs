@@ -21,6 +21,6 @@ pub mod hex;
 pub mod table;
 pub mod view;
 
-pub use app::{App, AppOptions, Events, Next, image_type};
+pub use app::{App, AppOptions, Events, Next};
 pub use error::{AppError, ErrorCode, ErrorView};
 pub use table::{COMMANDS, Command, Kind, Reply, args, dispatch};

@@ -130,7 +130,9 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
         parent: parent.into(),
         text: "hi".into(),
     };
-    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; 2 << 20]].concat();
+    let huge = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; 9 << 20]].concat();
+    let liar = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7; 64]].concat();
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
     let cases = [
         (a.post(post("   ")).await.map(drop), ErrorCode::BadRequest),
         (
@@ -198,8 +200,16 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             ErrorCode::BadRequest,
         ),
         (
-            a.set_avatar(SetAvatarArgs {}, png).await.map(drop),
+            a.set_avatar(SetAvatarArgs {}, huge).await.map(drop),
             ErrorCode::TooLarge,
+        ),
+        (
+            a.set_avatar(SetAvatarArgs {}, liar).await.map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.set_avatar(SetAvatarArgs {}, svg.to_vec()).await.map(drop),
+            ErrorCode::BadRequest,
         ),
         (
             a.blob(BlobArgs { hash: "00".into() }).await.map(drop),
@@ -219,7 +229,7 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
         ),
     ];
     for (i, (r, code)) in cases.into_iter().enumerate() {
-        let e = r.expect_err(&format!("case {i} should fail"));
+        let e = r.expect_err(&format!("case {i} should fail (code {code:?})"));
         assert_eq!(e.code, code, "case {i}: {e}");
         assert!(!e.to_string().is_empty());
     }
@@ -280,7 +290,9 @@ async fn the_demo_network_fills_the_timeline_and_mentions_me() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(got.expect("the avatar arrives").mime, "image/svg+xml");
+    let got = got.expect("the avatar arrives");
+    assert_eq!(got.mime, "image/png");
+    assert!(got.bytes.starts_with(b"\x89PNG"));
     // Mentions of me address me by name, and there are threads across people.
     let n = a
         .notifications(NotificationsArgs { limit: Some(50) })

@@ -208,8 +208,13 @@ fn posts_profiles_and_events_over_http() {
     }
     assert!(seen, "the published post arrives on /api/events");
 
-    // An avatar upload, served back as an image with a locked-down CSP.
-    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 64]].concat();
+    // An avatar upload (a real PNG, with its transparency), served back as an image made safe
+    // again, with a locked-down CSP.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbaImage::from_pixel(30, 20, image::Rgba([200, 10, 10, 100]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
     let head = format!(
         "Host: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: image/png\r\n",
         s.token
@@ -230,10 +235,12 @@ fn posts_profiles_and_events_over_http() {
     .unwrap();
     let mut raw = Vec::new();
     sock.read_to_end(&mut raw).unwrap();
-    let head = String::from_utf8_lossy(&raw[..raw.len() - 72]).to_lowercase();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
     assert!(head.contains("content-type: image/png"), "{head}");
     assert!(head.contains("sandbox"), "{head}");
-    assert!(raw.ends_with(&png));
+    let served = image::load_from_memory(&raw[split + 4..]).unwrap();
+    assert_eq!((served.width(), served.height()), (30, 20));
 }
 
 #[test]

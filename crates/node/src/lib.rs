@@ -15,6 +15,7 @@
 mod error;
 pub mod exchange;
 pub mod identity;
+pub mod images;
 mod local;
 mod mentions;
 pub mod net;

@@ -9,8 +9,11 @@ use rookery_prolly::Hash;
 
 use super::{NetError, Network, Shared};
 
-/// The largest avatar image taken in or served.
+/// The largest avatar blob fetched from a peer or served to one.
 pub const MAX_AVATAR_BYTES: usize = 1 << 20;
+/// An avatar's longest side once it is made safe (at most about 640 KB as PNG, under
+/// [`MAX_AVATAR_BYTES`] whatever the image).
+pub const AVATAR_SIDE: u32 = 400;
 
 fn blobs_err(e: impl std::error::Error + Send + Sync + 'static) -> NetError {
     NetError::Blobs(Box::new(e))
@@ -94,8 +97,10 @@ pub(crate) async fn fetch_from(
 }
 
 impl Network {
-    /// Publishes a profile; the avatar image (at most [`MAX_AVATAR_BYTES`]) goes into the blob
-    /// store, served to peers, and the profile names its BLAKE3 hash.
+    /// Publishes a profile; the avatar image is made safe ([`crate::images::normalize`]: a
+    /// PNG, JPEG, GIF or WebP, decoded and encoded again at most [`AVATAR_SIDE`] pixels a side,
+    /// its metadata gone), goes into the blob store, served to peers, and the profile names its
+    /// BLAKE3 hash.
     pub async fn set_profile(
         &self,
         name: &str,
@@ -103,17 +108,17 @@ impl Network {
         avatar: Option<&[u8]>,
     ) -> Result<SignedMessage, NetError> {
         let hash = match avatar {
-            Some(bytes) if bytes.len() > MAX_AVATAR_BYTES => {
-                return Err(NetError::TooLarge {
-                    what: "avatar image",
-                    max: MAX_AVATAR_BYTES,
-                });
-            }
             Some(bytes) => {
+                let bytes = bytes.to_vec();
+                let image = tokio::task::spawn_blocking(move || {
+                    crate::images::normalize(&bytes, AVATAR_SIDE)
+                })
+                .await
+                .map_err(blobs_err)??;
                 let tag = self
                     .shared
                     .blobs
-                    .add_slice(bytes)
+                    .add_slice(&image.bytes)
                     .await
                     .map_err(blobs_err)?;
                 Some(*tag.hash.as_bytes())

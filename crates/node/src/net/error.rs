@@ -38,6 +38,9 @@ pub enum NetError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An image that is not one Rookery takes.
+    #[error(transparent)]
+    Image(#[from] crate::images::ImageError),
     /// Something over a size limit (an image).
     #[error("the {what} is over the limit of {max} bytes")]
     TooLarge {

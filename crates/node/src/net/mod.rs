@@ -35,7 +35,7 @@ mod first_screen;
 mod on_demand;
 mod session;
 
-pub use avatars::MAX_AVATAR_BYTES;
+pub use avatars::{AVATAR_SIDE, MAX_AVATAR_BYTES};
 pub use error::NetError;
 
 use std::collections::HashMap;
