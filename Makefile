@@ -92,7 +92,7 @@ bench-peers:
 ## fuzz: a short run of every fuzz target (cargo-fuzz with libFuzzer, on the stable toolchain).
 fuzz: setup
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && for t in node_decode range_proof tree_ops feed_decode bundle_decode frame_decode sync_verify; do \
+	cd fuzz && for t in node_decode range_proof tree_ops feed_decode bundle_decode frame_decode sync_verify image_normalize; do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 

@@ -40,6 +40,8 @@ pub enum ErrorCode {
     BadBundle,
     /// A feed holds an entry its author should not have written.
     BadData,
+    /// My own feed is being restored from peers after a repair; nothing can be posted yet.
+    OwnFeedLost,
     /// The access token is missing or wrong (HTTP only).
     Unauthorized,
     /// Anything else: a failure of this node.
@@ -58,6 +60,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::NotFound | ErrorCode::UnknownMessage => 404,
             ErrorCode::TooLarge => 413,
+            ErrorCode::OwnFeedLost => 409,
             ErrorCode::BadData => 422,
             ErrorCode::NotSynced | ErrorCode::Network => 503,
             _ => 500,
@@ -139,7 +142,7 @@ impl From<NodeError> for AppError {
     fn from(e: NodeError) -> Self {
         let code = match &e {
             NodeError::Io { .. } => ErrorCode::Io,
-            NodeError::BadKeyFile { .. } => ErrorCode::BadKeyFile,
+            NodeError::BadKeyFile { .. } | NodeError::KeyMissing { .. } => ErrorCode::BadKeyFile,
             NodeError::BadWords | NodeError::NotAllowed(_) => ErrorCode::BadRequest,
             NodeError::Feed(rookery_feed::FeedError::TooLong { .. }) => ErrorCode::TooLarge,
             NodeError::Feed(_) => ErrorCode::Invalid,
@@ -150,6 +153,7 @@ impl From<NodeError> for AppError {
             NodeError::BadCursor => ErrorCode::BadCursor,
             NodeError::BadIndexValue => ErrorCode::BadData,
             NodeError::BadBundle(_) => ErrorCode::BadBundle,
+            NodeError::OwnFeedLost => ErrorCode::OwnFeedLost,
             _ => ErrorCode::Internal,
         };
         AppError::caused(code, e)

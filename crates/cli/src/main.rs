@@ -20,8 +20,8 @@ use rookery_app::args::*;
 use rookery_app::hex;
 use rookery_app::view::{ContentView, MessageView, NotificationKind, Page};
 use rookery_app::{App, AppError};
-use rookery_node::Node;
 use rookery_node::identity::{self, KEY_FILE};
+use rookery_node::{Node, NodeError};
 use serde::Serialize;
 
 mod http;
@@ -138,6 +138,14 @@ enum Command {
     /// Move a feed between nodes as a file.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Check the database and repair what can be repaired (after a disk failure, say): damaged
+    /// rows are dropped, and sync fetches them again from peers — my own feed too.
+    Repair {
+        /// Stop waiting for my own feed to be restored from peers, and post on from what is
+        /// here (anyone who holds more of it sees two histories of my key).
+        #[arg(long)]
+        start_over: bool,
+    },
     /// Print my ticket: what others paste to follow me.
     Ticket,
     /// Run the node headless, an always-on peer, until interrupted.
@@ -308,6 +316,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::ImportKey { file, words } = &cli.command {
         return import_key(&dir, file.as_deref(), words.as_deref());
     }
+    if let Command::Repair { start_over } = cli.command {
+        return repair(&dir, start_over, cli.json);
+    }
     if matches!(cli.command, Command::Peers)
         && let Some(status) = online::running(&dir)
     {
@@ -319,16 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         say!("{}", status.ticket);
         return Ok(());
     }
-    let node = match Node::open(&dir) {
-        Ok(n) => n,
-        Err(e) if online::running(&dir).is_some() => {
-            return Err(anyhow::Error::new(e).context(format!(
-                "a `rookery serve` is running on {}; stop it first or use another --data-dir",
-                dir.display()
-            )));
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("opening {}", dir.display()))),
-    };
+    let node = Node::open(&dir).map_err(|e| opening(&dir, e))?;
     let json = cli.json;
     let net = online::Net {
         offline: cli.offline,
@@ -494,6 +496,7 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
             say!("relays and discovery: {state}");
         }
         Command::ImportKey { .. }
+        | Command::Repair { .. }
         | Command::Ticket
         | Command::Serve { .. }
         | Command::Demo { .. }
@@ -557,6 +560,73 @@ fn export_key(app: &App, file: Option<&Path>, words: bool) -> anyhow::Result<()>
         say!("wrote the secret key to {} (keep it safe)", file.display());
     } else {
         say!("{}", backup.secret);
+    }
+    Ok(())
+}
+
+/// A failure to open the node, with what to do if a server holds it.
+fn opening(dir: &Path, e: NodeError) -> anyhow::Error {
+    let context = match &e {
+        NodeError::Store(s) if s.is_in_use() => format!(
+            "a `rookery serve` is running on {}; stop it first or use another --data-dir",
+            dir.display()
+        ),
+        _ => format!("opening {}", dir.display()),
+    };
+    anyhow::Error::new(e).context(context)
+}
+
+fn repair(dir: &Path, start_over: bool, json: bool) -> anyhow::Result<()> {
+    let r = Node::repair(dir).map_err(|e| opening(dir, e))?;
+    if start_over {
+        let followed = Node::open(dir)?.start_over()?;
+        say!(
+            "starting over: your feed begins again, with your profile and the {followed} people you follow that could be read; anyone who holds your old feed will see two histories"
+        );
+        return Ok(());
+    }
+    if json {
+        let mut v = serde_json::to_value(&r.store)?;
+        v["own_feed_whole"] = r.own_feed_whole.into();
+        return print_json(&v);
+    }
+    let s = &r.store;
+    say!("checked {} rows in {}", s.rows_checked, dir.display());
+    if s.rebuilt {
+        say!(
+            "the database could not be repaired in place: it is a new one, of the {} rows that could be read and verified",
+            s.rows_salvaged
+        );
+    }
+    if s.redb_repaired {
+        say!("the database's own structures were damaged, and are rebuilt");
+    }
+    if s.nodes_dropped + s.bodies_dropped + s.heads_dropped > 0 {
+        say!(
+            "dropped what no longer verified: {} tree nodes, {} messages, {} heads",
+            s.nodes_dropped,
+            s.bodies_dropped,
+            s.heads_dropped
+        );
+    }
+    if !s.tables_unreadable.is_empty() {
+        say!(
+            "could not be read through, and what could not be read is gone: {}",
+            s.tables_unreadable.join(", ")
+        );
+    }
+    if let Some(kept) = &s.original_kept {
+        say!("the file as it was before is kept at {}", kept.display());
+    }
+    if s.found_damage() {
+        say!("what was dropped of other people's feeds is fetched again at the next sync");
+    } else {
+        say!("nothing was damaged");
+    }
+    if !r.own_feed_whole {
+        say!(
+            "your own feed is not whole here, so posting waits until it is restored: `rookery sync --peer TICKET` with the ticket of someone who follows you (or a pub) fetches it back; `rookery repair --start-over` gives up on the rest"
+        );
     }
     Ok(())
 }

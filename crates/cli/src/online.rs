@@ -193,6 +193,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
         let mut quiet = 0;
+        let restoring = node.own_feed_lost()?;
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
             let followed = node.followed()?;
@@ -200,8 +201,10 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
                 .iter()
                 .filter(|a| node.store().head(a).ok().flatten().is_some())
                 .count();
-            let settled =
-                started.elapsed() > Duration::from_secs(2) && !n.busy() && held == followed.len();
+            let settled = started.elapsed() > Duration::from_secs(2)
+                && !n.busy()
+                && held == followed.len()
+                && !node.own_feed_lost()?;
             quiet = if settled { quiet + 1 } else { 0 };
             if quiet >= 4 {
                 break;
@@ -217,6 +220,13 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
             n.peers().len(),
             followed.len()
         );
+        match (restoring, node.own_feed_lost()?) {
+            (true, false) => say!("your own feed is whole again: posting goes on"),
+            (_, true) => say!(
+                "your own feed is still not whole here: no peer reached had the rest (`rookery repair --start-over` gives up on it)"
+            ),
+            _ => {}
+        }
         app.shutdown().await;
         Ok(())
     })

@@ -109,6 +109,58 @@ fn key_backups_round_trip() {
     );
 }
 
+/// Backup words in any case; a key file written beside an unrelated `X.tmp` leaves it alone;
+/// a data directory whose key is gone but whose database is there is refused, never re-keyed,
+/// until the key is put back.
+#[test]
+fn keys_are_never_lost_or_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    let id = ok(&a, &["post", "before the key went missing"]);
+    let id = id.trim();
+    let me = ok(&a, &["id"]).trim().to_string();
+    let words = ok(&a, &["export-key", "--words"]).trim().to_string();
+    let upper = t.path().join("upper");
+    assert_eq!(
+        ok(&upper, &["import-key", "--words", &words.to_uppercase()]).trim(),
+        me
+    );
+
+    let backups = t.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let file = backups.join("X");
+    std::fs::write(backups.join("X.tmp"), "someone else's").unwrap();
+    ok(&a, &["export-key", "--file", file.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(backups.join("X.tmp")).unwrap(),
+        "someone else's"
+    );
+    let mut names: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["X", "X.tmp"]);
+
+    std::fs::remove_file(a.join("secret.key")).unwrap();
+    let db = std::fs::read(a.join("rookery.redb")).unwrap();
+    for args in [&["id"][..], &["feed"], &["post", "as whom?"]] {
+        let err = fails(&a, args);
+        assert!(
+            err.contains("holds a database but no secret.key") && err.contains("import-key"),
+            "{err}"
+        );
+    }
+    assert!(!a.join("secret.key").exists());
+    assert!(std::fs::read(a.join("rookery.redb")).unwrap() == db);
+    // The way out the error names.
+    assert_eq!(
+        ok(&a, &["import-key", "--file", file.to_str().unwrap()]).trim(),
+        me
+    );
+    assert!(ok(&a, &["feed"]).contains(id));
+}
+
 #[test]
 fn bad_input_is_one_line_of_error() {
     let t = tempfile::tempdir().unwrap();

@@ -27,6 +27,15 @@ pub enum NodeError {
         /// The path of the key file.
         path: String,
     },
+    /// A data directory with a database but no key file: the identity's key was lost or moved.
+    #[error(
+        "{dir} holds a database but no {key}: put the key back there (`rookery import-key`), or use another data directory; a new key would orphan the feed stored there",
+        key = crate::identity::KEY_FILE
+    )]
+    KeyMissing {
+        /// The data directory.
+        dir: String,
+    },
     /// Backup words that are not a key backup.
     #[error("those words are not a key backup (24 words from the BIP-39 list)")]
     BadWords,
@@ -61,12 +70,23 @@ pub enum NodeError {
     /// words for the person who tried.
     #[error("{0}")]
     NotAllowed(&'static str),
+    /// Publishing refused: `rookery repair` found my own feed not whole here, and it is not
+    /// restored yet. A new message now would start a second history of my key.
+    #[error(
+        "your own feed was damaged and is not whole here yet: connect to someone who follows you (`rookery sync --peer TICKET`) to restore it, or `rookery repair --start-over` to start again from what is here (people who hold your feed would see two histories)"
+    )]
+    OwnFeedLost,
 }
 
 impl From<rookery_prolly::Error> for NodeError {
     fn from(e: rookery_prolly::Error) -> Self {
         match e {
             rookery_prolly::Error::MissingNodes(ids) => NodeError::MissingNodes(ids),
+            // The database under the trees failed (it may be damaged): said as the store says it.
+            rookery_prolly::Error::Store(s) => match s.downcast::<rookery_store::Error>() {
+                Ok(s) => NodeError::Store(*s),
+                Err(s) => NodeError::Tree(rookery_prolly::Error::Store(s)),
+            },
             e => NodeError::Tree(e),
         }
     }

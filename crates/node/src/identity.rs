@@ -11,11 +11,18 @@ use crate::error::io;
 /// The key file in the data directory.
 pub const KEY_FILE: &str = "secret.key";
 
-/// Reads the key file in `dir`, or creates it (mode 0600) with a new key.
+/// Reads the key file in `dir`, or creates it (mode 0600) with a new key — but only in a
+/// directory with no database yet: a database without its key is an identity whose key was
+/// lost or moved, and a new key would orphan its feed.
 pub(crate) fn load_or_create(dir: &Path) -> Result<SecretKey, NodeError> {
     let path = dir.join(KEY_FILE);
     match read_key_file(&path) {
         Err(NodeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            if dir.join(crate::DB_FILE).exists() {
+                return Err(NodeError::KeyMissing {
+                    dir: dir.display().to_string(),
+                });
+            }
             let key = SecretKey::generate();
             write_key_file(&path, &key)?;
             Ok(key)
@@ -54,8 +61,9 @@ pub fn key_from_words(words: &str) -> Result<SecretKey, NodeError> {
 }
 
 /// Writes a secret key as 64 hex digits to a new file readable by its owner only. The key is
-/// written to a temporary file, synced, and renamed into place, so a crash never leaves a
-/// half-written key file; an existing file is never replaced.
+/// written to a temporary file of its own beside the target (readable by its owner only),
+/// synced, and moved into place without replacing anything, so a crash never leaves a
+/// half-written key file, an existing file is never replaced, and no other file is touched.
 pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
     use std::io::Write;
     if path.exists() {
@@ -63,16 +71,20 @@ pub fn write_key_file(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
             std::io::ErrorKind::AlreadyExists.into(),
         ));
     }
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp).map_err(io("creating the key file", &tmp))?;
-    writeln!(f, "{}", hex::encode(key.to_bytes())).map_err(io("writing the key file", &tmp))?;
-    f.sync_all().map_err(io("syncing the key file", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("moving the key file into place", path))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rookery-key-")
+        .tempfile_in(parent)
+        .map_err(io("creating the key file", path))?;
+    writeln!(tmp, "{}", hex::encode(key.to_bytes())).map_err(io("writing the key file", path))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(io("syncing the key file", path))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| io("moving the key file into place", path)(e.error))?;
     if let Some(parent) = path.parent()
         && let Ok(d) = std::fs::File::open(parent)
     {

@@ -3,12 +3,114 @@
 //! Read marks of notifications are in `read/notify.rs`, with the notifications.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use rookery_feed::{Index, PublicKey};
-use rookery_prolly::{EMPTY_ROOT, Hash};
-use rookery_store::LocalSettings;
+use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, Query};
+use rookery_store::{LocalSettings, RepairReport, Store};
 
-use crate::{Node, NodeError, Ticket};
+use crate::read::id_of;
+use crate::{DB_FILE, Node, NodeError, Ticket};
+
+/// What `rookery repair` found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repaired {
+    /// What the store's repair found and did.
+    pub store: RepairReport,
+    /// Whether my own feed is whole: my head, every node of its trees and every message. If
+    /// not, it is marked lost: publishing waits until sync restores it from peers that hold it
+    /// (or the user starts over), so that my key never gets a second history.
+    pub own_feed_whole: bool,
+}
+
+impl Node {
+    /// Checks the node in `dir` and repairs what can be repaired: the store (see
+    /// [`Store::repair`]); then whether my own feed is still whole, and if it is not, marks it
+    /// lost until it is restored.
+    pub fn repair(dir: impl AsRef<Path>) -> Result<Repaired, NodeError> {
+        let dir = dir.as_ref();
+        let store = Store::repair(dir.join(DB_FILE))?;
+        let node = Node::open(dir)?;
+        let own_feed_whole = node.own_feed_whole(store.found_damage() || node.own_feed_lost()?)?;
+        if !own_feed_whole {
+            node.store.set_own_feed_lost(true)?;
+        }
+        Ok(Repaired {
+            store,
+            own_feed_whole,
+        })
+    }
+
+    /// Whether my own feed is marked lost (by a repair) and not restored yet.
+    pub fn own_feed_lost(&self) -> Result<bool, NodeError> {
+        Ok(self.store.own_feed_lost()?)
+    }
+
+    /// Gives up restoring my own feed: it starts again at message 1, following again whom
+    /// the part left here follows and with the profile left here. Anyone holding the old
+    /// feed sees a second history of my key. Returns how many were followed again.
+    pub fn start_over(&self) -> Result<usize, NodeError> {
+        if !self.store.own_feed_lost()? {
+            return Err(NodeError::NotAllowed(
+                "your own feed is whole here: there is nothing to start over",
+            ));
+        }
+        let head = self.store.head(&self.me)?;
+        let (follows, about) = match &head {
+            Some(h) => (
+                crate::read::follows_of(self, h.head())?,
+                crate::read::about_of(self, h.head()).unwrap_or(None),
+            ),
+            None => (Vec::new(), None),
+        };
+        self.store.remove_head(&self.me)?;
+        self.store.set_own_feed_lost(false)?;
+        if let Some(about) = about {
+            self.set_profile(&about.name, &about.bio, about.avatar)?;
+        }
+        for key in &follows {
+            self.follow(*key)?;
+        }
+        Ok(follows.len())
+    }
+
+    /// After sync brought parts of my own feed back: if it is whole again, publishing may go
+    /// on. Returns whether it is still lost.
+    pub(crate) fn check_own_feed(&self) -> Result<bool, NodeError> {
+        if !self.store.own_feed_lost()? {
+            return Ok(false);
+        }
+        if self.own_feed_whole(true)? {
+            self.store.set_own_feed_lost(false)?;
+            tracing::info!("my own feed is whole again: publishing goes on");
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Whether my head, every node of my trees and every message of my feed are here. With no
+    /// head at all after damage, that head may be what was lost: only peers can tell.
+    fn own_feed_whole(&self, damaged: bool) -> Result<bool, NodeError> {
+        let Some(head) = self.store.head(&self.me)? else {
+            return Ok(!damaged);
+        };
+        for index in Index::ALL {
+            if self
+                .trees
+                .tree_nodes(&head.head().roots.get(index))
+                .is_err()
+            {
+                return Ok(false);
+            }
+        }
+        let mut ids = Vec::new();
+        let all = Query::new(KeyRange::all());
+        for entry in self.trees.range(&head.head().roots.messages, all) {
+            ids.push(id_of(&entry?.1)?);
+        }
+        Ok(self.store.bodies(&ids)?.iter().all(Option::is_some))
+    }
+}
 
 impl Node {
     /// The user's settings.

@@ -320,6 +320,9 @@ impl Node {
         timestamp_ms: u64,
     ) -> Result<SignedMessage, NodeError> {
         let _one_at_a_time = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
+        if self.store.own_feed_lost()? {
+            return Err(NodeError::OwnFeedLost);
+        }
         let held = self.store.head(&self.me)?.map(|h| h.head().clone());
         let writer = FeedWriter::new(&self.key, &self.trees);
         let mut batch = writer.begin(held.as_ref());

@@ -351,6 +351,11 @@ async fn a_greedy_or_malformed_asker_is_disconnected() {
     oversized.extend((6u32 << 20).to_be_bytes());
     oversized.extend([0u8; 64]);
     assert_eq!(ask(oversized).await, u64::from(CLOSE_PROTOCOL));
+    // A request frame just over its own cap (64 KiB), though under the cap of an answer's.
+    let mut long_request = hello.clone();
+    long_request.extend(((wire::MAX_REQUEST_FRAME + 1) as u32).to_be_bytes());
+    long_request.extend(vec![0u8; wire::MAX_REQUEST_FRAME + 1]);
+    assert_eq!(ask(long_request).await, u64::from(CLOSE_PROTOCOL));
     // Garbage where a request should be.
     let mut garbage = hello.clone();
     garbage.extend(3u32.to_be_bytes());
@@ -370,6 +375,63 @@ async fn a_greedy_or_malformed_asker_is_disconnected() {
     .await;
     net.shutdown().await;
     w.honest.shutdown().await;
+}
+
+/// Connections beyond the cap are closed at once, and those within it are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let mut c = loopback(false);
+    c.limits.max_connections = 2;
+    let net = node.start(c).await.unwrap();
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        let ep = rookery_sync::bind_endpoint(
+            rookery_feed::SecretKey::generate(),
+            &NetOptions::loopback(),
+            iroh::address_lookup::memory::MemoryLookup::new(),
+        )
+        .await
+        .unwrap();
+        let conn = ep.connect(net.ticket().0, ALPN).await.unwrap();
+        // Asked once, so the server has taken up the connection before the next one comes.
+        let client = rookery_sync::Client::new(conn.clone(), Duration::from_secs(5));
+        let asked = client
+            .fetch(None, &[rookery_prolly::Hash([1; 32])], &[], false, |_| {
+                Ok(())
+            })
+            .await;
+        conns.push((ep, conn, asked.is_ok()));
+    }
+    assert!(conns[0].2 && conns[1].2, "the first two are served");
+    match tokio::time::timeout(Duration::from_secs(5), conns[2].1.closed()).await {
+        Ok(ConnectionError::ApplicationClosed(c)) => {
+            assert_eq!(u64::from(c.error_code), u64::from(CLOSE_OVER_BUDGET))
+        }
+        other => panic!("the third was not refused: {other:?}"),
+    }
+    // One leaves; a new one is served.
+    conns[0].1.close(0u32.into(), b"bye");
+    let ep = conns[0].0.clone();
+    let mut served = false;
+    for _ in 0..50 {
+        let conn = ep.connect(net.ticket().0, ALPN).await.unwrap();
+        let client = rookery_sync::Client::new(conn.clone(), Duration::from_secs(5));
+        if client
+            .fetch(None, &[rookery_prolly::Hash([1; 32])], &[], false, |_| {
+                Ok(())
+            })
+            .await
+            .is_ok()
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "a place freed is given to the next");
+    net.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

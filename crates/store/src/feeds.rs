@@ -8,17 +8,18 @@ use rookery_prolly::{Hash, NodeBytes, verify_node};
 use crate::{Error, Store};
 
 /// Message bodies by id: `id → signed message bytes`.
-const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodies");
+pub(crate) const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodies");
 /// The latest accepted head per author: `author → signed head bytes`.
-const HEADS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("heads");
+pub(crate) const HEADS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("heads");
 /// The root last seen per (author, index): `author ‖ index byte → root`.
-const LAST_SEEN: TableDefinition<'_, &[u8; 33], &[u8; 32]> = TableDefinition::new("last_seen");
+pub(crate) const LAST_SEEN: TableDefinition<'_, &[u8; 33], &[u8; 32]> =
+    TableDefinition::new("last_seen");
 /// Known addresses per peer: `endpoint id → address bytes` (written by sync).
-const PEERS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("peers");
+pub(crate) const PEERS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("peers");
 /// Fork evidence per author: `author → postcard((first head, second head))`.
-const FORKS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("forks");
+pub(crate) const FORKS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("forks");
 /// Authors the local identity blocked: `author → seq of the Block message`.
-const BLOCKED: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("blocked");
+pub(crate) const BLOCKED: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("blocked");
 
 /// Creates the feed tables (part of a new database, and of migration 1 → 2).
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
@@ -79,24 +80,41 @@ pub struct Imported {
 impl Store {
     /// The head held for `author`.
     pub fn head(&self, author: &PublicKey) -> Result<Option<SignedHead>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(HEADS)?;
-        let bytes = table.get(author.as_bytes())?.map(|v| v.value().to_vec());
-        bytes
-            .map(|b| SignedHead::from_stored(&b).map_err(Error::from))
-            .transpose()
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(HEADS)?;
+            let bytes = table.get(author.as_bytes())?.map(|v| v.value().to_vec());
+            bytes
+                .map(|b| SignedHead::from_stored(&b).map_err(|e| self.undecodable("head", e)))
+                .transpose()
+        })
+    }
+
+    /// Forgets the head held of `author` (the trees under it are no longer reached): what
+    /// starting a lost feed over does.
+    pub fn remove_head(&self, author: &PublicKey) -> Result<(), Error> {
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(HEADS)?.remove(author.as_bytes())?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Every head held.
     pub fn heads(&self) -> Result<Vec<SignedHead>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(HEADS)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (_, v) = row?;
-            out.push(SignedHead::from_stored(v.value())?);
-        }
-        Ok(out)
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(HEADS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (_, v) = row?;
+                out.push(
+                    SignedHead::from_stored(v.value()).map_err(|e| self.undecodable("head", e))?,
+                );
+            }
+            Ok(out)
+        })
     }
 
     /// The body of message `id`, verified.
@@ -106,66 +124,70 @@ impl Store {
 
     /// Several bodies in one read transaction, in the order asked.
     pub fn bodies(&self, ids: &[MessageId]) -> Result<Vec<Option<SignedMessage>>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BODIES)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
-            out.push(match bytes {
-                None => None,
-                Some(b) => {
-                    let m = SignedMessage::from_stored(&b)?;
-                    if m.id() != *id {
-                        return Err(Error::Corrupt {
-                            what: "message body",
-                        });
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BODIES)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
+                out.push(match bytes {
+                    None => None,
+                    Some(b) => {
+                        let m = SignedMessage::from_stored(&b)
+                            .map_err(|e| self.undecodable("message body", e))?;
+                        if m.id() != *id {
+                            return Err(self.damaged("a stored message body is not under its id"));
+                        }
+                        Some(m)
                     }
-                    Some(m)
-                }
-            });
-        }
-        Ok(out)
+                });
+            }
+            Ok(out)
+        })
     }
 
     /// Writes a message of the local identity: its index nodes, its body and the new head,
     /// in one transaction. The head must be exactly one seq past the one held.
     pub fn publish(&self, p: &Published<'_>) -> Result<(), Error> {
-        let author = p.head.head().author;
-        if p.message.message().author != author || p.message.message().seq != p.head.head().seq {
-            return Err(rookery_feed::FeedError::WrongAuthor.into());
-        }
-        let txn = self.db.begin_write()?;
-        {
-            let mut heads = txn.open_table(HEADS)?;
-            let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
-            let held_seq = held
-                .map(|b| SignedHead::from_stored(&b))
-                .transpose()?
-                .map(|h| h.head().seq);
-            p.message
-                .message()
-                .check_follows(held_seq.filter(|s| *s > 0))?;
-            heads.insert(author.as_bytes(), p.head.bytes())?;
-            txn.open_table(BODIES)?
-                .insert(p.message.id().as_bytes(), p.message.bytes())?;
-            if let rookery_feed::Content::Block { target } = &p.message.message().content {
-                txn.open_table(BLOCKED)?
-                    .insert(target.as_bytes(), p.message.message().seq)?;
-            }
-            if let Some(block) = p.deleted_block
-                && let rookery_feed::Content::Block { target } = &block.message().content
+        self.guard(|| {
+            let author = p.head.head().author;
+            if p.message.message().author != author || p.message.message().seq != p.head.head().seq
             {
-                // Unblock only if no later Block of the same key is in force.
-                let mut blocked = txn.open_table(BLOCKED)?;
-                let current = blocked.get(target.as_bytes())?.map(|v| v.value());
-                if current == Some(block.message().seq) {
-                    blocked.remove(target.as_bytes())?;
+                return Err(rookery_feed::FeedError::WrongAuthor.into());
+            }
+            let txn = self.db.begin_write()?;
+            {
+                let mut heads = txn.open_table(HEADS)?;
+                let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
+                let held_seq = held
+                    .map(|b| SignedHead::from_stored(&b).map_err(|e| self.undecodable("head", e)))
+                    .transpose()?
+                    .map(|h| h.head().seq);
+                p.message
+                    .message()
+                    .check_follows(held_seq.filter(|s| *s > 0))?;
+                heads.insert(author.as_bytes(), p.head.bytes())?;
+                txn.open_table(BODIES)?
+                    .insert(p.message.id().as_bytes(), p.message.bytes())?;
+                if let rookery_feed::Content::Block { target } = &p.message.message().content {
+                    txn.open_table(BLOCKED)?
+                        .insert(target.as_bytes(), p.message.message().seq)?;
+                }
+                if let Some(block) = p.deleted_block
+                    && let rookery_feed::Content::Block { target } = &block.message().content
+                {
+                    // Unblock only if no later Block of the same key is in force.
+                    let mut blocked = txn.open_table(BLOCKED)?;
+                    let current = blocked.get(target.as_bytes())?.map(|v| v.value());
+                    if current == Some(block.message().seq) {
+                        blocked.remove(target.as_bytes())?;
+                    }
                 }
             }
-        }
-        Store::put_nodes_in(&txn, p.nodes)?;
-        txn.commit()?;
-        Ok(())
+            Store::put_nodes_in(&txn, p.nodes)?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Takes in another author's head with nodes and bodies of their trees, after checking
@@ -181,25 +203,27 @@ impl Store {
         nodes: &[NodeBytes],
         bodies: &[SignedMessage],
     ) -> Result<Imported, Error> {
-        for n in nodes {
-            verify_node(&n.id, &n.bytes).map_err(Error::BadNode)?;
-        }
-        let author = head.head().author;
-        if bodies.iter().any(|b| b.message().author != author) {
-            return Err(rookery_feed::FeedError::WrongAuthor.into());
-        }
-        let txn = self.db.begin_write()?;
-        if txn.open_table(FORKS)?.get(author.as_bytes())?.is_some() {
-            // The author signed two histories: keep the first and take no further heads from
-            // either, so a later seq on the other branch cannot switch histories quietly.
-            let seq = head.head().seq;
-            return Err(rookery_feed::FeedError::Fork { seq }.into());
-        }
-        let update =
-            {
+        self.guard(|| {
+            for n in nodes {
+                verify_node(&n.id, &n.bytes).map_err(Error::BadNode)?;
+            }
+            let author = head.head().author;
+            if bodies.iter().any(|b| b.message().author != author) {
+                return Err(rookery_feed::FeedError::WrongAuthor.into());
+            }
+            let txn = self.db.begin_write()?;
+            if txn.open_table(FORKS)?.get(author.as_bytes())?.is_some() {
+                // The author signed two histories: keep the first and take no further heads from
+                // either, so a later seq on the other branch cannot switch histories quietly.
+                let seq = head.head().seq;
+                return Err(rookery_feed::FeedError::Fork { seq }.into());
+            }
+            let update = {
                 let mut heads = txn.open_table(HEADS)?;
                 let held = heads.get(author.as_bytes())?.map(|v| v.value().to_vec());
-                let held = held.map(|b| SignedHead::from_stored(&b)).transpose()?;
+                let held = held
+                    .map(|b| SignedHead::from_stored(&b).map_err(|e| self.undecodable("head", e)))
+                    .transpose()?;
                 match head.accept(held.as_ref()) {
                     Ok(u) => {
                         if u != HeadUpdate::Same {
@@ -211,8 +235,8 @@ impl Store {
                         drop(heads);
                         let first = held.map(|h| h.bytes().to_vec()).unwrap_or_default();
                         let evidence = postcard::to_allocvec(&(first, head.bytes().to_vec()))
-                            .map_err(|_| Error::Corrupt {
-                                what: "fork evidence",
+                            .map_err(|_| {
+                                self.damaged("the stored fork evidence does not decode")
                             })?;
                         txn.open_table(FORKS)?
                             .insert(author.as_bytes(), evidence.as_slice())?;
@@ -222,162 +246,180 @@ impl Store {
                     Err(e) => return Err(e.into()),
                 }
             };
-        {
-            let mut table = txn.open_table(BODIES)?;
-            for b in bodies {
-                table.insert(b.id().as_bytes(), b.bytes())?;
+            {
+                let mut table = txn.open_table(BODIES)?;
+                for b in bodies {
+                    table.insert(b.id().as_bytes(), b.bytes())?;
+                }
             }
-        }
-        Store::put_nodes_in(&txn, nodes)?;
-        txn.commit()?;
-        Ok(Imported {
-            update,
-            nodes: nodes.len(),
-            bodies: bodies.len(),
+            Store::put_nodes_in(&txn, nodes)?;
+            txn.commit()?;
+            Ok(Imported {
+                update,
+                nodes: nodes.len(),
+                bodies: bodies.len(),
+            })
         })
     }
 
     /// Calls `f` with the signed bytes of every body held (for benchmarks and diagnostics).
     pub fn scan_bodies(&self, mut f: impl FnMut(&[u8])) -> Result<(), Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BODIES)?;
-        for row in table.iter()? {
-            let (_, v) = row?;
-            f(v.value());
-        }
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BODIES)?;
+            for row in table.iter()? {
+                let (_, v) = row?;
+                f(v.value());
+            }
+            Ok(())
+        })
     }
 
     /// The fork evidence recorded for `author`: the head kept and the one refused.
     pub fn fork_evidence(&self, author: &PublicKey) -> Result<Option<ForkEvidence>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(FORKS)?;
-        let Some(v) = table.get(author.as_bytes())? else {
-            return Ok(None);
-        };
-        postcard::from_bytes(v.value())
-            .map(Some)
-            .map_err(|_| Error::Corrupt {
-                what: "fork evidence",
-            })
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(FORKS)?;
+            let Some(v) = table.get(author.as_bytes())? else {
+                return Ok(None);
+            };
+            postcard::from_bytes(v.value())
+                .map(Some)
+                .map_err(|_| self.damaged("the stored fork evidence does not decode"))
+        })
     }
 
     /// The root of `author`'s `index` last marked as seen.
     pub fn last_seen(&self, author: &PublicKey, index: Index) -> Result<Option<Hash>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(LAST_SEEN)?;
-        Ok(table
-            .get(&author_index_key(author, index))?
-            .map(|v| Hash(*v.value())))
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(LAST_SEEN)?;
+            Ok(table
+                .get(&author_index_key(author, index))?
+                .map(|v| Hash(*v.value())))
+        })
     }
 
     /// Marks roots as seen, all in one transaction.
     pub fn set_last_seen(&self, seen: &[(PublicKey, Index, Hash)]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut table = txn.open_table(LAST_SEEN)?;
-            for (author, index, root) in seen {
-                table.insert(&author_index_key(author, *index), root.as_bytes())?;
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut table = txn.open_table(LAST_SEEN)?;
+                for (author, index, root) in seen {
+                    table.insert(&author_index_key(author, *index), root.as_bytes())?;
+                }
             }
-        }
-        txn.commit()?;
-        Ok(())
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Authors the local identity blocked.
     pub fn blocked(&self) -> Result<Vec<PublicKey>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BLOCKED)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, _) = row?;
-            out.push(
-                PublicKey::from_bytes(k.value()).map_err(|_| Error::Corrupt {
-                    what: "blocked key",
-                })?,
-            );
-        }
-        Ok(out)
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BLOCKED)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, _) = row?;
+                out.push(
+                    PublicKey::from_bytes(k.value())
+                        .map_err(|_| self.damaged("a stored blocked key is not a key"))?,
+                );
+            }
+            Ok(out)
+        })
     }
 
     /// The address bytes known for a peer.
     pub fn peer(&self, id: &PublicKey) -> Result<Option<Vec<u8>>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(PEERS)?;
-        Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(PEERS)?;
+            Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+        })
     }
 
     /// Every peer whose address is recorded.
     pub fn peers(&self) -> Result<Vec<(PublicKey, Vec<u8>)>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(PEERS)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            if let Ok(key) = PublicKey::from_bytes(k.value()) {
-                out.push((key, v.value().to_vec()));
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(PEERS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                if let Ok(key) = PublicKey::from_bytes(k.value()) {
+                    out.push((key, v.value().to_vec()));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Stores message bodies on their own (fetched on demand, each already checked against
     /// its signature by decoding); bodies are addressed by id, so this changes no feed.
     pub fn import_bodies(&self, bodies: &[SignedMessage]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut table = txn.open_table(BODIES)?;
-            for b in bodies {
-                table.insert(b.id().as_bytes(), b.bytes())?;
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut table = txn.open_table(BODIES)?;
+                for b in bodies {
+                    table.insert(b.id().as_bytes(), b.bytes())?;
+                }
             }
-        }
-        txn.commit()?;
-        Ok(())
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// A digest of every table's contents (for tests that prove bad data changed nothing).
     pub fn digest(&self) -> Result<[u8; 32], Error> {
-        let txn = self.db.begin_read()?;
-        let mut h = blake3::Hasher::new();
-        let mut feed = |name: &str, k: &[u8], v: &[u8]| {
-            for part in [name.as_bytes(), k, v] {
-                h.update(&(part.len() as u64).to_le_bytes());
-                h.update(part);
-            }
-        };
-        for row in txn.open_table(crate::NODES)?.iter()? {
-            let (k, v) = row?;
-            feed("nodes", k.value(), v.value());
-        }
-        macro_rules! table32 {
-            ($t:expr, $name:literal) => {
-                for row in txn.open_table($t)?.iter()? {
-                    let (k, v) = row?;
-                    feed($name, k.value(), v.value());
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let mut h = blake3::Hasher::new();
+            let mut feed = |name: &str, k: &[u8], v: &[u8]| {
+                for part in [name.as_bytes(), k, v] {
+                    h.update(&(part.len() as u64).to_le_bytes());
+                    h.update(part);
                 }
             };
-        }
-        table32!(BODIES, "bodies");
-        table32!(HEADS, "heads");
-        table32!(PEERS, "peers");
-        table32!(FORKS, "forks");
-        for row in txn.open_table(BLOCKED)?.iter()? {
-            let (k, v) = row?;
-            feed("blocked", k.value(), &v.value().to_le_bytes());
-        }
-        for row in txn.open_table(LAST_SEEN)?.iter()? {
-            let (k, v) = row?;
-            feed("last_seen", k.value(), v.value());
-        }
-        Store::digest_local(&txn, &mut feed)?;
-        Ok(*h.finalize().as_bytes())
+            for row in txn.open_table(crate::NODES)?.iter()? {
+                let (k, v) = row?;
+                feed("nodes", k.value(), v.value());
+            }
+            macro_rules! table32 {
+                ($t:expr, $name:literal) => {
+                    for row in txn.open_table($t)?.iter()? {
+                        let (k, v) = row?;
+                        feed($name, k.value(), v.value());
+                    }
+                };
+            }
+            table32!(BODIES, "bodies");
+            table32!(HEADS, "heads");
+            table32!(PEERS, "peers");
+            table32!(FORKS, "forks");
+            for row in txn.open_table(BLOCKED)?.iter()? {
+                let (k, v) = row?;
+                feed("blocked", k.value(), &v.value().to_le_bytes());
+            }
+            for row in txn.open_table(LAST_SEEN)?.iter()? {
+                let (k, v) = row?;
+                feed("last_seen", k.value(), v.value());
+            }
+            Store::digest_local(&txn, &mut feed)?;
+            Ok(*h.finalize().as_bytes())
+        })
     }
 
     /// Records the address bytes of a peer.
     pub fn set_peer(&self, id: &PublicKey, addr: &[u8]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(PEERS)?.insert(id.as_bytes(), addr)?;
-        txn.commit()?;
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(PEERS)?.insert(id.as_bytes(), addr)?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 }

@@ -16,9 +16,11 @@
 
 mod feeds;
 mod local;
+mod repair;
 
 pub use feeds::{ForkEvidence, Imported, Published};
 pub use local::{DemoState, LocalSettings};
+pub use repair::RepairReport;
 
 use std::path::{Path, PathBuf};
 
@@ -31,7 +33,7 @@ use rookery_prolly::{Hash, NodeBytes, NodeStore, StoreError, verify_node};
 /// Prolly nodes by id: `blake3 id → canonical node bytes`.
 pub(crate) const NODES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("nodes");
 /// Small named settings of the database itself; holds `schema_version`.
-const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
 /// The schema this build writes. Opening a database with an older one runs the numbered
@@ -88,11 +90,17 @@ pub enum Error {
     /// verify); nothing of its batch was written.
     #[error(transparent)]
     Feed(#[from] rookery_feed::FeedError),
-    /// A stored value is not what it should be (the file was changed outside Rookery).
-    #[error("stored {what} is corrupt")]
-    Corrupt {
-        /// Which kind of value.
-        what: &'static str,
+    /// The database file is damaged (changed outside Rookery, or by a failing disk): reading it
+    /// tripped redb's checks.
+    #[error(
+        "the database at {} is damaged ({what}); run `rookery repair` to check it and repair what can be",
+        path.display()
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What redb found.
+        what: String,
     },
 }
 
@@ -102,6 +110,65 @@ impl Error {
     /// failure of the database.
     pub fn is_refusal(&self) -> bool {
         matches!(self, Error::BadNode(_) | Error::Feed(_))
+    }
+
+    /// Whether the database is open in another process (a running `rookery serve`).
+    pub fn is_in_use(&self) -> bool {
+        matches!(
+            self,
+            Error::Open {
+                source: redb::DatabaseError::DatabaseAlreadyOpen,
+                ..
+            }
+        )
+    }
+}
+
+thread_local! {
+    /// Inside [`guard`] on this thread: a panic there is reported as an error, not printed.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Installs, once, a panic hook that stays silent for panics inside [`guard`] and hands every
+/// other panic to the hook that was there before.
+fn quiet_in_guard() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(|g| g.get()) == 0 {
+                before(info);
+            }
+        }));
+    });
+}
+
+/// See [`Store::guard`].
+fn guard<T>(path: &Path, op: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    quiet_in_guard();
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(op));
+    GUARDED.with(|g| g.set(g.get() - 1));
+    let damaged = |what: String| Error::Damaged {
+        path: path.to_path_buf(),
+        what,
+    };
+    match r {
+        Ok(Err(Error::Storage(redb::StorageError::Corrupted(what)))) => Err(damaged(what)),
+        Ok(Err(Error::Storage(redb::StorageError::Io(e))))
+            if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Err(damaged(format!("the file ends early: {e}")))
+        }
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an internal check failed".into());
+            Err(damaged(what))
+        }
     }
 }
 
@@ -117,13 +184,51 @@ impl Store {
     /// migrating it if it is older.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(|source| Error::Open {
-            path: path.clone(),
-            source,
+        let db = guard(&path, || {
+            Database::create(&path).map_err(|source| match source {
+                redb::DatabaseError::Storage(redb::StorageError::Corrupted(what)) => {
+                    Error::Damaged {
+                        path: path.clone(),
+                        what,
+                    }
+                }
+                redb::DatabaseError::Storage(redb::StorageError::Io(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    Error::Damaged {
+                        path: path.clone(),
+                        what: format!("the file ends early: {e}"),
+                    }
+                }
+                source => Error::Open {
+                    path: path.clone(),
+                    source,
+                },
+            })
         })?;
         let store = Store { db, path };
-        store.init()?;
+        store.guard(|| store.init())?;
         Ok(store)
+    }
+
+    /// The error for a stored value that is not what was written.
+    pub(crate) fn damaged(&self, what: impl Into<String>) -> Error {
+        Error::Damaged {
+            path: self.path.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// The error for a stored head or message that no longer decodes.
+    pub(crate) fn undecodable(&self, what: &str, e: rookery_feed::FeedError) -> Error {
+        self.damaged(format!("a stored {what} does not decode: {e}"))
+    }
+
+    /// Runs a database operation, turning a panic inside redb into [`Error::Damaged`] (redb
+    /// trusts its file: one damaged outside it trips redb's assertions), and so does redb's own
+    /// report of corruption.
+    pub(crate) fn guard<T>(&self, op: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        guard(&self.path, op)
     }
 
     /// Where the database lives.
@@ -164,9 +269,11 @@ impl Store {
 
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<u64, Error> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        Ok(meta.get(SCHEMA_VERSION_KEY)?.map_or(0, |v| v.value()))
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let meta = txn.open_table(META)?;
+            Ok(meta.get(SCHEMA_VERSION_KEY)?.map_or(0, |v| v.value()))
+        })
     }
 
     /// Writes `nodes` inside a caller's write transaction, so that nodes and the data that
@@ -193,28 +300,29 @@ impl Store {
         self.write_nodes(nodes)
     }
 
-    /// Begins a write transaction (durable on commit).
-    pub fn begin_write(&self) -> Result<WriteTransaction, Error> {
-        Ok(self.db.begin_write()?)
-    }
-
     fn write_nodes(&self, nodes: &[NodeBytes]) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        Self::put_nodes_in(&txn, nodes)?;
-        txn.commit()?;
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            Self::put_nodes_in(&txn, nodes)?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Number of nodes stored.
     pub fn node_count(&self) -> Result<u64, Error> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(NODES)?.len()?)
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            Ok(txn.open_table(NODES)?.len()?)
+        })
     }
 
     fn get_node(&self, id: &Hash) -> Result<Option<Vec<u8>>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(NODES)?;
-        Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(NODES)?;
+            Ok(table.get(id.as_bytes())?.map(|v| v.value().to_vec()))
+        })
     }
 }
 

@@ -12,13 +12,16 @@ use crate::feeds::author_index_key;
 use crate::{Error, Store};
 
 /// Notifications marked read one by one: `message id → ()`.
-const READ_MARKS: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::new("read_marks");
+pub(crate) const READ_MARKS: TableDefinition<'_, &[u8; 32], ()> =
+    TableDefinition::new("read_marks");
 /// Background catch-up: `author ‖ index byte → the root held in full`.
-const BACKFILL: TableDefinition<'_, &[u8; 33], &[u8; 32]> = TableDefinition::new("backfill");
+pub(crate) const BACKFILL: TableDefinition<'_, &[u8; 33], &[u8; 32]> =
+    TableDefinition::new("backfill");
 /// The user's settings: one row, [`SETTINGS_ROW`] → `postcard(LocalSettings)`.
-const LOCAL_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("local_settings");
+pub(crate) const LOCAL_SETTINGS: TableDefinition<'_, &str, &[u8]> =
+    TableDefinition::new("local_settings");
 /// The demo network's state (in the first persona's store): one row → `postcard(DemoState)`.
-const DEMO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("demo");
+pub(crate) const DEMO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("demo");
 /// The untyped settings of schema 2 (`name → bytes`), read only by the migration.
 const OLD_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
 
@@ -63,14 +66,21 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     Ok(())
 }
 
-fn encode<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>, Error> {
-    postcard::to_allocvec(value).map_err(|_| Error::Corrupt { what })
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Plain structs of booleans and integers always encode.
+    postcard::to_allocvec(value).unwrap_or_default()
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &'static str) -> Result<T, Error> {
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((v, [])) => Ok(v),
-        _ => Err(Error::Corrupt { what }),
+impl Store {
+    pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+        &self,
+        bytes: &[u8],
+        what: &str,
+    ) -> Result<T, Error> {
+        match postcard::take_from_bytes::<T>(bytes) {
+            Ok((v, [])) => Ok(v),
+            _ => Err(self.damaged(format!("the stored {what} do not decode"))),
+        }
     }
 }
 
@@ -104,7 +114,7 @@ pub(crate) fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), Error> {
                 ["notifications"] => settings.notifications = text() != Some("off"),
                 ["net.port"] => settings.udp_port = text().and_then(|t| t.parse().ok()),
                 ["demo.ready"] => {
-                    let row = encode(&DemoState { ready: true }, "demo state")?;
+                    let row = encode(&DemoState { ready: true });
                     txn.open_table(DEMO)?.insert(DEMO_ROW, row.as_slice())?;
                 }
                 ["read", id] => {
@@ -126,7 +136,7 @@ pub(crate) fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), Error> {
             }
         }
     }
-    let row = encode(&settings, "settings")?;
+    let row = encode(&settings);
     txn.open_table(LOCAL_SETTINGS)?
         .insert(SETTINGS_ROW, row.as_slice())?;
     txn.delete_table(OLD_SETTINGS)?;
@@ -136,12 +146,14 @@ pub(crate) fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), Error> {
 impl Store {
     /// The user's settings (the defaults until something is set).
     pub fn settings(&self) -> Result<LocalSettings, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(LOCAL_SETTINGS)?;
-        match table.get(SETTINGS_ROW)? {
-            Some(v) => decode(v.value(), "settings"),
-            None => Ok(LocalSettings::default()),
-        }
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(LOCAL_SETTINGS)?;
+            match table.get(SETTINGS_ROW)? {
+                Some(v) => self.decode(v.value(), "settings"),
+                None => Ok(LocalSettings::default()),
+            }
+        })
     }
 
     /// Changes the user's settings in one transaction (read, change, write), and returns them.
@@ -149,45 +161,53 @@ impl Store {
         &self,
         change: impl FnOnce(&mut LocalSettings),
     ) -> Result<LocalSettings, Error> {
-        let txn = self.db.begin_write()?;
-        let settings = {
-            let mut table = txn.open_table(LOCAL_SETTINGS)?;
-            let mut s = match table.get(SETTINGS_ROW)? {
-                Some(v) => decode(v.value(), "settings")?,
-                None => LocalSettings::default(),
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            let settings = {
+                let mut table = txn.open_table(LOCAL_SETTINGS)?;
+                let mut s = match table.get(SETTINGS_ROW)? {
+                    Some(v) => self.decode(v.value(), "settings")?,
+                    None => LocalSettings::default(),
+                };
+                change(&mut s);
+                table.insert(SETTINGS_ROW, encode(&s).as_slice())?;
+                s
             };
-            change(&mut s);
-            table.insert(SETTINGS_ROW, encode(&s, "settings")?.as_slice())?;
-            s
-        };
-        txn.commit()?;
-        Ok(settings)
+            txn.commit()?;
+            Ok(settings)
+        })
     }
 
     /// Marks one notification read.
     pub fn mark_read(&self, id: &MessageId) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(READ_MARKS)?.insert(id.as_bytes(), ())?;
-        txn.commit()?;
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(READ_MARKS)?.insert(id.as_bytes(), ())?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Which of `ids` were marked read one by one, in the order asked.
     pub fn are_read(&self, ids: &[MessageId]) -> Result<Vec<bool>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(READ_MARKS)?;
-        ids.iter()
-            .map(|id| Ok(table.get(id.as_bytes())?.is_some()))
-            .collect()
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(READ_MARKS)?;
+            ids.iter()
+                .map(|id| Ok(table.get(id.as_bytes())?.is_some()))
+                .collect()
+        })
     }
 
     /// The root of `author`'s `index` last known to be held in full, if any.
     pub fn backfilled(&self, author: &PublicKey, index: Index) -> Result<Option<Hash>, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BACKFILL)?;
-        Ok(table
-            .get(&author_index_key(author, index))?
-            .map(|v| Hash(*v.value())))
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BACKFILL)?;
+            Ok(table
+                .get(&author_index_key(author, index))?
+                .map(|v| Hash(*v.value())))
+        })
     }
 
     /// Records that `author`'s `index` is held in full at `root`.
@@ -197,30 +217,36 @@ impl Store {
         index: Index,
         root: &Hash,
     ) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(BACKFILL)?
-            .insert(&author_index_key(author, index), root.as_bytes())?;
-        txn.commit()?;
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(BACKFILL)?
+                .insert(&author_index_key(author, index), root.as_bytes())?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// The demo network's state.
     pub fn demo_state(&self) -> Result<DemoState, Error> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(DEMO)?;
-        match table.get(DEMO_ROW)? {
-            Some(v) => decode(v.value(), "demo state"),
-            None => Ok(DemoState::default()),
-        }
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(DEMO)?;
+            match table.get(DEMO_ROW)? {
+                Some(v) => self.decode(v.value(), "demo state"),
+                None => Ok(DemoState::default()),
+            }
+        })
     }
 
     /// Records the demo network's state.
     pub fn set_demo_state(&self, state: &DemoState) -> Result<(), Error> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(DEMO)?
-            .insert(DEMO_ROW, encode(state, "demo state")?.as_slice())?;
-        txn.commit()?;
-        Ok(())
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(DEMO)?
+                .insert(DEMO_ROW, encode(state).as_slice())?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Every row of the local tables, for [`Store::digest`].
@@ -243,5 +269,38 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// In [`crate::META`]: 1 while the local identity's own feed is known not to be whole here
+/// (after a repair dropped part of it), until it is restored from peers or started over.
+const OWN_FEED_LOST_KEY: &str = "own_feed_lost";
+
+impl Store {
+    /// Whether the local identity's own feed is marked not whole here (see
+    /// [`Store::set_own_feed_lost`]).
+    pub fn own_feed_lost(&self) -> Result<bool, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let meta = txn.open_table(crate::META)?;
+            Ok(meta.get(OWN_FEED_LOST_KEY)?.is_some_and(|v| v.value() != 0))
+        })
+    }
+
+    /// Marks the own feed lost (publishing waits until it is restored) or whole again.
+    pub fn set_own_feed_lost(&self, lost: bool) -> Result<(), Error> {
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            {
+                let mut meta = txn.open_table(crate::META)?;
+                if lost {
+                    meta.insert(OWN_FEED_LOST_KEY, 1)?;
+                } else {
+                    meta.remove(OWN_FEED_LOST_KEY)?;
+                }
+            }
+            txn.commit()?;
+            Ok(())
+        })
     }
 }

@@ -353,7 +353,7 @@ fn truncated_files_give_an_error_not_a_panic() {
         let opened = std::panic::catch_unwind(|| Store::open(&path));
         match opened {
             Err(_) => panic!("opening a file cut to {keep} bytes panicked"),
-            Ok(Err(e)) => assert!(e.to_string().contains("could not open the database"), "{e}"),
+            Ok(Err(e)) => assert!(e.to_string().contains(&path.display().to_string()), "{e}"),
             Ok(Ok(store)) => {
                 let _ = store.node_count();
             }

@@ -294,8 +294,12 @@ async fn read_frame_max<T: DeserializeOwned>(
     if len > max {
         return Err(WireError::TooLarge { len });
     }
-    let mut body = vec![0u8; len];
-    read_exact_or_closed(r, &mut body).await?;
+    // Memory grows with the bytes that arrive, not with the length a header claims.
+    let mut body = Vec::with_capacity(len.min(64 << 10));
+    (&mut *r).take(len as u64).read_to_end(&mut body).await?;
+    if body.len() < len {
+        return Err(WireError::Closed);
+    }
     let (value, rest) = postcard::take_from_bytes::<T>(&body).map_err(WireError::Malformed)?;
     if !rest.is_empty() {
         return Err(WireError::Malformed(

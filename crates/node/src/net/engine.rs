@@ -125,6 +125,9 @@ pub(crate) struct Engine {
     sessions: HashMap<PublicKey, Session>,
     authors: HashMap<PublicKey, AuthorSync>,
     followed: HashSet<PublicKey>,
+    /// My own feed is marked lost by a repair: it is asked of every peer too, and its head
+    /// taken from them, until it is whole again.
+    restoring: bool,
     queue: VecDeque<PublicKey>,
     backfilling: usize,
     tasks: JoinSet<()>,
@@ -140,6 +143,7 @@ impl Engine {
         let (view, view_rx) = watch::channel(Arc::new(View::default()));
         let events = shared.node.subscribe();
         let followed = shared.node.followed()?.into_iter().collect();
+        let restoring = shared.node.own_feed_lost()?;
         let engine = Engine {
             shared,
             inputs: inputs.clone(),
@@ -147,6 +151,7 @@ impl Engine {
             sessions: HashMap::new(),
             authors: HashMap::new(),
             followed,
+            restoring,
             queue: VecDeque::new(),
             backfilling: 0,
             tasks: JoinSet::new(),
@@ -329,9 +334,13 @@ impl Engine {
         self.report(&peer);
     }
 
-    /// (Re)starts a session's one subscription, to every author followed now.
+    /// (Re)starts a session's one subscription, to every author followed now (and to me while
+    /// my own feed is being restored).
     fn subscribe(&mut self, peer: &PublicKey) {
-        let authors: Vec<PublicKey> = self.followed.iter().copied().collect();
+        let mut authors: Vec<PublicKey> = self.followed.iter().copied().collect();
+        if self.restoring {
+            authors.push(self.shared.node.id());
+        }
         let Some(s) = self.sessions.get_mut(peer) else {
             return;
         };
@@ -430,7 +439,12 @@ impl Engine {
     /// A head a peer showed us.
     fn head_shown(&mut self, peer: PublicKey, head: SignedHead) {
         let (author, seq) = (head.head().author, head.head().seq);
-        if author == self.shared.node.id() || !self.followed.contains(&author) {
+        let wanted = if author == self.shared.node.id() {
+            self.restoring
+        } else {
+            self.followed.contains(&author)
+        };
+        if !wanted {
             return;
         }
         let Some(s) = self.sessions.get_mut(&peer) else {
@@ -534,6 +548,7 @@ impl Engine {
             Err(e) => tracing::debug!(peer = %peer.fmt_short(), "head not taken: {e}"),
             Ok(()) => self.fetch_avatar(author, peer),
         }
+        self.check_restored(author);
         for head in waiting {
             self.take_head(peer, head);
         }
@@ -649,7 +664,9 @@ impl Engine {
             tracing::debug!(author = %author.fmt_short(), "catch-up paused: no peer has the rest");
         }
         let again = state.backfill;
-        if let Some((peer, head)) = state.pending.take() {
+        let pending = state.pending.take();
+        self.check_restored(author);
+        if let Some((peer, head)) = pending {
             self.take_head(peer, head);
         } else if again {
             self.want_backfill(author);
@@ -661,6 +678,21 @@ impl Engine {
             if self.authors.get(&next).is_some_and(|s| !s.busy) {
                 self.start_backfill(next);
             }
+        }
+    }
+
+    /// After a job of my own feed's, while it is being restored: whether it is whole again
+    /// (then my follow list is whole too, and may name more authors).
+    fn check_restored(&mut self, author: PublicKey) {
+        if !self.restoring || author != self.shared.node.id() {
+            return;
+        }
+        match self.shared.node.check_own_feed() {
+            Ok(still) => self.restoring = still,
+            Err(e) => tracing::warn!("checking my own feed failed: {e}"),
+        }
+        if !self.restoring {
+            self.follows_changed();
         }
     }
 

@@ -188,14 +188,19 @@ pub(crate) fn about_of(node: &Node, head: &Head) -> Result<Option<About>, NodeEr
         }))
 }
 
-/// The keys in the follow list under `head`.
+/// The keys in the follow list under `head`. Of my own list, while a repair left it not whole
+/// (until sync restores it), the part that is here.
 pub(crate) fn follows_of(node: &Node, head: &Head) -> Result<Vec<PublicKey>, NodeError> {
     let mut out = Vec::new();
     for entry in node
         .trees
         .range(&head.roots.follows, Query::new(KeyRange::all()))
     {
-        let (k, _) = entry?;
+        let (k, _) = match entry {
+            Ok(e) => e,
+            Err(rookery_prolly::Error::MissingNodes(_)) if head.author == node.me => break,
+            Err(e) => return Err(e.into()),
+        };
         if let Ok(k) = <[u8; 32]>::try_from(k.as_slice())
             && let Ok(key) = PublicKey::from_bytes(&k)
         {

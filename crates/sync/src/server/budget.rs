@@ -11,6 +11,9 @@ use crate::wire::{CLOSE_OVER_BUDGET, CLOSE_PROTOCOL};
 pub struct Limits {
     /// Connections served at once, across all peers; one more is closed at once.
     pub max_connections: usize,
+    /// Answer frames (each at most [`crate::wire::MAX_FRAME`], mostly about 1 MiB) being built
+    /// or sent at once, across every connection: what bounds the memory answers take.
+    pub max_answer_frames: usize,
     /// Requests in flight on one connection (subscriptions not counted).
     pub max_in_flight: usize,
     /// Subscriptions open on one connection; a new one beyond this ends the oldest.
@@ -29,6 +32,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 256,
+            max_answer_frames: 32,
             max_in_flight: 32,
             max_subscriptions: 8,
             max_requests_per_minute: 20_000,

@@ -48,6 +48,8 @@ pub struct Server {
     limits: Limits,
     /// One permit per connection served.
     connections: Arc<Semaphore>,
+    /// One permit per answer frame being built or sent.
+    frames: Semaphore,
 }
 
 /// One connection's open subscriptions, oldest first.
@@ -61,6 +63,7 @@ impl Server {
             answers: Answers::new(store),
             changes,
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            frames: Semaphore::new(limits.max_answer_frames.max(1)),
             limits,
         }
     }
@@ -161,7 +164,15 @@ impl Server {
             return Ok(());
         }
         let answer = async {
-            for frame in self.answers.answer(req) {
+            let mut frames = self.answers.answer(req);
+            loop {
+                // Answer frames in memory at once, across every connection, are capped.
+                let Ok(_building) = self.frames.acquire().await else {
+                    return Ok(());
+                };
+                let Some(frame) = frames.next() else {
+                    break;
+                };
                 // A peer over its byte budget gets no further frame; the frames sent so far
                 // are delivered before the connection is closed (they are verified data the
                 // peer can keep).
@@ -171,6 +182,7 @@ impl Server {
                     return Err(v);
                 }
                 let bytes = encode_frame(&frame).map_err(|e| Violation::protocol(e.to_string()))?;
+                drop(frame);
                 if send.write_all(&bytes).await.is_err() {
                     return Ok(());
                 }

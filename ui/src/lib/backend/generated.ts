@@ -349,7 +349,7 @@ peer: PeerView, };
 /**
  * What went wrong, as a stable code for the UI and scripts (never parse the message).
  */
-export type ErrorCode = "bad_request" | "bad_address" | "bad_cursor" | "too_large" | "not_found" | "unknown_message" | "not_synced" | "network" | "invalid" | "store" | "io" | "bad_key_file" | "bad_bundle" | "bad_data" | "unauthorized" | "internal";
+export type ErrorCode = "bad_request" | "bad_address" | "bad_cursor" | "too_large" | "not_found" | "unknown_message" | "not_synced" | "network" | "invalid" | "store" | "io" | "bad_key_file" | "bad_bundle" | "bad_data" | "own_feed_lost" | "unauthorized" | "internal";
 /**
  * The error as it travels to the UI: `{code, message}`.
  */
