@@ -4,9 +4,11 @@
 //!
 //! Scenarios: `tree` (the Prolly tree against redb, `BTreeMap` and the `prollytree` crate) and
 //! `feeds` (a node holding many followed feeds), `sync` (two nodes on loopback against a
-//! full-log peer, the real SSB stack and iroh-docs).
+//! full-log peer, the real SSB stack and iroh-docs), `onboard` (a newcomer following many
+//! people through a pub).
 
 mod feeds;
+mod measure;
 mod sync;
 mod tree;
 
@@ -30,6 +32,8 @@ enum Scenario {
     /// Sync: first screen, catch-up, notifications and full history, against full-log, SSB and
     /// iroh-docs peers.
     Sync(sync::Args),
+    /// Onboarding: a newcomer follows many people at once through a pub and opens Home.
+    Onboard(sync::onboard::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +41,6 @@ fn main() -> anyhow::Result<()> {
         Scenario::Tree(args) => tree::run(&args),
         Scenario::Feeds(args) => feeds::run(&args),
         Scenario::Sync(args) => sync::run(&args),
+        Scenario::Onboard(args) => sync::onboard::run(&args),
     }
 }

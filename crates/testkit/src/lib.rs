@@ -93,6 +93,9 @@ pub struct FeedBuilder {
     ids: Vec<MessageId>,
     roots_of: Vec<MessageId>,
     pool: Vec<PublicKey>,
+    /// One spacing before the first post.
+    before_first_ms: u64,
+    spacing_ms: u64,
 }
 
 impl std::fmt::Debug for FeedBuilder {
@@ -125,7 +128,17 @@ impl FeedBuilder {
             ids: vec![],
             roots_of: vec![],
             pool,
+            before_first_ms: START_MS,
+            spacing_ms: 1000,
         }
+    }
+
+    /// The same feed, its first post at `start_ms` and the next ones `spacing_ms` apart (by
+    /// default one second after [`START_MS`], one second apart).
+    pub fn timed(mut self, start_ms: u64, spacing_ms: u64) -> Self {
+        self.before_first_ms = start_ms.saturating_sub(spacing_ms);
+        self.spacing_ms = spacing_ms;
+        self
     }
 
     /// The feed's author.
@@ -138,7 +151,7 @@ impl FeedBuilder {
         self.head.as_ref()
     }
 
-    /// Signs `count` more posts, one second apart after the last; with `mention = (me,
+    /// Signs `count` more posts, each [`FeedBuilder::timed`] apart after the last; with `mention = (me,
     /// every)`, every post whose index is a multiple of `every` mentions `me` too. Returns a
     /// bundle with the new head and only the new nodes and bodies.
     pub fn posts(
@@ -146,7 +159,10 @@ impl FeedBuilder {
         count: u64,
         mention: Option<(&PublicKey, u64)>,
     ) -> Result<Bundle, NodeError> {
-        let ts = self.head.as_ref().map_or(START_MS, |h| h.timestamp_ms);
+        let ts = self
+            .head
+            .as_ref()
+            .map_or(self.before_first_ms, |h| h.timestamp_ms);
         let writer = FeedWriter::new(&self.key, &self.trees);
         let mut batch = writer.begin(self.head.as_ref());
         let mut bodies = Vec::with_capacity(count as usize);
@@ -171,7 +187,7 @@ impl FeedBuilder {
                     mentions,
                     reply,
                 }),
-                timestamp_ms: ts + 1000 * (i + 1),
+                timestamp_ms: ts + self.spacing_ms * (i + 1),
             };
             let m = batch.push(draft, |_| Ok(None))?;
             self.ids.push(m.id());
