@@ -25,6 +25,7 @@ setup:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fetch --locked >/dev/null 2>&1 || $(CARGO) fetch
 	@cd ui && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+	@cd bench/ssb && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
 
 ## ui: build the web UI into ui/dist (the desktop app embeds it; `rookery serve` serves it).
 ui: setup
@@ -48,13 +49,14 @@ serve: ui
 	target/debug/rookery serve --http 127.0.0.1:7777
 
 ## test: formatting, lints with warnings as errors, every Rust test, the UI's type check and unit
-## tests, the end-to-end tests in Chromium against two real `rookery serve` nodes, a smoke test
-## of the desktop window under Xvfb, and the .deb of that same debug build, installed and
-## started. One debug build serves all of them.
+## tests (among them a seconds-long run of every bench scenario, the real SSB stack included),
+## the end-to-end tests in Chromium against two real `rookery serve` nodes, a smoke test of the
+## desktop window under Xvfb, and the .deb of that same debug build, installed and started. One
+## debug build serves all of them.
 test: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	$(CARGO) test --workspace --locked
+	ROOKERY_BENCH_SSB=1 $(CARGO) test --workspace --locked
 	$(CARGO) build --workspace --bins --locked
 	cd ui && npm run check && npm test
 	cd ui && ROOKERY_BIN=$(CURDIR)/target/debug/rookery npm run e2e
@@ -83,10 +85,9 @@ bench: setup bench-peers
 	$(CARGO) run --release --locked -p rookery-bench -- tree $(BENCH_ARGS)
 	$(CARGO) run --release --locked -p rookery-bench -- feeds $(BENCH_ARGS)
 	$(CARGO) run --release --locked -p rookery-bench -- sync $(BENCH_ARGS)
+	$(CARGO) run --release --locked -p rookery-bench -- onboard $(BENCH_ARGS)
 
-bench-peers:
-	@command -v node >/dev/null || { echo "node is missing: apt install nodejs npm" >&2; exit 1; }
-	cd bench/ssb && { test -d node_modules || npm ci --no-audit --no-fund; }
+bench-peers: setup
 	$(CARGO) build --release --locked --manifest-path bench/iroh-docs/Cargo.toml
 
 ## fuzz: a short run of every fuzz target (cargo-fuzz with libFuzzer, on the stable toolchain).

@@ -27,12 +27,68 @@ const MENTION_POOL = Array.from({ length: 16 }, (_, k) => {
   return '@' + h + '.ed25519'
 })
 
+// xorshift64*, exactly as specified, but on two uint32 halves instead of BigInt
+// (about 20x faster; `node gen.js --check` compares it with the BigInt form).
+const M_HI = 0x2545F491
+const M_LO = 0x4F6CDD1D
+
+// high 32 bits of the 64-bit product of two uint32 values
+function mulHi32 (a, b) {
+  const a0 = a & 0xffff; const a1 = a >>> 16
+  const b0 = b & 0xffff; const b1 = b >>> 16
+  const mid = a0 * b1 + a1 * b0 + ((a0 * b0) >>> 16)
+  return (a1 * b1 + Math.floor(mid / 65536)) >>> 0
+}
+
 class Rng {
+  constructor (seed = 42n) {
+    const s = BigInt(seed) & MASK64
+    this.hi = Number(s >> 32n) >>> 0
+    this.lo = Number(s & 0xffffffffn) >>> 0
+  }
+
+  get state () { return (BigInt(this.hi) << 32n) | BigInt(this.lo) }
+
+  // one xorshift step; leaves the new state in hi/lo
+  _step () {
+    let hi = this.hi; let lo = this.lo
+    // s ^= s >> 12
+    lo = (lo ^ ((lo >>> 12) | (hi << 20))) >>> 0
+    hi = (hi ^ (hi >>> 12)) >>> 0
+    // s ^= s << 25 (mod 2^64)
+    hi = (hi ^ ((hi << 25) | (lo >>> 7))) >>> 0
+    lo = (lo ^ (lo << 25)) >>> 0
+    // s ^= s >> 27
+    lo = (lo ^ ((lo >>> 27) | (hi << 5))) >>> 0
+    hi = (hi ^ (hi >>> 27)) >>> 0
+    this.hi = hi; this.lo = lo
+  }
+
+  nextU64 () {
+    this._step()
+    const lo = this.lo; const hi = this.hi
+    const outLo = Math.imul(lo, M_LO) >>> 0
+    const outHi = (mulHi32(lo, M_LO) + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0
+    return (BigInt(outHi) << 32n) | BigInt(outLo)
+  }
+
+  // uniform in [0, 1) from the top 53 bits
+  nextF64 () {
+    this._step()
+    const lo = this.lo; const hi = this.hi
+    const outLo = Math.imul(lo, M_LO) >>> 0
+    const outHi = (mulHi32(lo, M_LO) + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0
+    // (out >> 11) / 2^53 = (outHi * 2^21 + (outLo >>> 11)) / 2^53
+    return (outHi * 2097152 + (outLo >>> 11)) / TWO53
+  }
+}
+
+// The reference form, on BigInt (slow; used by the self-check only).
+class RngBig {
   constructor (seed = 42n) {
     this.state = BigInt(seed) & MASK64
   }
 
-  // xorshift64*
   nextU64 () {
     let s = this.state
     s ^= s >> 12n
@@ -42,7 +98,6 @@ class Rng {
     return (s * MULT) & MASK64
   }
 
-  // uniform in [0, 1) from the top 53 bits
   nextF64 () {
     return Number(this.nextU64() >> 11n) / TWO53
   }
@@ -78,10 +133,23 @@ function genPost (rng, index) {
   return post
 }
 
-module.exports = { Rng, genPost, WORDS, MENTION_POOL }
+module.exports = { Rng, RngBig, genPost, WORDS, MENTION_POOL }
 
 if (require.main === module) {
-  // `node gen.js 100000` prints summary statistics of the distribution.
+  // `node gen.js 100000` prints summary statistics of the distribution;
+  // `node gen.js --check` compares the fast Rng with the BigInt reference.
+  if (process.argv[2] === '--check') {
+    for (const seed of [42n, 1n, 0x9E3779B97F4A7C15n, MASK64, 123456789n]) {
+      const a = new Rng(seed); const b = new RngBig(seed)
+      for (let i = 0; i < 200000; i++) {
+        const x = i % 2 ? a.nextF64() : Number(a.nextU64() >> 11n) / TWO53
+        const y = b.nextF64()
+        if (x !== y) { console.error(`mismatch seed ${seed} draw ${i}: ${x} != ${y}`); process.exit(1) }
+      }
+    }
+    console.log('ok: fast Rng matches the BigInt reference')
+    process.exit(0)
+  }
   const n = Number(process.argv[2] || 100000)
   const rng = new Rng(42n)
   let chars = 0; let mentions = 0; let replies = 0; let min = Infinity; let max = 0

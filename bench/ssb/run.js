@@ -1,368 +1,309 @@
 #!/usr/bin/env node
 'use strict'
-// Side-by-side benchmark: two real Secure Scuttlebutt peers (JS stack, as in
-// Manyverse) on 127.0.0.1, a byte-counting TCP proxy between them.
+// Side-by-side benchmark: real Secure Scuttlebutt peers (the JS stack Manyverse
+// runs) on 127.0.0.1, talking through a delaying, byte-counting TCP proxy.
 //
-//   node run.js --posts N [--json] [--authors 200] [--per-author 20]
+//   node run.js --posts N [--rtt-ms 0] [--runs 5] [--authors 200] [--per-author 20] [--json]
+//   node run.js onboard [--follows 150] [--posts-each 2000] [--rtt-ms 0] [--runs 5] [--json]
 //
 // With --json, stdout carries exactly one JSON object; all logs go to stderr.
+// See README.md for what each case measures.
 
-const { fork } = require('child_process')
 const fs = require('fs')
-const net = require('net')
-const os = require('os')
 const path = require('path')
 const ssbKeys = require('ssb-keys')
+const { startProxy, SHS_BYTES } = require('./proxy')
+const L = require('./lib')
+const { log, now, setStep, startPeer, freePort, figure, mb, list, checkHandshakes, currentHandshake, expectKeys } = L
 
-const TOTAL_TIMEOUT_MS = 10 * 60 * 1000
 const SCREEN = 32
 
 // ---------------------------------------------------------------- arguments
+const USAGE =
+  'usage: node run.js --posts N [--rtt-ms 0] [--runs 5] [--authors 200] [--per-author 20] [--json]\n' +
+  '       node run.js onboard [--follows 150] [--posts-each 2000] [--rtt-ms 0] [--runs 5] [--json]\n'
+
+function usage (err) {
+  if (err) { process.stderr.write(`run.js: ${err}\n${USAGE}`); process.exit(2) }
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+
 function parseArgs (argv) {
-  const o = { posts: null, json: false, authors: 200, perAuthor: 20 }
-  for (let i = 0; i < argv.length; i++) {
+  const o = { mode: 'sync', posts: null, json: false, authors: 200, perAuthor: 20, rttMs: 0, runs: 5, follows: 150, postsEach: 2000 }
+  let i = 0
+  if (argv[0] === 'onboard') { o.mode = 'onboard'; i = 1 }
+  for (; i < argv.length; i++) {
     const a = argv[i]
-    const num = () => {
+    const num = (min) => {
       const v = Number(argv[++i])
-      if (!Number.isInteger(v) || v < 1) usage(`${a} needs a positive integer`)
+      if (!Number.isInteger(v) || v < min) usage(`${a} needs an integer >= ${min}`)
       return v
     }
-    if (a === '--posts') o.posts = num()
-    else if (a === '--authors') o.authors = num()
-    else if (a === '--per-author') o.perAuthor = num()
+    const both = () => { if (o.mode !== 'sync') usage(`${a} is not an option of onboard`) }
+    const onb = () => { if (o.mode !== 'onboard') usage(`${a} is an option of "run.js onboard"`) }
+    if (a === '--posts') { both(); o.posts = num(1) } else if (a === '--authors') { both(); o.authors = num(5) } else if (a === '--per-author') { both(); o.perAuthor = num(1) } else if (a === '--follows') { onb(); o.follows = num(1) } else if (a === '--posts-each') { onb(); o.postsEach = num(1) } else if (a === '--rtt-ms') o.rttMs = num(0)
+    else if (a === '--runs') o.runs = num(1)
     else if (a === '--json') o.json = true
     else if (a === '-h' || a === '--help') usage(null)
     else usage(`unknown argument ${a}`)
   }
-  if (o.posts === null) usage('--posts N is required')
-  if (o.authors < 5) usage('--authors must be at least 5')
+  if (o.mode === 'sync' && o.posts === null) usage('--posts N is required')
   return o
 }
 
-function usage (err) {
-  const text = 'usage: node run.js --posts N [--json] [--authors 200] [--per-author 20]\n'
-  if (err) { process.stderr.write(`run.js: ${err}\n${text}`); process.exit(2) }
-  process.stdout.write(text)
-  process.exit(0)
-}
+const mss = (runs) => list(runs.map((r) => r.ms))
 
-const opts = parseArgs(process.argv.slice(2))
-const log = (...a) => console.error('[run]', ...a)
-
-// ---------------------------------------------------------------- cleanup
-let tmpRoot = null
-const children = []
-let proxy = null
-let step = 'starting'
-let finished = false
-
-function cleanup () {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try { c.kill('SIGKILL') } catch (_) {}
-    }
-  }
-  if (proxy) { try { proxy.destroy() } catch (_) {} }
-  if (tmpRoot) {
-    try { fs.rmSync(tmpRoot, { recursive: true, force: true }) } catch (_) {}
-    tmpRoot = null
-  }
-}
-
-function fail (msg) {
-  if (finished) return
-  finished = true
-  process.stderr.write(`run.js: FAILED during "${step}": ${msg}\n`)
-  cleanup()
-  process.exit(1)
-}
-
-process.on('SIGINT', () => fail('interrupted (SIGINT)'))
-process.on('SIGTERM', () => fail('terminated (SIGTERM)'))
-process.on('uncaughtException', (e) => fail(e && e.stack ? e.stack : String(e)))
-process.on('unhandledRejection', (e) => fail(e && e.stack ? e.stack : String(e)))
-process.on('exit', () => cleanup())
-const overall = setTimeout(() => fail(`gave up after ${TOTAL_TIMEOUT_MS / 1000} s`), TOTAL_TIMEOUT_MS)
-overall.unref()
-
-// ---------------------------------------------------------------- helpers
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-// A forked peer.js, driven by request/reply over IPC.
-function startPeer (label) {
-  const child = fork(path.join(__dirname, 'peer.js'), [], {
-    stdio: ['ignore', 2, 2, 'ipc'], // the child's stdout goes to our stderr
-  })
-  children.push(child)
-  const pending = new Map()
-  let nextId = 1
-  child.on('message', (m) => {
-    const w = pending.get(m.id)
-    if (!w) return
-    pending.delete(m.id)
-    if (m.ok) w.resolve(m.result)
-    else w.reject(new Error(`${label}.${w.cmd}: ${m.error}`))
-  })
-  child.on('exit', (code, sig) => {
-    if (!finished && !child.expectedExit) fail(`peer ${label} exited (code ${code}, signal ${sig})`)
-    for (const w of pending.values()) w.reject(new Error(`peer ${label} exited`))
-    pending.clear()
-  })
-  child.on('error', (e) => fail(`peer ${label}: ${e.message}`))
-  return {
-    label,
-    child,
-    call (cmd, args) {
-      return new Promise((resolve, reject) => {
-        const id = nextId++
-        pending.set(id, { resolve, reject, cmd })
-        child.send({ id, cmd, args })
-      })
-    },
-  }
-}
-
-// TCP proxy between B (client) and A (server), counting every byte either way.
-function startProxy (targetPort) {
-  const counts = { aToB: 0, bToA: 0 }
-  const sockets = new Set()
-  const server = net.createServer((down) => {
-    const up = net.connect(targetPort, '127.0.0.1')
-    for (const s of [down, up]) { s.setNoDelay(true); sockets.add(s) }
-    down.on('data', (d) => { counts.bToA += d.length; if (!up.write(d)) down.pause() })
-    up.on('data', (d) => { counts.aToB += d.length; if (!down.write(d)) up.pause() })
-    up.on('drain', () => down.resume())
-    down.on('drain', () => up.resume())
-    const close = () => { down.destroy(); up.destroy() }
-    down.on('close', () => { sockets.delete(down); close() })
-    up.on('close', () => { sockets.delete(up); close() })
-    down.on('error', close)
-    up.on('error', close)
-  })
-  return new Promise((resolve, reject) => {
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: server.address().port,
-        total: () => counts.aToB + counts.bToA,
-        snapshot: () => ({ ...counts }),
-        open: () => sockets.size,
-        destroy () { for (const s of sockets) s.destroy(); server.close() },
-      })
-    })
-  })
-}
-
-function since (snap) {
-  const now = proxy.snapshot()
-  const aToB = now.aToB - snap.aToB
-  const bToA = now.bToA - snap.bToA
-  return { bytes: aToB + bToA, aToB, bToA }
-}
-
-function expectSeqs (got, top, n) {
-  const want = []
-  for (let s = top; s > top - n && s >= 1; s--) want.push(s)
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Error(`newest posts on B are ${JSON.stringify(got.slice(0, 5))}..., expected ${JSON.stringify(want.slice(0, 5))}...`)
-  }
-}
-
-const mb = (b) => (b / 1e6).toFixed(2) + ' MB'
-
-// ---------------------------------------------------------------- the run
-async function main () {
+// ---------------------------------------------------------------- the sync run
+async function sync (opts) {
   const N = opts.posts
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rookery-ssb-bench-'))
-  const dirA = path.join(tmpRoot, 'a')
-  const dirB = path.join(tmpRoot, 'b')
-  fs.mkdirSync(dirA)
-  fs.mkdirSync(dirB)
-
-  const keysA = ssbKeys.generate()
-  const keysB = ssbKeys.generate()
-  const portA = await freePort()
-  const portB = await freePort()
-
-  step = 'starting peers'
-  const A = startPeer('A')
-  const B = startPeer('B')
-  await Promise.all([
-    A.call('init', { dir: dirA, keys: keysA, port: portA, label: 'A' }),
-    B.call('init', { dir: dirB, keys: keysB, port: portB, label: 'B' }),
-  ])
-  proxy = await startProxy(portA)
-  const addrA = `net:127.0.0.1:${proxy.port}~shs:${keysA.public.replace(/\.ed25519$/, '')}`
-  log(`A=${keysA.id} on ${portA}, B=${keysB.id}, proxy on ${proxy.port}, dbs in ${tmpRoot}`)
-
-  // ---- setup: A publishes N posts (not measured)
-  step = `A publishes ${N} posts`
-  const pub = await A.call('publishPosts', { count: N })
-  log(`A published ${pub.seq} posts in ${pub.ms} ms`)
-
-  // ---- B follows A; the scheduler asks B's EBT for A's feed
-  step = 'B follows A'
-  await B.call('follow', { ids: [keysA.id] })
-
-  // ---- cold_first_screen + full_sync: B connects with nothing
-  step = 'cold sync (B connects, replicates A from seq 1)'
-  let snap = proxy.snapshot()
-  let t0 = Date.now()
-  await B.call('connect', { address: addrA })
-  const full = await B.call('waitClock', { targets: { [keysA.id]: N } })
-  const fullBytes = since(snap)
-  const fullMs = full.at - t0
-  const screen = await B.call('newestPosts', { feed: keysA.id, n: SCREEN })
-  const screenBytes = since(snap)
-  const screenMs = screen.at - t0
-  expectSeqs(screen.seqs, N, SCREEN)
-  log(`full sync: ${fullMs} ms, ${mb(fullBytes.bytes)} (A->B ${fullBytes.aToB}, B->A ${fullBytes.bToA}); first screen at ${screenMs} ms`)
-
-  // ---- catch_up_10: B offline, A publishes 10, B reconnects
-  step = 'catch-up: B disconnects'
-  await B.call('disconnect')
-  for (let i = 0; proxy.open() > 0; i++) {
-    if (i > 100) throw new Error('proxy connections did not close after B disconnected')
-    await sleep(50)
-  }
-  await sleep(200)
-  step = 'catch-up: A publishes 10 posts while B is offline'
-  await A.call('publishPosts', { count: 10 })
-  step = 'catch-up: B reconnects and fetches 10 posts'
-  snap = proxy.snapshot()
-  t0 = Date.now()
-  await B.call('connect', { address: addrA })
-  const caught = await B.call('waitClock', { targets: { [keysA.id]: N + 10 } })
-  const catchBytes = since(snap)
-  const catchMs = caught.at - t0
-  const catchScreen = await B.call('newestPosts', { feed: keysA.id, n: SCREEN })
-  expectSeqs(catchScreen.seqs, N + 10, SCREEN)
-  log(`catch-up 10 (reconnect): ${catchMs} ms, ${catchBytes.bytes} B`)
-
-  // informational: the same 10 posts pushed over the live connection
-  step = 'catch-up (live, informational): A publishes 10 posts with B connected'
-  await sleep(300)
-  snap = proxy.snapshot()
-  t0 = Date.now()
-  await A.call('publishPosts', { count: 10 })
-  const tPub = Date.now()
-  const live = await B.call('waitClock', { targets: { [keysA.id]: N + 20 } })
-  const liveBytes = since(snap)
-  log(`catch-up 10 (live): ${live.at - tPub} ms after publishing (${live.at - t0} ms from first publish), ${liveBytes.bytes} B`)
-
-  // ---- notify_200: B follows 200 authors, replicates them, 5 of them mention B
+  const K = opts.runs
+  const R = opts.rttMs
   const M = opts.authors
   const P = opts.perAuthor
-  step = `notify setup: ${M} authors publish ${P} posts each into A`
+  // proportional limit: publishing ~8k/s, EBT sync ~3k/s, a few s per small run
+  const estS = 20 + N / 6000 + K * (6 + N / 2500) + M * P / 3000 + 4 * K * (3 + R / 50) + (R * N) / 2e6
+  const limitMs = Math.round(Math.max(180, 3 * estS) * 1000)
+  const deadline = now() + limitMs
+  const left = () => Math.max(1000, deadline - now() - 5000)
+  L.install(limitMs)
+
+  const tmp = L.makeTmp('rookery-ssb-bench-')
+  const keysA = ssbKeys.generate()
+  const portA = await freePort()
+  setStep('starting peer A')
+  const A = startPeer('A')
+  await A.call('init', { dir: path.join(tmp, 'a'), keys: keysA, port: portA, label: 'A' })
+  const proxy = await startProxy({ targetPort: portA, rttMs: R })
+  L.state.proxies.add(proxy)
+  const addrA = `net:127.0.0.1:${proxy.port}~shs:${keysA.public.replace(/\.ed25519$/, '')}`
+  log(`A=${keysA.id} on ${portA}, proxy on ${proxy.port} (RTT ${R} ms), ${K} run(s), dbs in ${tmp}`)
+
+  // ---- setup: A publishes N posts (not measured)
+  setStep(`A publishes ${N} posts`)
+  const pub = await A.call('publishPosts', { count: N })
+  let aKeys = pub.posts.map((x) => x.key) // A's message keys, in order
+  let aSeq = pub.seq
+  await A.call('drain')
+  log(`A published ${aSeq} posts in ${Math.round(pub.ms)} ms`)
+  const newestOfA = (n) => aKeys.slice(-n).reverse()
+
+  // ---- cold_first_screen + full_sync: a fresh, empty B per run
+  const cold = []
+  let keep = null // {dir, keys} of the last cold run's B: it carries on below
+  for (let r = 0; r < K; r++) {
+    const tag = `cold run ${r + 1}/${K}`
+    setStep(`${tag}: fresh B follows A`)
+    const keysB = ssbKeys.generate()
+    const dirB = path.join(tmp, `b${r}`)
+    const B = startPeer(`B${r + 1}`)
+    await B.call('init', { dir: dirB, keys: keysB, port: await freePort(), label: `B${r + 1}` })
+    await B.call('follow', { ids: [keysA.id] })
+    await proxy.quiet(50)
+    setStep(`${tag}: B connects and replicates A from seq 1`)
+    const snap = proxy.snapshot()
+    const t0 = now()
+    await B.call('connect', { address: addrA })
+    const hs = checkHandshakes(proxy, snap, 1)
+    const full = await B.call('waitClock', { targets: { [keysA.id]: N }, timeoutMs: left() })
+    const screen = await B.call('newestPosts', { feed: keysA.id, n: SCREEN })
+    expectKeys(screen.keys, newestOfA(SCREEN), `${tag}: newest ${SCREEN} posts of A`)
+    const fb = proxy.since(snap, full.at)
+    const sb = proxy.since(snap, screen.at)
+    const { clock } = await B.call('clock')
+    if (clock[keysA.id] !== N || clock[keysB.id] !== 1) throw new Error(`${tag}: B's clock is ${JSON.stringify(clock)}`)
+    setStep(`${tag}: B disconnects and closes its database`)
+    await B.call('disconnect')
+    await proxy.allClosed()
+    await B.stop()
+    const disk = L.dirBytes(dirB)
+    if (process.env.BENCH_DEBUG_DISK) require('child_process').execSync(`find ${dirB} -type f -printf '%s %p\n' >&2`)
+    const msgs = N + 1
+    cold.push({
+      full: { ms: full.at - t0, bytes: fb.bytes - hs, withHs: fb.bytes, aToB: fb.aToB, bToA: fb.bToA },
+      screen: { ms: screen.at - t0, bytes: sb.bytes - hs, withHs: sb.bytes, aToB: sb.aToB, bToA: sb.bToA },
+      disk,
+      msgs,
+    })
+    log(`${tag}: full sync ${Math.round(full.at - t0)} ms, ${mb(fb.bytes)}; first screen ${Math.round(screen.at - t0)} ms; ` +
+      `disk ${mb(disk)} (${Math.round(disk / msgs)} B/msg)`)
+    if (r < K - 1) fs.rmSync(dirB, { recursive: true, force: true })
+    else keep = { dir: dirB, keys: keysB }
+    proxy.trimHistory()
+  }
+
+  // ---- the last B reopens its database and stays connected from here on
+  setStep('B reopens its database and reconnects')
+  const B = startPeer('B')
+  const reopened = await B.call('init', { dir: keep.dir, keys: keep.keys, port: await freePort(), label: 'B' })
+  if (reopened.msgs !== N + 1) throw new Error(`reopened B holds ${reopened.msgs} messages, expected ${N + 1}`)
+  const idB = keep.keys.id
+  await B.call('waitRequested', { ids: [keysA.id] })
+  await B.call('connect', { address: addrA })
+  await proxy.quiet(500)
+
+  // ---- catch_up_10 (live): B connected, A publishes 10
+  // Warm-up (not measured): right after a connect A's EBT is not in transmit
+  // mode for its feed towards B, so the first new post goes note -> request ->
+  // read from A's db. One post brings the link to its steady live state.
+  setStep('catch_up_10 (live): warm-up post')
+  await proxy.quiet(300)
+  const tw = now()
+  const w1 = await A.call('publishPosts', { count: 1 })
+  const gw = await B.call('waitClock', { targets: { [keysA.id]: w1.seq }, timeoutMs: left() })
+  aKeys = aKeys.concat(w1.posts.map((x) => x.key)); aSeq = w1.seq
+  const warmMs = gw.at - tw
+  log(`catch_up_10 warm-up: 1 post in ${Math.round(warmMs)} ms`)
+  const live = []
+  for (let r = 0; r < K; r++) {
+    setStep(`catch_up_10 (live) run ${r + 1}/${K}`)
+    await proxy.quiet(300)
+    const hs = currentHandshake(proxy)
+    const snap = proxy.snapshot()
+    const t0 = now()
+    const p10 = await A.call('publishPosts', { count: 10 })
+    const got = await B.call('waitClock', { targets: { [keysA.id]: p10.seq }, timeoutMs: left() })
+    const b = proxy.since(snap, got.at)
+    aKeys = aKeys.concat(p10.posts.map((x) => x.key)); aSeq = p10.seq
+    const page = await B.call('newestPosts', { feed: keysA.id, n: SCREEN })
+    expectKeys(page.keys, newestOfA(SCREEN), `catch_up_10 run ${r + 1}`)
+    if (proxy.connsSince(snap).length !== 0) throw new Error('a new connection was opened during the live case')
+    live.push({ ms: got.at - t0, bytes: b.bytes, withHs: b.bytes + hs, pubMs: p10.ms })
+    log(`catch_up_10 run ${r + 1}: ${Math.round(got.at - t0)} ms (publishing ${Math.round(p10.ms)} ms), ${b.bytes} B`)
+  }
+  proxy.trimHistory()
+
+  // ---- catch_up_10_reconnect: B offline, A publishes 10, B reconnects
+  const recon = []
+  for (let r = 0; r < K; r++) {
+    const tag = `catch_up_10_reconnect run ${r + 1}/${K}`
+    setStep(`${tag}: B disconnects, A publishes 10`)
+    await B.call('disconnect')
+    await proxy.allClosed()
+    const p10 = await A.call('publishPosts', { count: 10 })
+    aKeys = aKeys.concat(p10.posts.map((x) => x.key)); aSeq = p10.seq
+    await A.call('drain') // the posts are on A's disk and indexed, as they would be long before B returns
+    await proxy.quiet(50)
+    setStep(`${tag}: B reconnects`)
+    const snap = proxy.snapshot()
+    const t0 = now()
+    await B.call('connect', { address: addrA })
+    const hs = checkHandshakes(proxy, snap, 1)
+    const got = await B.call('waitClock', { targets: { [keysA.id]: p10.seq }, timeoutMs: left() })
+    const b = proxy.since(snap, got.at)
+    const page = await B.call('newestPosts', { feed: keysA.id, n: SCREEN })
+    expectKeys(page.keys, newestOfA(SCREEN), tag)
+    recon.push({ ms: got.at - t0, bytes: b.bytes - hs, withHs: b.bytes })
+    log(`${tag}: ${Math.round(got.at - t0)} ms, ${b.bytes} B`)
+    await proxy.quiet(200)
+  }
+  proxy.trimHistory()
+  if (aSeq !== N + 1 + 20 * K) throw new Error(`A's feed is at ${aSeq}, expected ${N + 1 + 20 * K}`)
+
+  // ---- notify_200: B follows M authors served by A; offline; 5 mention B; reconnect
+  setStep(`notify setup: ${M} authors publish ${P} posts each into A`)
   const authors = Array.from({ length: M }, () => ssbKeys.generate())
   const pa = await A.call('publishAuthors', { authors, perAuthor: P })
-  log(`${M} authors x ${P} posts published into A in ${pa.ms} ms`)
-  step = `notify setup: B follows ${M} authors and replicates them`
-  const tf = Date.now()
+  await A.call('drain')
+  log(`${M} authors x ${P} posts published into A in ${Math.round(pa.ms)} ms`)
+  setStep(`notify setup: B follows ${M} authors and replicates them`)
+  const tf = now()
   await B.call('follow', { ids: authors.map((k) => k.id) })
   const targets = {}
   for (const k of authors) targets[k.id] = P
-  await B.call('waitClock', { targets })
-  log(`B replicated ${M} x ${P} posts in ${Date.now() - tf} ms (setup, not measured)`)
+  await B.call('waitClock', { targets, timeoutMs: left() })
+  log(`B replicated ${M} x ${P} posts in ${Math.round(now() - tf)} ms (setup, not measured)`)
   // A real client has its notification query open already: build the jitdb
   // mentions index now, so the measurement sees its incremental update only.
-  const warm = await B.call('mentionsOf', { target: keysB.id })
+  const warm = await B.call('mentionsOf', { target: idB })
   if (warm.keys.length !== 0) throw new Error('B is mentioned before the notify case started')
-  await sleep(1000) // let EBT notes settle before counting
-
-  step = 'notify: 5 authors mention B'
-  const five = [0, 1, 2, 3, 4].map((i) => authors[Math.floor((i * M) / 5)])
-  snap = proxy.snapshot()
-  t0 = Date.now()
-  const men = await A.call('publishMentions', { authors: five, target: keysB.id })
-  const wantMent = {}
-  for (const m of men.msgs) wantMent[m.author] = m.seq
-  const held = await B.call('waitClock', { targets: wantMent })
-  const found = await B.call('mentionsOf', { target: keysB.id })
-  const notifyBytes = since(snap)
-  const notifyMs = found.at - t0
-  const missing = men.msgs.filter((m) => !found.keys.includes(m.key))
-  if (missing.length || found.keys.length !== 5) {
-    throw new Error(`B's mention query returned ${found.keys.length} posts, missing ${missing.length}`)
-  }
-  log(`notify: 5 mentions on B after ${notifyMs} ms (held at ${held.at - t0} ms, publishing took ${men.ms} ms), ${notifyBytes.bytes} B`)
-
-  // ---- shut down
-  step = 'shutting down'
-  for (const c of children) c.expectedExit = true
-  await Promise.race([
-    Promise.all([B.call('close'), A.call('close')]).catch(() => {}),
-    sleep(5000),
-  ])
-
-  const result = {
-    cold_first_screen: {
-      bytes: screenBytes.bytes,
-      round_trips: null,
-      ms: screenMs,
-      note: `SSB replicates from seq 1: the whole log before the newest 32. B (empty) follows A, ` +
-        `connects through the proxy; measured until B's db holds all ${N} of A's posts and an ` +
-        `indexed query of A's newest ${SCREEN} posts returns them (includes SHS handshake). ` +
-        `A->B ${screenBytes.aToB} B, B->A ${screenBytes.bToA} B.`,
-    },
-    catch_up_10: {
-      bytes: catchBytes.bytes,
-      round_trips: null,
-      ms: catchMs,
-      note: `B disconnected, A published 10 posts, B reconnects (new SHS handshake + EBT clock ` +
-        `exchange); measured from connect until B holds all 10. A->B ${catchBytes.aToB} B, ` +
-        `B->A ${catchBytes.bToA} B. For reference, the same over the live connection: ` +
-        `${liveBytes.bytes} B, ${live.at - tPub} ms after the 10 were published.`,
-    },
-    notify_200: {
-      bytes: notifyBytes.bytes,
-      round_trips: null,
-      ms: notifyMs,
-      note: `B follows ${M} authors (${P} posts each, served by A) and is fully replicated, ` +
-        `connected live. 5 authors each publish one post with mentions=[B]; measured from the ` +
-        `start of publishing (${men.ms} ms of it) until B's (already built) mentions index query returns all 5 ` +
-        `(held in B's log at ${held.at - t0} ms). EBT pushes the new messages; B->A ` +
-        `${notifyBytes.bToA} B, A->B ${notifyBytes.aToB} B.`,
-    },
-    full_sync: {
-      bytes: fullBytes.bytes,
-      round_trips: null,
-      ms: fullMs,
-      note: `Same run as cold_first_screen: from connect until B's log holds all ${N} posts ` +
-        `(before index drain and query). A->B ${fullBytes.aToB} B, B->A ${fullBytes.bToA} B ` +
-        `(${(fullBytes.bytes / N).toFixed(0)} B/post).`,
-    },
-  }
-
-  finished = true
-  await Promise.race([
-    Promise.all(children.map((c) => new Promise((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve()
-      c.once('exit', resolve)
-      try { c.disconnect() } catch (_) { resolve() }
-    }))),
-    sleep(5000),
-  ])
-  cleanup()
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(result) + '\n')
-  } else {
-    for (const [k, v] of Object.entries(result)) {
-      process.stdout.write(`${k.padEnd(18)} ${String(v.ms).padStart(7)} ms  ${mb(v.bytes).padStart(11)}  ${v.note}\n`)
+  await proxy.quiet(1000)
+  const notify = []
+  const perAuthorSeq = new Map(authors.map((k) => [k.id, P]))
+  let mentionKeys = []
+  for (let r = 0; r < K; r++) {
+    const tag = `notify_200 run ${r + 1}/${K}`
+    setStep(`${tag}: B goes offline, 5 authors mention B`)
+    await B.call('disconnect')
+    await proxy.allClosed()
+    const five = [0, 1, 2, 3, 4].map((i) => authors[(Math.floor((i * M) / 5) + r) % M])
+    const men = await A.call('publishMentions', { authors: five, target: idB })
+    const want = {}
+    for (const m of men.msgs) {
+      if (m.seq !== perAuthorSeq.get(m.author) + 1) throw new Error(`unexpected seq ${m.seq} for ${m.author}`)
+      perAuthorSeq.set(m.author, m.seq)
+      want[m.author] = m.seq
     }
+    await A.call('drain')
+    await proxy.quiet(50)
+    setStep(`${tag}: B reconnects and queries its mentions`)
+    const snap = proxy.snapshot()
+    const t0 = now()
+    await B.call('connect', { address: addrA })
+    const hs = checkHandshakes(proxy, snap, 1)
+    const held = await B.call('waitClock', { targets: want, timeoutMs: left() })
+    const found = await B.call('mentionsOf', { target: idB })
+    const b = proxy.since(snap, found.at)
+    mentionKeys = mentionKeys.concat(men.msgs.map((m) => m.key))
+    const missing = men.msgs.filter((m) => !found.keys.includes(m.key))
+    if (missing.length || found.keys.length !== mentionKeys.length || !mentionKeys.every((k) => found.keys.includes(k))) {
+      throw new Error(`${tag}: B's mentions query returned ${found.keys.length} posts (expected ${mentionKeys.length}), ` +
+        `${missing.length} of this run's 5 missing`)
+    }
+    notify.push({ ms: found.at - t0, bytes: b.bytes - hs, withHs: b.bytes, heldMs: held.at - t0 })
+    log(`${tag}: all 5 in B's mentions query after ${Math.round(found.at - t0)} ms (in B's log at ${Math.round(held.at - t0)} ms), ${b.bytes} B`)
+    await proxy.quiet(200)
   }
-  process.exit(0)
+
+  const diskPerMsg = L.median(cold.map((c) => c.disk / c.msgs))
+  const c0 = cold[cold.length - 1]
+  const rttNote = R ? `Every chunk delayed RTT/2 = ${R / 2} ms each way by the proxy. ` : 'No added delay (loopback). '
+  const hsNote = `bytes: after the ${SHS_BYTES}-byte secret handshake; bytes_with_handshake: including it.`
+  const result = {
+    rtt_ms: R,
+    runs: K,
+    cold_first_screen: figure(cold.map((c) => c.screen),
+      `${rttNote}SSB replicates from seq 1: the whole log comes before the newest ${SCREEN}. A fresh, empty B per run ` +
+      `follows A, then (clock starts) connects through the proxy; measured until B's db holds all ${N} of A's posts ` +
+      `and an indexed query (author A, newest ${SCREEN} by arrival) returns exactly A's newest ${SCREEN}; SHS included. ` +
+      `${hsNote} Runs (ms): ${mss(cold.map((c) => c.screen))}. Last run A->B ${c0.screen.aToB} B, B->A ${c0.screen.bToA} B.`),
+    catch_up_10: figure(live,
+      `${rttNote}Live: B connected and fully replicated, A publishes 10 posts (db.create, ~${Math.round(L.median(live.map((x) => x.pubMs)))} ms); ` +
+      `measured from the first publish until B's log holds all 10 (EBT push; includes ssb-db2's 250 ms add-batch ` +
+      `debounce, checked by a 125 ms interval). No new connection: bytes_with_handshake adds the ${SHS_BYTES} SHS bytes of the ` +
+      `connection in use. Runs (ms): ${mss(live)}, repeated on the same peers, after one unmeasured warm-up post ` +
+      `(${Math.round(warmMs)} ms: the first post after a connect goes EBT note -> request -> read from A's db).`),
+    catch_up_10_reconnect: figure(recon,
+      `${rttNote}B disconnected, A published 10 posts, then (clock starts) B reconnects: new SHS handshake, muxrpc, ` +
+      `EBT clock exchange, the 10 posts; measured until B's log holds all 10. ${hsNote} Runs (ms): ${mss(recon)}, ` +
+      `repeated on the same peers.`),
+    notify_200: figure(notify,
+      `${rttNote}B follows ${M} authors (${P} posts each, served by A) and is fully replicated; its mentions index ` +
+      `(ssb-db2 operator mentions(B), jitdb) is built. B goes offline; 5 authors each publish one post with ` +
+      `mentions=[B]; then (clock starts) B reconnects (SHS, EBT notes for ${M + 2} feeds) and is measured until its ` +
+      `mentions query returns all 5 (in B's log after ${list(notify.map((x) => x.heldMs))} ms; the rest is db2's log ` +
+      `write debounce and indexing). ${hsNote} Runs (ms): ${mss(notify)}, each with 5 other authors.`),
+    full_sync: figure(cold.map((c) => c.full),
+      `${rttNote}Same runs as cold_first_screen: from connect (SHS included) until B's log holds all ${N} posts ` +
+      `(before the index drain and query). ${hsNote} Runs (ms): ${mss(cold.map((c) => c.full))}. ` +
+      `${(c0.full.withHs / N).toFixed(0)} B/post on the wire. Disk after the sync: ${Math.round(c0.disk / 1e3)} kB ` +
+      `for ${c0.msgs} messages (db2 log + all indexes, database closed).`),
+    disk_bytes_per_message: Math.round(diskPerMsg),
+  }
+  const peers = [B, A]
+  if (opts.json) return L.finish(peers, result, null)
+  let text = `SSB, ${N} posts, RTT ${R} ms, ${K} run(s): median [min-max]\n`
+  for (const k of ['cold_first_screen', 'catch_up_10', 'catch_up_10_reconnect', 'notify_200', 'full_sync']) {
+    const v = result[k]
+    text += `${k.padEnd(22)} ${String(v.ms).padStart(9)} ms [${v.ms_min}-${v.ms_max}]  ${mb(v.bytes).padStart(10)} ` +
+      `(+SHS ${mb(v.bytes_with_handshake)})\n`
+  }
+  text += `disk_bytes_per_message ${result.disk_bytes_per_message}\n`
+  return L.finish(peers, result, text)
 }
 
-main().catch((e) => fail(e && e.stack ? e.stack : String(e)))
+// ---------------------------------------------------------------- entry
+const opts = parseArgs(process.argv.slice(2))
+const entry = opts.mode === 'onboard' ? () => require('./onboard').onboard(opts) : () => sync(opts)
+entry().catch((e) => L.fail(e && e.stack ? e.stack : String(e)))
+

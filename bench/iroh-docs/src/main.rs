@@ -1,30 +1,46 @@
-//! iroh-docs-peer: side-by-side benchmark of iroh-docs (range-based set reconciliation)
-//! on loopback. Two nodes A and B in one process, relays and discovery off, in-memory stores.
+//! iroh-docs-peer: side-by-side benchmark of iroh-docs (range-based set reconciliation) on
+//! loopback. The author A and its followers are nodes in one process, relays and discovery off.
+//! Every follower reaches A through a `rookery-netsim` DelayRelay in front of A's socket (the same
+//! delaying relay the Rookery harness uses), which adds `--rtt-ms` to every round trip and counts
+//! the UDP payload bytes both ways: that count is every byte figure printed. A is bound on
+//! 127.0.0.1, the followers on [::1] where the relay listens, so iroh's hole punching cannot open
+//! a direct path around the relay (an endpoint hook checks every path anyway).
+//! (iroh-docs logs its own stream-teardown bug as warnings; those are filtered to errors unless
+//! RUST_LOG says otherwise.)
 //!
-//! `iroh-docs-peer --posts N [--json]` prints one JSON object on stdout; logs go to stderr.
+//! `iroh-docs-peer [--posts N] [--authors A] [--per-author P] [--runs K] [--rtt-ms R] [--json]`
+//! prints one JSON object on stdout; logs go to stderr.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
+    future::Future,
+    net::SocketAddr,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use futures_lite::StreamExt;
-use iroh::{endpoint::presets, protocol::Router, Endpoint, EndpointAddr, RelayMode, SecretKey};
-use iroh_blobs::{store::mem::MemStore, BlobsProtocol};
+use iroh::{
+    endpoint::{presets, AfterHandshakeOutcome, Connection, EndpointHooks, PathEvent},
+    protocol::Router,
+    Endpoint, EndpointAddr, EndpointId, RelayMode, SecretKey, TransportAddr,
+};
+use iroh_blobs::{store::mem::MemStore, BlobsProtocol, Hash};
 use iroh_docs::{
+    actor::{OpenOpts, SyncHandle},
     api::{
         protocol::{AddrInfoOptions, ShareMode},
         Doc,
     },
-    actor::{OpenOpts, SyncHandle},
     engine::{DefaultAuthorStorage, Engine, LiveEvent},
     protocol::Docs,
     store::{DownloadPolicy, Query},
-    AuthorId, DocTicket, NamespaceId,
+    AuthorId, Capability, NamespaceId,
 };
 use iroh_gossip::net::Gossip;
+use rookery_netsim::DelayRelay;
 use serde_json::{json, Value};
 use tracing::{span, Instrument, Subscriber};
 use tracing_subscriber::{layer::Context as LayerCtx, prelude::*, registry::LookupSpan, Layer};
@@ -88,23 +104,20 @@ impl Posts {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Round-trip counting: a tracing layer that counts the sync-protocol messages iroh-docs sends.
+// Sync-protocol message counting (a diagnostic; `round_trips` itself is left to the harness,
+// which derives it from the times at RTT R against RTT 0).
 //
-// iroh_docs::net::codec::run_alice (the initiating side, run inside the live actor's "connect"
-// span) emits `trace!("send init message")` and `trace!("send process message")` once per message
-// it sends; every Alice message is answered by Bob (a reply message or the end of the stream), so
-// the number of Alice messages in one session = request/response round trips of that session.
-// Bob's side (`handle_connection`, "accept" span) emits "send process message" per reply.
+// iroh_docs::net::codec::run_alice (the initiating side, run inside a "connect" span) emits
+// `trace!("send init message")` / `trace!("send process message")` once per message it sends;
+// every Alice message is answered by Bob, so Alice's messages in one session = the protocol's
+// request/response exchanges in that session (QUIC handshake and gossip join not included).
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default)]
 struct RtStats {
     /// per "connect" span (one sync session initiated by this process): alice messages
-    sessions: std::collections::HashMap<u64, u64>,
+    sessions: HashMap<u64, u64>,
     next_session: u64,
-    bob_msgs: u64,
-    init_msgs: u64,
-    unattributed: u64,
 }
 
 #[derive(Clone, Default)]
@@ -114,16 +127,12 @@ struct SessionNo(u64);
 
 impl RtCounter {
     fn reset(&self) {
-        let mut s = self.0.lock().unwrap();
-        s.sessions.clear();
-        s.bob_msgs = 0;
-        s.init_msgs = 0;
-        s.unattributed = 0;
+        self.0.lock().unwrap().sessions.clear();
     }
-    fn snapshot(&self) -> (Vec<u64>, u64) {
+    /// (deepest session's exchanges, sessions)
+    fn snapshot(&self) -> (Option<u64>, usize) {
         let s = self.0.lock().unwrap();
-        tracing::debug!(init = s.init_msgs, unattributed = s.unattributed, sessions = s.sessions.len(), "rt counter");
-        (s.sessions.values().copied().collect(), s.bob_msgs)
+        (s.sessions.values().copied().max(), s.sessions.len())
     }
 }
 
@@ -168,13 +177,7 @@ where
         if msg != "send init message" && msg != "send process message" {
             return;
         }
-        if msg == "send init message" {
-            self.0.lock().unwrap().init_msgs += 1;
-        }
-        let Some(scope) = ctx.event_scope(event) else {
-            self.0.lock().unwrap().unattributed += 1;
-            return;
-        };
+        let Some(scope) = ctx.event_scope(event) else { return };
         for span in scope {
             match span.name() {
                 "connect" => {
@@ -183,16 +186,179 @@ where
                     }
                     return;
                 }
-                "accept" => {
-                    self.0.lock().unwrap().bob_msgs += 1;
-                    return;
-                }
+                "accept" => return,
                 _ => {}
             }
         }
-        self.0.lock().unwrap().unattributed += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The delaying relay between a follower and A, and what crossed it
+// ---------------------------------------------------------------------------------------------
+
+/// A DelayRelay shared with the follower's endpoint hook (which snapshots its count).
+type Relay = Arc<Mutex<DelayRelay>>;
+
+fn relay_bytes(relay: &Relay) -> u64 {
+    relay.lock().unwrap().bytes()
+}
+
+/// One QUIC connection of a follower with A, seen when its handshake completed.
+struct Handshake {
+    /// The connection's own UDP payload bytes (sent + received) at that moment: its handshake.
+    conn_bytes: u64,
+    /// The relay's count at that moment.
+    relay_bytes: u64,
+    incoming: bool,
+    alpn: String,
+}
+
+#[derive(Default)]
+struct ProbeState {
+    /// The relay of the current window and the address followers send to.
+    relay: Option<(Relay, SocketAddr)>,
+    handshakes: Vec<Handshake>,
+    /// Paths of followers' connections that did not go through the relay (must stay empty).
+    off_relay_paths: Vec<String>,
+}
+
+/// An endpoint hook on every follower: records each connection's handshake bytes, and watches
+/// that every network path of the connection goes through the current relay (iroh would
+/// otherwise hole-punch a direct loopback path past it).
+#[derive(Clone, Default)]
+struct Probe(Arc<Mutex<ProbeState>>);
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+impl EndpointHooks for Probe {
+    fn after_handshake<'a>(
+        &'a self,
+        conn: &'a Connection,
+    ) -> impl Future<Output = AfterHandshakeOutcome> + Send + 'a {
+        let stats = conn.stats();
+        let conn_bytes = stats.udp_tx.bytes + stats.udp_rx.bytes;
+        let front = {
+            let mut s = self.0.lock().unwrap();
+            let (relay_bytes, front) = match &s.relay {
+                Some((r, a)) => (relay_bytes(r), Some(*a)),
+                None => (0, None),
+            };
+            s.handshakes.push(Handshake {
+                conn_bytes,
+                relay_bytes,
+                incoming: conn.side().is_server(),
+                alpn: String::from_utf8_lossy(conn.alpn()).into_owned(),
+            });
+            front
+        };
+        if let Some(front) = front {
+            let want = TransportAddr::Ip(front);
+            for p in conn.paths().iter() {
+                if *p.remote_addr() != want {
+                    self.off_relay(format!("{:?} (at handshake)", p.remote_addr()));
+                }
+            }
+            let mut events = conn.path_events();
+            let probe = self.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = events.next().await {
+                    if let PathEvent::Opened { remote_addr, .. } = &ev {
+                        if *remote_addr != want {
+                            probe.off_relay(format!("{remote_addr:?}"));
+                        }
+                    }
+                }
+            });
+        }
+        async { AfterHandshakeOutcome::accept() }
+    }
+}
+
+impl Probe {
+    fn off_relay(&self, what: String) {
+        tracing::warn!("a connection opened a path past the relay: {what}");
+        self.0.lock().unwrap().off_relay_paths.push(what);
+    }
+}
+
+/// A relay in front of A's socket, and A's address through it (its only direct address).
+struct Link {
+    relay: Relay,
+    front: SocketAddr,
+    addr: EndpointAddr,
+}
+
+impl Link {
+    async fn open(a: &Node, rtt: Duration) -> Result<Link> {
+        let relay = DelayRelay::start(a.direct()?, rtt).await?;
+        let front = relay.addr();
+        Ok(Link {
+            relay: Arc::new(Mutex::new(relay)),
+            front,
+            addr: EndpointAddr::new(a.endpoint.id()).with_ip_addr(front),
+        })
+    }
+}
+
+/// A measurement window on a link: bytes through the relay from now on, and the handshakes of
+/// the connections opened meanwhile.
+struct Window<'a> {
+    link: &'a Link,
+    probe: &'a Probe,
+    a: &'a Node,
+    relay0: u64,
+    a0: u64,
+}
+
+/// What a window saw.
+struct Sample {
+    /// UDP payload bytes through the relay, both ways.
+    bytes: u64,
+    /// Of those, the handshakes of the connections opened in the window.
+    handshake: u64,
+    extra: Value,
+}
+
+impl<'a> Window<'a> {
+    fn start(link: &'a Link, probe: &'a Probe, a: &'a Node) -> Window<'a> {
+        {
+            let mut s = probe.0.lock().unwrap();
+            s.relay = Some((link.relay.clone(), link.front));
+            s.handshakes.clear();
+            s.off_relay_paths.clear();
+        }
+        Window { link, probe, a, relay0: relay_bytes(&link.relay), a0: a.udp_total() }
     }
 
+    fn sample(&self) -> Result<Sample> {
+        let bytes = relay_bytes(&self.link.relay) - self.relay0;
+        let at_a = self.a.udp_total() - self.a0;
+        let s = self.probe.0.lock().unwrap();
+        if !s.off_relay_paths.is_empty() {
+            bail!("traffic bypassed the relay (paths {:?}): the byte count would be wrong", s.off_relay_paths);
+        }
+        let handshake: u64 = s.handshakes.iter().map(|h| h.conn_bytes).sum();
+        let mut alpns: HashMap<String, u64> = HashMap::new();
+        for h in &s.handshakes {
+            *alpns.entry(format!("{}{}", h.alpn, if h.incoming { " (A dialled)" } else { "" })).or_default() += 1;
+        }
+        let first = s.handshakes.first().map(|h| h.relay_bytes.saturating_sub(self.relay0));
+        Ok(Sample {
+            bytes,
+            handshake: handshake.min(bytes),
+            extra: json!({
+                "connections": s.handshakes.len(),
+                "connections_by_alpn": alpns,
+                "relay_bytes_at_first_handshake": first,
+                "bytes_at_author_socket": at_a,
+            }),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,24 +376,44 @@ struct Node {
 }
 
 impl Node {
-    async fn spawn(name: &'static str) -> Result<Self> {
-        let sk = SecretKey::generate();
-        let endpoint = Endpoint::builder(presets::Minimal)
+    /// A node on 127.0.0.1, relays and address lookup off. `store`: a redb file for the replica
+    /// store (so the node can be restarted with its replicas), else in memory. `probe`: hook for
+    /// followers.
+    async fn spawn(name: &'static str, sk: SecretKey, store: Option<&Path>, probe: Option<&Probe>) -> Result<Self> {
+        Self::spawn_on(name, "127.0.0.1:0".parse()?, sk, store, probe).await
+    }
+
+    /// A follower of `a`: bound on the loopback of the other address family than A's socket,
+    /// which is where the relay listens (see rookery-netsim: a socket bound there alone can
+    /// reach A only through the relay, and A cannot reach it directly).
+    async fn follower(name: &'static str, a: &Node, sk: SecretKey, store: Option<&Path>, probe: &Probe) -> Result<Self> {
+        let bind = rookery_netsim::other_family(a.direct()?);
+        Self::spawn_on(name, bind, sk, store, Some(probe)).await
+    }
+
+    async fn spawn_on(name: &'static str, bind: SocketAddr, sk: SecretKey, store: Option<&Path>, probe: Option<&Probe>) -> Result<Self> {
+        let mut builder = Endpoint::builder(presets::Minimal)
             .relay_mode(RelayMode::Disabled)
             .clear_address_lookup()
             .clear_ip_transports()
-            .bind_addr("127.0.0.1:0")?
-            .secret_key(sk)
-            .bind()
-            .await?;
+            .bind_addr(bind)?
+            .secret_key(sk);
+        if let Some(probe) = probe {
+            builder = builder.hooks(probe.clone());
+        }
+        let endpoint = builder.bind().await?;
         let blobs = MemStore::new();
         let gossip = Gossip::builder().spawn(endpoint.clone());
         // Same as `Docs::memory().spawn(..)`, but keeps a handle to the replica store actor.
         let downloader = blobs.downloader(&endpoint);
+        let docs_store = match store {
+            Some(path) => iroh_docs::store::Store::persistent(path)?,
+            None => iroh_docs::store::Store::memory(),
+        };
         let engine = Engine::spawn(
             endpoint.clone(),
             gossip.clone(),
-            iroh_docs::store::Store::memory(),
+            docs_store,
             (*blobs).clone(),
             downloader,
             DefaultAuthorStorage::Mem,
@@ -244,99 +430,62 @@ impl Node {
         Ok(Self { name, endpoint, router, docs, sync, _blobs: blobs })
     }
 
-    fn addr(&self) -> EndpointAddr {
-        let mut addr = EndpointAddr::new(self.endpoint.id());
-        for s in self.endpoint.bound_sockets() {
-            addr = addr.with_ip_addr(s);
-        }
-        addr
+    fn direct(&self) -> Result<SocketAddr> {
+        self.endpoint.bound_sockets().first().copied().context("endpoint has no socket")
     }
 
-    /// (sent, received) UDP payload bytes of this endpoint's socket so far.
-    fn udp_bytes(&self) -> (u64, u64) {
+    /// UDP payload bytes this endpoint's socket sent + received so far (a cross-check only).
+    fn udp_total(&self) -> u64 {
         let m = &self.endpoint.metrics().socket;
-        (
-            m.send_ipv4.get() + m.send_ipv6.get() + m.send_relay.get(),
-            m.recv_data_ipv4.get() + m.recv_data_ipv6.get() + m.recv_data_relay.get(),
-        )
+        m.send_ipv4.get() + m.send_ipv6.get() + m.recv_data_ipv4.get() + m.recv_data_ipv6.get()
     }
 
+    /// Closes the endpoint (every connection) and the engine (which closes the replica store).
     async fn shutdown(self) {
         tracing::debug!("shutting down {}", self.name);
         self.router.shutdown().await.ok();
+        self.endpoint.close().await;
     }
 }
 
-/// Byte accounting between the two nodes. `counted` must be a node that talks only to `other`
-/// during the measurement (A in most cases; the fresh B2 for full_sync): its socket send + receive
-/// counters are then exactly the traffic between the two (UDP payload = QUIC packets).
-struct ByteMeter<'a> {
-    counted: &'a Node,
-    other: &'a Node,
-    counted_is_a: bool,
-    c0: (u64, u64),
-    o0: (u64, u64),
-}
-impl<'a> ByteMeter<'a> {
-    fn start(counted: &'a Node, other: &'a Node, counted_is_a: bool) -> Self {
-        Self { counted, other, counted_is_a, c0: counted.udp_bytes(), o0: other.udp_bytes() }
-    }
-    fn read(&self) -> Value {
-        let c1 = self.counted.udp_bytes();
-        let o1 = self.other.udp_bytes();
-        let sent = c1.0 - self.c0.0;
-        let recv = c1.1 - self.c0.1;
-        let (a_to_b, b_to_a) = if self.counted_is_a { (sent, recv) } else { (recv, sent) };
-        let other_total = (o1.0 - self.o0.0) + (o1.1 - self.o0.1);
-        json!({
-            "bytes": a_to_b + b_to_a,
-            "bytes_a_to_b": a_to_b,
-            "bytes_b_to_a": b_to_a,
-            "bytes_counted_at": if self.counted_is_a { "A" } else { "B" },
-            "bytes_seen_by_other_side": other_total,
-        })
-    }
-}
+/// Entries of a doc that a follower must end up with: key -> content hash.
+type Expected = HashMap<Vec<u8>, Hash>;
 
-fn merge(mut base: Value, extra: Value) -> Value {
-    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
-        for (k, v) in e {
-            b.insert(k, v);
-        }
-    }
-    base
-}
-
-fn rt_fields(rt: &RtCounter) -> Value {
-    let (sessions, bob_msgs) = rt.snapshot();
-    let max = sessions.iter().copied().max();
-    let total: u64 = sessions.iter().sum();
-    json!({
-        "round_trips": max,
-        "sync_sessions": sessions.len(),
-        "sync_round_trips_total": total,
-        "sync_messages_total": total + bob_msgs,
-    })
-}
-
-async fn fill_doc(doc: &Doc, author: AuthorId, posts: &mut Posts, n: usize) -> Result<Vec<[u8; 16]>> {
+async fn fill_doc(doc: &Doc, author: AuthorId, posts: &mut Posts, n: usize, expected: &mut Expected) -> Result<Vec<Vec<u8>>> {
     let mut keys = Vec::with_capacity(n);
     for _ in 0..n {
         let (key, content) = posts.next();
-        doc.set_bytes(author, key.to_vec(), content).await?;
-        keys.push(key);
+        let hash = doc.set_bytes(author, key.to_vec(), content).await?;
+        expected.insert(key.to_vec(), hash);
+        keys.push(key.to_vec());
     }
     Ok(keys)
 }
 
-async fn count_entries(doc: &Doc) -> Result<usize> {
+/// Checks that `doc` holds exactly the `expected` entries (same keys, same content hashes).
+async fn check_doc(what: &str, doc: &Doc, expected: &Expected) -> Result<usize> {
     let mut s = Box::pin(doc.get_many(Query::all()).await?);
     let mut n = 0;
+    let mut seen = HashSet::new();
     while let Some(e) = s.next().await {
-        e?;
+        let e = e?;
+        match expected.get(e.key()) {
+            Some(h) if *h == e.content_hash() => {}
+            Some(_) => bail!("{what}: entry {} has the wrong content hash", hex(e.key())),
+            None => bail!("{what}: unexpected entry {}", hex(e.key())),
+        }
+        seen.insert(e.key().to_vec());
         n += 1;
     }
+    if seen.len() != expected.len() {
+        let missing = expected.keys().filter(|k| !seen.contains(*k)).count();
+        bail!("{what}: {missing} of {} expected entries missing ({} held)", expected.len(), seen.len());
+    }
     Ok(n)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 type EventStream = std::pin::Pin<Box<dyn futures_lite::Stream<Item = Result<LiveEvent>> + Send>>;
@@ -347,11 +496,10 @@ struct HubState {
     last_insert_at: Option<Instant>,
     content_ready: u64,
     /// SyncFinished events with the peer, per doc: (ok, err)
-    syncs: std::collections::HashMap<NamespaceId, (u64, u64)>,
+    syncs: HashMap<NamespaceId, (u64, u64)>,
 }
 
-/// Collects the live events of B's subscribed docs without ever applying backpressure
-/// (each doc's subscription is drained by its own task straight into shared counters).
+/// Collects the live events of a follower's subscribed doc without ever applying backpressure.
 #[derive(Clone)]
 struct EventHub {
     state: Arc<Mutex<HubState>>,
@@ -371,7 +519,7 @@ impl EventHub {
                 let ev = match ev {
                     Ok(ev) => ev,
                     Err(e) => {
-                        tracing::warn!("subscription error: {e:#}");
+                        tracing::debug!("subscription ended: {e:#}");
                         break;
                     }
                 };
@@ -430,60 +578,48 @@ impl EventHub {
             }
             if last_log.elapsed() > Duration::from_secs(5) {
                 last_log = Instant::now();
-                let synced = st.syncs.iter().filter(|(ns, c)| base.syncs.get(*ns).copied().unwrap_or_default() != **c).count();
-                tracing::info!("waiting for {what}: {} new entries, {synced} docs with a new SyncFinished", st.inserts - base.inserts);
+                tracing::info!("waiting for {what}: {} new entries", st.inserts - base.inserts);
             }
             let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
         }
     }
 }
 
-/// Number of `docs` that saw a SyncFinished (ok / any result) with the peer since `base`.
-fn synced_since(st: &HubState, base: &HubState, docs: &HashSet<NamespaceId>, ok_only: bool) -> usize {
-    docs.iter()
-        .filter(|ns| {
-            let now = st.syncs.get(*ns).copied().unwrap_or_default();
-            let before = base.syncs.get(*ns).copied().unwrap_or_default();
-            if ok_only { now.0 > before.0 } else { now.0 + now.1 > before.0 + before.1 }
-        })
-        .count()
-}
-
-/// Waits until `want` new entries arrived on B (time of the last one) and then until every doc
-/// in `docs` finished a sync session with A (time when observed; None if not within 60 s).
-async fn wait_entries_and_syncs(
+/// Waits until `want` new entries arrived (returns the time of the last one since `t0`), then
+/// until the doc finished a sync session with A (time when observed; None if not within 60 s).
+async fn wait_entries(
     hub: &EventHub,
     base: &HubState,
     t0: Instant,
     want: u64,
-    docs: &HashSet<NamespaceId>,
+    ns: NamespaceId,
     timeout: Duration,
-) -> Result<(Duration, Option<Duration>, usize)> {
+    wait_session: bool,
+) -> Result<(Duration, Option<Duration>)> {
     let st = hub.wait("entries", base, timeout, |st, b| st.inserts - b.inserts >= want).await?;
-    let t_entries = match (want, st.last_insert_at) {
-        (0, _) | (_, None) => Duration::ZERO,
-        (_, Some(t)) => t - t0,
+    let t_entries = match st.last_insert_at {
+        Some(t) if want > 0 => t - t0,
+        _ => Duration::ZERO,
     };
-    let r = hub
-        .wait("sync sessions", base, Duration::from_secs(60), |st, b| synced_since(st, b, docs, false) == docs.len())
-        .await;
-    let t_done = match r {
-        Ok(_) => Some(t0.elapsed()),
-        Err(e) => {
-            tracing::warn!("{e:#}");
-            None
+    let mut t_done = None;
+    if wait_session {
+        let r = hub
+            .wait("the sync session", base, Duration::from_secs(60), |st, b| {
+                let now = st.syncs.get(&ns).copied().unwrap_or_default();
+                let before = b.syncs.get(&ns).copied().unwrap_or_default();
+                now.0 + now.1 > before.0 + before.1
+            })
+            .await;
+        match r {
+            Ok(_) => t_done = Some(t0.elapsed()),
+            Err(e) => tracing::warn!("{e:#}"),
         }
-    };
-    let synced = synced_since(&hub.snapshot(), base, docs, false);
+    }
     let content = hub.snapshot().content_ready - base.content_ready;
     if content > 0 {
         bail!("{content} blobs were downloaded although downloads are off");
     }
-    Ok((t_entries, t_done, synced))
-}
-
-fn ms_opt(d: Option<Duration>) -> Value {
-    d.map(|d| json!(ms(d))).unwrap_or(Value::Null)
+    Ok((t_entries, t_done))
 }
 
 /// Result of pulling a set of docs from A with iroh-docs' own per-doc sync routine.
@@ -493,21 +629,19 @@ struct PullResult {
     /// sessions whose reconciliation finished but whose stream teardown failed: iroh-docs 0.101's
     /// `connect_and_sync` calls `read_to_end` on a receive stream it already read to its end when
     /// the accepting side ends the exchange, giving "Failed to close ...: closed stream". The
-    /// entries were exchanged (checked by counting B's replica afterwards).
+    /// entries were exchanged (checked against the expected entries afterwards).
     close_errors: usize,
     /// any other failure
     errors: Vec<String>,
-    entries_received: usize,
     /// time at which every doc in `watch` had finished its session
     t_watch: Option<Duration>,
     t_done: Duration,
 }
 
-/// B pulls `docs` from `peer` concurrently, one `iroh_docs::net::connect_and_sync` per doc (this is
-/// the function the live engine calls for every doc/peer; it opens a QUIC connection and runs the
-/// range-based reconciliation on one bi-stream). `t0` is taken right before the first call.
-async fn pull_docs(b: &Node, peer: EndpointAddr, docs: &[NamespaceId], watch: &HashSet<NamespaceId>) -> PullResult {
-    let t0 = Instant::now();
+/// `b` pulls `docs` from `peer` concurrently, one `iroh_docs::net::connect_and_sync` per doc
+/// (the function the live engine calls for every doc/peer: it opens a QUIC connection and runs
+/// the range-based reconciliation on one bi-stream). Times are since `t0`.
+async fn pull_docs(b: &Node, peer: &EndpointAddr, docs: &[NamespaceId], watch: &HashSet<NamespaceId>, t0: Instant) -> PullResult {
     let mut set = tokio::task::JoinSet::new();
     for ns in docs {
         let (ep, sync, ns, addr) = (b.endpoint.clone(), b.sync.clone(), *ns, peer.clone());
@@ -519,22 +653,12 @@ async fn pull_docs(b: &Node, peer: EndpointAddr, docs: &[NamespaceId], watch: &H
             .instrument(tracing::info_span!("connect")),
         );
     }
-    let mut res = PullResult {
-        ok: 0,
-        close_errors: 0,
-        errors: vec![],
-        entries_received: 0,
-        t_watch: None,
-        t_done: Duration::ZERO,
-    };
+    let mut res = PullResult { ok: 0, close_errors: 0, errors: vec![], t_watch: None, t_done: Duration::ZERO };
     let mut pending = watch.clone();
     while let Some(r) = set.join_next().await {
         let (ns, r, t) = r.expect("sync task panicked");
         match r {
-            Ok(fin) => {
-                res.ok += 1;
-                res.entries_received += fin.outcome.num_recv;
-            }
+            Ok(_) => res.ok += 1,
             Err(iroh_docs::net::ConnectError::Close { .. }) => res.close_errors += 1,
             Err(e) => res.errors.push(format!("{:#}", anyhow::Error::from(e))),
         }
@@ -549,248 +673,453 @@ async fn pull_docs(b: &Node, peer: EndpointAddr, docs: &[NamespaceId], watch: &H
     res
 }
 
-const SETTLE: Duration = Duration::from_millis(300);
-
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn ms_opt(d: Option<Duration>) -> Value {
+    d.map(|d| json!(ms(d))).unwrap_or(Value::Null)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs and figures
+// ---------------------------------------------------------------------------------------------
+
+/// One measured run of a case.
+struct Run {
+    ms: f64,
+    /// through the relay, handshakes included
+    bytes: u64,
+    /// of which the handshakes of the connections opened in the run
+    handshake: u64,
+    /// per-run details (reported for the median run)
+    extra: Value,
+}
+
+impl Run {
+    fn new(t: Duration, sample: Sample, rt: &RtCounter, extra: Value) -> Run {
+        let (deepest, sessions) = rt.snapshot();
+        let mut extra = merge(sample.extra, extra);
+        extra = merge(extra, json!({ "sync_protocol_exchanges": deepest, "sync_sessions_started_by_follower": sessions }));
+        Run { ms: ms(t), bytes: sample.bytes, handshake: sample.handshake, extra }
+    }
+}
+
+/// The median run by time (the upper one of an even count), with min and max, as the harness
+/// computes its own figures.
+fn figure(runs: Vec<Run>, note: String) -> Value {
+    let mut runs = runs;
+    runs.sort_by(|a, b| a.ms.total_cmp(&b.ms));
+    let all: Vec<f64> = runs.iter().map(|r| r.ms).collect();
+    let (min, max) = (all[0], all[all.len() - 1]);
+    let k = runs.len();
+    let mid = runs.swap_remove(k / 2);
+    merge(
+        json!({
+            "bytes": mid.bytes - mid.handshake,
+            "bytes_with_handshake": mid.bytes,
+            "round_trips": null,
+            "ms": mid.ms,
+            "ms_min": min,
+            "ms_max": max,
+            "runs": k,
+            "ms_all_runs": all,
+            "note": note,
+        }),
+        mid.extra,
+    )
+}
+
+fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+        for (k, v) in e {
+            b.insert(k, v);
+        }
+    }
+    base
 }
 
 // ---------------------------------------------------------------------------------------------
 // Cases
 // ---------------------------------------------------------------------------------------------
 
-async fn bench_big_doc(n: usize, rt: &RtCounter) -> Result<(Value, Value, Value)> {
-    let a = Node::spawn("A").await?;
-    let b = Node::spawn("B").await?;
+struct Opts {
+    posts: usize,
+    authors: usize,
+    per_author: usize,
+    runs: usize,
+    rtt: Duration,
+}
+
+impl Opts {
+    /// Waited before reading a window's bytes (ACKs and teardown included) and between phases.
+    fn settle(&self) -> Duration {
+        Duration::from_millis(300) + self.rtt
+    }
+}
+
+/// A directory for the restartable followers' replica stores (tmpfs when there is one, so
+/// redb's fsyncs cost nothing), removed on drop.
+struct StoreDir(PathBuf);
+
+impl StoreDir {
+    fn new(name: &str) -> Result<Self> {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let dir = base.join(format!("iroh-docs-peer-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+    fn db(&self) -> PathBuf {
+        self.0.join("docs.redb")
+    }
+}
+
+impl Drop for StoreDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A follower of one doc with the live engine: imports the capability, turns downloads off,
+/// subscribes (all local).
+async fn follow(node: &Node, cap: Option<Capability>, ns: NamespaceId, peer: EndpointId) -> Result<(Doc, EventHub)> {
+    let doc = match cap {
+        Some(cap) => node.docs.import_namespace(cap).await?,
+        None => node.docs.open(ns).await?.context("the follower's store lost the doc")?,
+    };
+    doc.set_download_policy(DownloadPolicy::NothingExcept(vec![])).await?;
+    let hub = EventHub::new(peer);
+    hub.attach(doc.id(), Box::pin(doc.subscribe().await?));
+    Ok((doc, hub))
+}
+
+/// Figures of the one-author cases: (cold_first_screen, catch_up_10, catch_up_10_reconnect,
+/// full_sync).
+async fn bench_big_doc(o: &Opts, rt: &RtCounter, probe: &Probe) -> Result<(Value, Value, Value, Value)> {
+    let n = o.posts;
+    let a = Node::spawn("A", SecretKey::generate(), None, None).await?;
 
     // --- setup: A's document with N posts (not timed)
     let t = Instant::now();
     let author = a.docs.author_create().await?;
     let doc_a = a.docs.create().await?;
     let mut posts = Posts::new();
-    fill_doc(&doc_a, author, &mut posts, n).await?;
+    let mut expected = Expected::new();
+    fill_doc(&doc_a, author, &mut posts, n, &mut expected).await?;
     doc_a.start_sync(vec![]).await?; // make A accept sync requests for this doc
     tracing::info!("setup: A has {n} entries ({:?})", t.elapsed());
-    let ticket: DocTicket = doc_a.share(ShareMode::Read, AddrInfoOptions::Addresses).await?;
-    let ticket: DocTicket = ticket.to_string().parse()?; // round-trip through the ticket string
-    if ticket.nodes.iter().all(|n| n.is_empty()) {
-        bail!("ticket carries no addresses");
+    let cap = doc_a.share(ShareMode::Read, AddrInfoOptions::Id).await?.capability;
+    let ns = doc_a.id();
+
+    // --- full_sync: a fresh follower pulls the doc with one connect_and_sync (no live engine)
+    let mut runs = Vec::new();
+    for i in 0..o.runs {
+        let f = Node::follower("F", &a, SecretKey::generate(), None, probe).await?;
+        let doc = f.docs.import_namespace(cap.clone()).await?;
+        doc.set_download_policy(DownloadPolicy::NothingExcept(vec![])).await?;
+        f.sync.open(ns, OpenOpts::default().sync()).await?;
+        tokio::time::sleep(o.settle()).await;
+        let link = Link::open(&a, o.rtt).await?;
+        let w = Window::start(&link, probe, &a);
+        rt.reset();
+        let t0 = Instant::now();
+        let pr = pull_docs(&f, &link.addr, &[ns], &HashSet::new(), t0).await;
+        tokio::time::sleep(o.settle()).await;
+        let sample = w.sample()?;
+        ensure!(pr.errors.is_empty(), "full_sync: {:?}", pr.errors);
+        let have = check_doc("full_sync", &doc, &expected).await?;
+        tracing::info!(run = i, t = ?pr.t_done, bytes = sample.bytes, "full_sync");
+        runs.push(Run::new(pr.t_done, sample, rt, json!({ "entries_on_follower": have, "sync_close_errors": pr.close_errors })));
+        f.shutdown().await;
+        drop(link);
     }
+    let full = figure(runs, format!(
+        "a fresh follower (new endpoint, empty in-memory replica) makes one iroh_docs::net::connect_and_sync call to A \
+         (QUIC connect + one range-based reconciliation session of all {n} entries, no gossip/live engine). Timed from \
+         the call (before connecting) until it returned, i.e. the session finished and its stream was closed; every \
+         one of the {n} entries (key + content hash) was then verified in the follower's replica. Entries carry only \
+         the BLAKE3 hash + length of each post (content downloads are off), so post bodies (text_len+150 B) never \
+         cross the wire. The live-engine path of the same first sync is cold_first_screen."
+    ));
 
-    // B imports the doc capability, turns downloads off, subscribes (all local, not timed).
-    let doc_b = b.docs.import_namespace(ticket.capability.clone()).await?;
-    doc_b.set_download_policy(DownloadPolicy::NothingExcept(vec![])).await?;
-    let ns = doc_b.id();
-    let hub = EventHub::new(a.endpoint.id());
-    hub.attach(ns, Box::pin(doc_b.subscribe().await?));
-    let docs = HashSet::from([ns]);
-    tokio::time::sleep(SETTLE).await;
-
-    // --- cold_first_screen / full_sync: B joins by ticket, reconciles the whole set
-    rt.reset();
-    let meter = ByteMeter::start(&a, &b, true);
-    let base = hub.snapshot();
-    let t0 = Instant::now();
-    doc_b.start_sync(ticket.nodes.clone()).await?;
-    let (t_entries, t_done, _) =
-        wait_entries_and_syncs(&hub, &base, t0, n as u64, &docs, Duration::from_secs(1800)).await?;
-    tokio::time::sleep(SETTLE).await;
-    let bytes = meter.read();
-    let rts = rt_fields(rt);
-    let have = count_entries(&doc_b).await?;
-    if have != n {
-        bail!("B has {have} entries, expected {n}");
+    // --- cold_first_screen: a fresh follower joins with the live engine (start_sync)
+    let mut runs = Vec::new();
+    for i in 0..o.runs {
+        let c = Node::follower("C", &a, SecretKey::generate(), None, probe).await?;
+        let (doc, hub) = follow(&c, Some(cap.clone()), ns, a.endpoint.id()).await?;
+        tokio::time::sleep(o.settle()).await;
+        let link = Link::open(&a, o.rtt).await?;
+        let w = Window::start(&link, probe, &a);
+        rt.reset();
+        let base = hub.snapshot();
+        let t0 = Instant::now();
+        doc.start_sync(vec![link.addr.clone()]).await?;
+        let (t_entries, t_done) = wait_entries(&hub, &base, t0, n as u64, ns, Duration::from_secs(1800), true).await?;
+        tokio::time::sleep(o.settle()).await;
+        let sample = w.sample()?;
+        let have = check_doc("cold_first_screen", &doc, &expected).await?;
+        tracing::info!(run = i, ?t_entries, ?t_done, bytes = sample.bytes, "cold_first_screen");
+        runs.push(Run::new(t_entries, sample, rt, json!({ "entries_on_follower": have, "ms_sync_session_finished": ms_opt(t_done) })));
+        doc.leave().await.ok();
+        c.shutdown().await;
+        tokio::time::sleep(o.settle()).await;
+        drop(link);
     }
-    tracing::info!(?t_entries, ?t_done, %bytes, "initial sync done");
-    let cold = merge(
-        json!({
-            "ms": ms(t_entries),
-            "ms_sync_finished": ms_opt(t_done),
-            "entries_on_b": have,
-            "note": format!(
-                "iroh-docs cannot fetch just the newest 32 posts: a fresh replica reconciles the whole set, so this is the full \
-                 {n}-entry sync via the live engine (full_sync is the same sync as a separate run without the live engine). Timed from B's start_sync(ticket peers) (QUIC connect + gossip join + \
-                 range-based set reconciliation) until B's replica held all {n} entries. Entries carry only the BLAKE3 hash + \
-                 length of each post (content downloads are off on B), so post bodies (text_len+150 B) never cross the wire."
-            ),
-        }),
-        merge(bytes.clone(), rts.clone()),
-    );
+    let cold = figure(runs, format!(
+        "iroh-docs cannot fetch just the newest 32 posts: a fresh replica reconciles the whole set, so this is the \
+         whole {n}-entry first sync through the live engine. A fresh follower (new endpoint, empty in-memory replica) \
+         calls doc.start_sync([A via the relay]) (QUIC connects + gossip join + range-based reconciliation; A also \
+         starts a session of its own when the follower becomes its gossip neighbour). Timed from that call (before \
+         connecting) until the {n}th InsertRemote event, i.e. the follower's replica held all {n} entries (then \
+         verified: every key + content hash); ms_sync_session_finished is when the SyncFinished event followed. \
+         Entries only (hash + length), no post bodies."
+    ));
 
-    // --- full_sync: a separate run with a fresh node B2 that pulls the doc from A with
-    // iroh_docs::net::connect_and_sync (no live engine / gossip), bytes counted at B2.
-    let b2 = Node::spawn("B2").await?;
-    let doc_b2 = b2.docs.import_namespace(ticket.capability.clone()).await?;
-    doc_b2.set_download_policy(DownloadPolicy::NothingExcept(vec![])).await?;
-    b2.sync.open(doc_b2.id(), OpenOpts::default().sync()).await?;
-    tokio::time::sleep(SETTLE).await;
-    rt.reset();
-    let meter = ByteMeter::start(&b2, &a, false);
-    let pr = pull_docs(&b2, ticket.nodes[0].clone(), &[doc_b2.id()], &HashSet::new()).await;
-    tokio::time::sleep(SETTLE).await;
-    let bytes = meter.read();
-    let have2 = count_entries(&doc_b2).await?;
-    if !pr.errors.is_empty() || have2 != n {
-        bail!("full_sync: errors={:?} B2 has {have2} entries, expected {n}", pr.errors);
+    // --- the restartable follower P (replica store in a redb file) for catch_up_10 and
+    // catch_up_10_reconnect: first sync (not timed), live afterwards.
+    let store = StoreDir::new("p")?;
+    let sk_p = SecretKey::generate();
+    let mut p = Node::follower("P", &a, sk_p.clone(), Some(&store.db()), probe).await?;
+    let (mut doc_p, mut hub_p) = follow(&p, Some(cap.clone()), ns, a.endpoint.id()).await?;
+    let mut link_p = Link::open(&a, o.rtt).await?;
+    let _ = Window::start(&link_p, probe, &a); // points the probe at this relay
+    let t = Instant::now();
+    let base = hub_p.snapshot();
+    doc_p.start_sync(vec![link_p.addr.clone()]).await?;
+    wait_entries(&hub_p, &base, t, n as u64, ns, Duration::from_secs(1800), true).await?;
+    check_doc("catch_up setup", &doc_p, &expected).await?;
+    tracing::info!("P synced {n} entries ({:?})", t.elapsed());
+    tokio::time::sleep(o.settle()).await;
+
+    // --- catch_up_10: P is live (gossip neighbour of A); A adds 10 posts
+    let mut runs = Vec::new();
+    for i in 0..o.runs {
+        tokio::time::sleep(o.settle()).await;
+        let w = Window::start(&link_p, probe, &a);
+        rt.reset();
+        let base = hub_p.snapshot();
+        let t0 = Instant::now();
+        fill_doc(&doc_a, author, &mut posts, 10, &mut expected).await?;
+        let (t_entries, _) = wait_entries(&hub_p, &base, t0, 10, ns, Duration::from_secs(120), false).await?;
+        tokio::time::sleep(o.settle()).await;
+        let sample = w.sample()?;
+        let have = check_doc("catch_up_10", &doc_p, &expected).await?;
+        tracing::info!(run = i, ?t_entries, bytes = sample.bytes, "catch_up_10");
+        runs.push(Run::new(t_entries, sample, rt, json!({ "entries_on_follower": have })));
     }
-    tracing::info!(t = ?pr.t_done, %bytes, "full sync (direct) done");
-    let full = merge(
-        json!({
-            "ms": ms(pr.t_done),
-            "entries_on_b": have2,
-            "sync_close_errors": pr.close_errors,
-            "note": format!(
-                "separate run on a fresh node B2: one iroh_docs::net::connect_and_sync(A) call (QUIC connect + range-based \
-                 reconciliation of all {n} entries, no gossip/live engine), timed until it returned with all {n} entries \
-                 in B2's replica. The live-engine path of the same initial sync is cold_first_screen. Entries only, no content."
-            ),
-        }),
-        merge(bytes, rt_fields(rt)),
-    );
-    b2.shutdown().await;
+    let catch = figure(runs, format!(
+        "live: the follower is synced and has the doc open with the live engine (gossip neighbour of A, connection \
+         up). A adds 10 posts (10 doc.set_bytes calls, each broadcast by A's live engine over gossip). Timed from \
+         just before the first insert until the follower's 10th InsertRemote event; the follower's replica was then \
+         verified to hold all {} entries. No connection is opened, so bytes = bytes_with_handshake (gossip messages + \
+         QUIC ACKs, read {} ms after the last entry). Entries only, no post bodies.",
+        n + 10, o.settle().as_millis()
+    ));
 
-    // --- catch_up_10: B goes away, A adds 10 posts, B comes back and re-syncs
-    doc_b.leave().await?;
-    tokio::time::sleep(SETTLE).await;
-    fill_doc(&doc_a, author, &mut posts, 10).await?;
-    tokio::time::sleep(SETTLE).await;
-    rt.reset();
-    let meter = ByteMeter::start(&a, &b, true);
-    let base = hub.snapshot();
-    let t0 = Instant::now();
-    doc_b.start_sync(vec![a.addr()]).await?;
-    let (t_entries, t_done, _) =
-        wait_entries_and_syncs(&hub, &base, t0, 10, &docs, Duration::from_secs(600)).await?;
-    tokio::time::sleep(SETTLE).await;
-    let bytes = meter.read();
-    let have = count_entries(&doc_b).await?;
-    if have != n + 10 {
-        bail!("B has {have} entries after catch-up, expected {}", n + 10);
+    // --- catch_up_10_reconnect: P goes offline (endpoint closed), A adds 10 posts, P restarts
+    // (same key, same replica store) and reconnects
+    let mut runs = Vec::new();
+    for i in 0..o.runs {
+        doc_p.leave().await.ok();
+        p.shutdown().await;
+        tokio::time::sleep(o.settle()).await; // lets the close reach A before the relay goes
+        drop(link_p);
+        fill_doc(&doc_a, author, &mut posts, 10, &mut expected).await?;
+        tokio::time::sleep(o.settle()).await;
+        p = Node::follower("P", &a, sk_p.clone(), Some(&store.db()), probe).await?;
+        (doc_p, hub_p) = follow(&p, None, ns, a.endpoint.id()).await?;
+        tokio::time::sleep(o.settle()).await;
+        link_p = Link::open(&a, o.rtt).await?;
+        let w = Window::start(&link_p, probe, &a);
+        rt.reset();
+        let base = hub_p.snapshot();
+        let t0 = Instant::now();
+        doc_p.start_sync(vec![link_p.addr.clone()]).await?;
+        let (t_entries, t_done) = wait_entries(&hub_p, &base, t0, 10, ns, Duration::from_secs(600), true).await?;
+        tokio::time::sleep(o.settle()).await;
+        let sample = w.sample()?;
+        let have = check_doc("catch_up_10_reconnect", &doc_p, &expected).await?;
+        tracing::info!(run = i, ?t_entries, bytes = sample.bytes, "catch_up_10_reconnect");
+        runs.push(Run::new(t_entries, sample, rt, json!({ "entries_on_follower": have, "ms_sync_session_finished": ms_opt(t_done) })));
     }
-    let catch = merge(
-        json!({
-            "ms": ms(t_entries),
-            "ms_sync_finished": ms_opt(t_done),
-            "entries_on_b": have,
-            "note": format!(
-                "B left the doc's live sync (doc.leave), A added 10 posts, then B start_sync'd with A again: timed until B had \
-                 the 10 new entries. Includes a fresh QUIC connection, gossip re-join and reconciliation of the {}-entry set \
-                 (fingerprint ranges narrow down to the 10 new entries). Entries only, no content.",
-                n + 10
-            ),
-        }),
-        merge(bytes, rt_fields(rt)),
-    );
+    let reconnect = figure(runs, format!(
+        "the follower (replica in a redb file, holding the doc) closed its endpoint (doc.leave, router + endpoint \
+         shutdown: every connection closed); A added 10 posts; the follower restarted (same secret key, same store, \
+         new endpoint: no TLS session to resume) and called doc.start_sync([A via the relay]). Timed from that call \
+         (before connecting: handshakes included) until the follower's 10th InsertRemote event (then verified: all {} \
+         entries). Includes fresh QUIC connections (docs sync + gossip, and A's own session back), gossip re-join and \
+         reconciliation of the whole set, whose fingerprint ranges narrow down to the 10 new entries. Entries only.",
+        n + 10 * (o.runs + 1)
+    ));
 
-    doc_b.leave().await?;
-    doc_a.leave().await?;
+    doc_p.leave().await.ok();
+    p.shutdown().await;
+    drop(link_p);
+    doc_a.leave().await.ok();
     a.shutdown().await;
-    b.shutdown().await;
-    Ok((cold, catch, full))
+    Ok((cold, catch, reconnect, full))
 }
 
-async fn bench_notify(rt: &RtCounter) -> Result<Value> {
-    const DOCS: usize = 200;
-    const PER_DOC: usize = 20;
-    const CHANGED: usize = 5;
-    let a = Node::spawn("A").await?;
-    let b = Node::spawn("B").await?;
+async fn bench_notify(o: &Opts, rt: &RtCounter, probe: &Probe) -> Result<Value> {
+    let (docs_n, per_doc) = (o.authors, o.per_author);
+    let changed_n = 5.min(docs_n);
+    let a = Node::spawn("A", SecretKey::generate(), None, None).await?;
     let mut posts = Posts::new();
 
+    // A holds one doc per followed author, each written by its own author.
+    let t = Instant::now();
     let mut a_docs = Vec::new();
-    for _ in 0..DOCS {
+    let mut expected: HashMap<NamespaceId, Expected> = HashMap::new();
+    for _ in 0..docs_n {
         let author = a.docs.author_create().await?;
         let doc = a.docs.create().await?;
-        fill_doc(&doc, author, &mut posts, PER_DOC).await?;
+        let exp = expected.entry(doc.id()).or_default();
+        fill_doc(&doc, author, &mut posts, per_doc, exp).await?;
         doc.start_sync(vec![]).await?; // A accepts sync requests for the doc
         a_docs.push((doc, author));
     }
-    let mut b_docs = Vec::new();
+    tracing::info!("notify setup: A has {docs_n} docs of {per_doc} entries ({:?})", t.elapsed());
+
+    // The follower B (replica store in a redb file) imports every doc and pulls them once.
+    let store = StoreDir::new("b")?;
+    let sk_b = SecretKey::generate();
+    let me = sk_b.public();
+    let mut b = Node::follower("B", &a, sk_b.clone(), Some(&store.db()), probe).await?;
+    let mut ids = Vec::new();
     for (doc_a, _) in &a_docs {
-        let ticket = doc_a.share(ShareMode::Read, AddrInfoOptions::Addresses).await?;
-        let doc_b = b.docs.import_namespace(ticket.capability).await?;
+        let cap = doc_a.share(ShareMode::Read, AddrInfoOptions::Id).await?.capability;
+        let doc_b = b.docs.import_namespace(cap).await?;
         doc_b.set_download_policy(DownloadPolicy::NothingExcept(vec![])).await?;
-        b.sync.open(doc_b.id(), OpenOpts::default().sync()).await?;
-        b_docs.push(doc_b);
+        ids.push(doc_b.id());
     }
-    let ids: Vec<NamespaceId> = b_docs.iter().map(|d| d.id()).collect();
-
-    // setup: B pulls all 200 docs once (not reported)
-    let pr = pull_docs(&b, a.addr(), &ids, &HashSet::new()).await;
-    if !pr.errors.is_empty() {
-        bail!("notify setup: errors={:?}", pr.errors.first());
-    }
-    for d in &b_docs {
-        let have = count_entries(d).await?;
-        if have != PER_DOC {
-            bail!("notify setup: doc has {have} entries on B, expected {PER_DOC}");
+    let open_all = |b: &Node| {
+        let (sync, ids) = (b.sync.clone(), ids.clone());
+        async move {
+            for ns in ids {
+                sync.open(ns, OpenOpts::default().sync()).await?;
+            }
+            anyhow::Ok(())
         }
-    }
-    tracing::info!("notify setup: B pulled {DOCS} docs in {:?}", pr.t_done);
-    tokio::time::sleep(SETTLE).await;
+    };
+    open_all(&b).await?;
+    let link = Link::open(&a, o.rtt).await?;
+    let _ = Window::start(&link, probe, &a); // points the probe at this relay
+    let pr = pull_docs(&b, &link.addr, &ids, &HashSet::new(), Instant::now()).await;
+    ensure!(pr.errors.is_empty(), "notify setup: {:?}", pr.errors.first());
+    check_follower(&b, &ids, &expected, None).await?;
+    tracing::info!("notify setup: B pulled {docs_n} docs in {:?}", pr.t_done);
+    let mut link = Some(link);
 
-    // 5 of the 200 docs get one new post each; then B re-syncs all 200 docs.
-    let mut changed = HashSet::new();
-    for (doc, author) in a_docs.iter().step_by(DOCS / CHANGED).take(CHANGED) {
-        fill_doc(doc, *author, &mut posts, 1).await?;
-        changed.insert(doc.id());
-    }
-    tokio::time::sleep(SETTLE).await;
-    rt.reset();
-    let meter = ByteMeter::start(&a, &b, true);
-    let pr = pull_docs(&b, a.addr(), &ids, &changed).await;
-    tokio::time::sleep(SETTLE).await;
-    let bytes = meter.read();
-    if !pr.errors.is_empty() {
-        bail!("notify_200: {} syncs failed: {:?}", pr.errors.len(), pr.errors.first());
-    }
-    for d in &b_docs {
-        let have = count_entries(d).await?;
-        let want = if changed.contains(&d.id()) { PER_DOC + 1 } else { PER_DOC };
-        if have != want {
-            bail!("notify_200: doc has {have} entries on B, expected {want}");
+    let mut runs = Vec::new();
+    let mut mentions: HashSet<(NamespaceId, Vec<u8>)> = HashSet::new();
+    for i in 0..o.runs {
+        // B goes offline
+        b.shutdown().await;
+        tokio::time::sleep(o.settle()).await;
+        drop(link.take());
+        // 5 authors post an entry mentioning B: key = post key ++ "/mention/" ++ B's id
+        let mut changed = HashSet::new();
+        for (doc, author) in a_docs.iter().step_by(docs_n / changed_n).take(changed_n) {
+            let (key, mut content) = posts.next();
+            let mut key = key.to_vec();
+            key.extend_from_slice(b"/mention/");
+            key.extend_from_slice(me.as_bytes());
+            content.extend_from_slice(format!(" @{me}").as_bytes());
+            let hash = doc.set_bytes(*author, key.clone(), content).await?;
+            expected.get_mut(&doc.id()).unwrap().insert(key.clone(), hash);
+            mentions.insert((doc.id(), key));
+            changed.insert(doc.id());
         }
-    }
-    let notify = merge(
-        json!({
-            "ms": ms(pr.t_done),
-            "ms_until_5_changed_docs_synced": ms_opt(pr.t_watch),
+        tokio::time::sleep(o.settle()).await;
+        // B restarts (same key and store) and reconnects: one connect_and_sync per doc
+        b = Node::follower("B", &a, sk_b.clone(), Some(&store.db()), probe).await?;
+        open_all(&b).await?;
+        tokio::time::sleep(o.settle()).await;
+        let l = Link::open(&a, o.rtt).await?;
+        let w = Window::start(&l, probe, &a);
+        rt.reset();
+        let t0 = Instant::now();
+        let pr = pull_docs(&b, &l.addr, &ids, &changed, t0).await;
+        tokio::time::sleep(o.settle()).await;
+        let sample = w.sample()?;
+        ensure!(pr.errors.is_empty(), "notify_200: {} syncs failed: {:?}", pr.errors.len(), pr.errors.first());
+        let found = check_follower(&b, &ids, &expected, Some(me)).await?;
+        ensure!(found == mentions.len(), "notify_200: found {found} mentions, expected {}", mentions.len());
+        let t_found = pr.t_watch.context("no changed doc")?;
+        tracing::info!(run = i, ?t_found, t_all = ?pr.t_done, bytes = sample.bytes, "notify_200");
+        runs.push(Run::new(t_found, sample, rt, json!({
+            "ms_all_docs_synced": ms(pr.t_done),
             "docs_resynced": pr.ok + pr.close_errors,
             "sync_close_errors": pr.close_errors,
-            "note": format!(
-                "{DOCS} docs (one per followed author, {PER_DOC} entries each), all synced to B; A added 1 post to {CHANGED} \
-                 docs; then B re-synced all {DOCS} docs with A concurrently, one iroh_docs::net::connect_and_sync per doc \
-                 (the per-doc sync the live engine runs; iroh-docs has no multi-doc sync, so this is {DOCS} QUIC \
-                 connections + handshakes and {DOCS} reconciliation sessions). ms = until all {DOCS} had finished. \
-                 round_trips = deepest single session (sessions run in parallel); sync_round_trips_total sums them. \
-                 sync_close_errors = sessions that exchanged everything but then hit iroh-docs' stream-teardown bug \
-                 (read_to_end on an already finished stream); all of B's replicas were verified complete afterwards. \
-                 The live engine (start_sync on 200 docs) was not usable here: it deadlocks iroh-docs 0.101 + \
-                 iroh-gossip 0.101 with this many docs between two peers."
-            ),
-        }),
-        merge(bytes, rt_fields(rt)),
+            "mentions_found": found,
+        })));
+        link = Some(l);
+    }
+    let note = format!(
+        "{docs_n} docs (one per followed author, {per_doc} entries each), all synced to the follower; the follower \
+         went offline (endpoint closed); {changed_n} authors each added an entry mentioning it (key = post key ++ \
+         '/mention/' ++ the follower's id, so the follower finds mentions by key without fetching bodies); the \
+         follower restarted (same key, same redb replica store) and re-synced all {docs_n} docs with A concurrently, \
+         one iroh_docs::net::connect_and_sync per doc (the per-doc sync the live engine runs; iroh-docs has no \
+         multi-doc sync, so this is {docs_n} QUIC connections + handshakes and {docs_n} reconciliation sessions). \
+         ms: from the first call (before connecting) until the {changed_n} changed docs' sessions had all returned, \
+         i.e. the follower held the {changed_n} mentions; ms_all_docs_synced: until all {docs_n} had. Bytes: the \
+         whole reconnect, all {docs_n} sessions, read {} ms after the last. Verified: every doc holds exactly its \
+         expected entries and the follower's docs hold exactly the mentions posted so far. sync_close_errors = \
+         sessions that exchanged everything but then hit iroh-docs' stream-teardown bug (read_to_end on an already \
+         finished stream). The live engine (start_sync on {docs_n} docs) is not used: it deadlocks iroh-docs 0.101 \
+         + iroh-gossip 0.101 with this many docs between two peers.",
+        o.settle().as_millis()
     );
-
-    // Reference: what one bare iroh QUIC connection (handshake + close, no streams) costs here.
-    tokio::time::sleep(SETTLE).await;
-    let meter = ByteMeter::start(&a, &b, true);
-    let conn = b.endpoint.connect(a.addr(), iroh_blobs::ALPN).await?;
-    conn.close(0u32.into(), b"bench");
-    tokio::time::sleep(SETTLE).await;
-    let bare = meter.read()["bytes"].clone();
-    let notify = merge(notify, json!({ "bare_quic_connection_bytes": bare }));
-
-    a.shutdown().await;
+    let notify = figure(runs, note);
     b.shutdown().await;
+    drop(link);
+    a.shutdown().await;
     Ok(notify)
 }
 
+/// Checks every doc of the follower against `expected`; with `me`, counts the entries whose key
+/// mentions `me`.
+async fn check_follower(
+    b: &Node,
+    ids: &[NamespaceId],
+    expected: &HashMap<NamespaceId, Expected>,
+    me: Option<EndpointId>,
+) -> Result<usize> {
+    let mut found = 0;
+    for ns in ids {
+        let doc = b.docs.open(*ns).await?.context("doc missing on the follower")?;
+        check_doc("notify_200", &doc, &expected[ns]).await?;
+        if let Some(me) = me {
+            let mut marker = b"/mention/".to_vec();
+            marker.extend_from_slice(me.as_bytes());
+            let mut s = Box::pin(doc.get_many(Query::all()).await?);
+            while let Some(e) = s.next().await {
+                if e?.key().ends_with(&marker) {
+                    found += 1;
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+const USAGE: &str = "usage: iroh-docs-peer [--posts N] [--authors A] [--per-author P] [--runs K] [--rtt-ms R] [--json]";
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("iroh-docs-peer: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<()> {
     let rt = RtCounter::default();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh_docs_peer=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,iroh_docs::engine=error,iroh_docs_peer=info"));
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
         .with(rt.clone().with_filter(
@@ -801,43 +1130,58 @@ async fn main() -> Result<()> {
         ))
         .init();
 
-    let mut args = std::env::args().skip(1);
-    let mut posts: Option<usize> = None;
+    let mut o = Opts { posts: 100_000, authors: 200, per_author: 20, runs: 5, rtt: Duration::ZERO };
     let mut as_json = false;
+    let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        let mut val = |name: &str| -> Result<u64> {
+            let v = args.next().with_context(|| format!("{name} needs a value\n{USAGE}"))?;
+            v.parse().with_context(|| format!("{name} {v}: not a number"))
+        };
         match a.as_str() {
-            "--posts" => posts = Some(args.next().context("--posts needs a value")?.parse()?),
+            "--posts" => o.posts = val("--posts")? as usize,
+            "--authors" => o.authors = val("--authors")? as usize,
+            "--per-author" => o.per_author = val("--per-author")? as usize,
+            "--runs" => o.runs = val("--runs")? as usize,
+            "--rtt-ms" => o.rtt = Duration::from_millis(val("--rtt-ms")?),
             "--json" => as_json = true,
             "-h" | "--help" => {
-                eprintln!("usage: iroh-docs-peer --posts N [--json]");
+                eprintln!("{USAGE}");
                 return Ok(());
             }
-            other => bail!("unknown argument {other}"),
+            other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
-    let n = posts.context("usage: iroh-docs-peer --posts N [--json]")?;
+    ensure!(o.runs >= 1 && o.posts >= 1 && o.authors >= 1, "--runs, --posts and --authors must be at least 1");
 
-    let (cold, catch, full) = bench_big_doc(n, &rt).await?;
-    let notify = bench_notify(&rt).await?;
+    let t = Instant::now();
+    let probe = Probe::default();
+    let (cold, catch, reconnect, full) = bench_big_doc(&o, &rt, &probe).await?;
+    let notify = bench_notify(&o, &rt, &probe).await?;
+    tracing::info!("done in {:?}", t.elapsed());
 
     let out = json!({
         "peer": "iroh-docs",
         "versions": {"iroh": "1.4.1", "iroh-docs": "0.101.0", "iroh-blobs": "0.103.1", "iroh-gossip": "0.101.0"},
-        "posts": n,
-        "bytes_method": "iroh 1.4 endpoint socket metrics: Endpoint::metrics().socket send_ipv4 + recv_data_ipv4 byte \
-                         counters (UDP payloads = whole QUIC packets incl. handshakes, ACKs, padding, gossip; IP/UDP headers \
-                         excluded), delta over the measured window on a node that talks only to the other one (A; for full_sync \
-                         the fresh node B2), so sent+received = all A<->B traffic both directions; bytes_seen_by_other_side is \
-                         the same count taken at the other endpoint as a cross-check. Read 300 ms after the last sync finished \
-                         so connection teardown is included. Per-connection Connection::stats() is not reachable: iroh-docs \
-                         opens its connections internally.",
-        "round_trips_method": "sync-protocol request/response exchanges of the deepest reconciliation session, counted from \
-                               iroh-docs' own trace events (iroh_docs::net::codec 'send init/process message' on the initiating \
-                               side); excludes the QUIC handshake (+1 RTT per new connection) and gossip join. sync_sessions / sync_round_trips_total / \
-                               sync_messages_total count every session in the window (the live engine also starts a second, \
-                               A-initiated session when B appears as a gossip neighbour)",
+        "rtt_ms": o.rtt.as_millis() as u64,
+        "runs": o.runs,
+        "posts": o.posts,
+        "authors": o.authors,
+        "per_author": o.per_author,
+        "bytes_method": "UDP payload bytes (whole QUIC packets: handshakes, ACKs, padding, gossip; no IP/UDP headers) \
+                         counted both ways by the rookery-netsim DelayRelay between the follower and A, over the \
+                         measured window, read settle ms (300 + RTT) after it ended so ACKs and teardown are in. \
+                         bytes_with_handshake = all of it; bytes = that less the handshakes of the QUIC connections \
+                         opened in the window, each connection's own UDP bytes (noq ConnectionStats udp_tx + udp_rx) \
+                         when iroh's after_handshake hook fired on the follower (for a lone connection this is the \
+                         relay's count when it came up: relay_bytes_at_first_handshake). Every path of every \
+                         connection is checked to go through the relay (the run fails otherwise); \
+                         bytes_at_author_socket is A's own socket count as a cross-check.",
+        "ms_method": "median of the runs (the upper middle one for an even count), with min and max; the bytes \
+                      and other details are the median run's.",
         "cold_first_screen": cold,
         "catch_up_10": catch,
+        "catch_up_10_reconnect": reconnect,
         "notify_200": notify,
         "full_sync": full,
     });

@@ -37,6 +37,11 @@ enum Scenario {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Logs (RUST_LOG) go to stderr, away from the JSON on stdout.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().scenario {
         Scenario::Tree(args) => tree::run(&args),
         Scenario::Feeds(args) => feeds::run(&args),

@@ -107,6 +107,48 @@ impl Figure {
     }
 }
 
+/// The median of several timings, with min and max.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub(crate) struct Spread {
+    pub(crate) median: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl Spread {
+    /// The spread of `xs` (at least one).
+    pub(crate) fn of(xs: &[f64]) -> Spread {
+        let mut s = xs.to_vec();
+        s.sort_by(f64::total_cmp);
+        Spread {
+            median: s[s.len() / 2],
+            min: s[0],
+            max: s[s.len() - 1],
+        }
+    }
+
+    /// Each of `runs` runs of `f`, timed in µs.
+    pub(crate) fn time_us<T>(
+        runs: usize,
+        mut f: impl FnMut() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(Spread, T)> {
+        let mut times = Vec::with_capacity(runs);
+        let mut last = None;
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            last = Some(f()?);
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        Ok((Spread::of(&times), last.expect("one run at least")))
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1} [{:.1}–{:.1}]", self.median, self.min, self.max)
+    }
+}
+
 /// Milliseconds.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

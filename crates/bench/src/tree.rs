@@ -10,9 +10,37 @@ use prollytree::config::TreeConfig;
 use prollytree::storage::InMemoryNodeStorage;
 use prollytree::tree::{ProllyTree, Tree};
 use redb::TableDefinition;
+use rookery_prolly::NodeBytes;
 use rookery_prolly::{Change, Hash, KeyRange, MemStore, NodeStore, Prolly, Query};
 use rookery_store::Store;
+use rookery_sync::wire::Response;
 use serde::Serialize;
+
+/// The bytes of the `Nodes` frames that carry `nodes` to a follower, as a diff answer sends
+/// them (at most 256 KiB of nodes a frame).
+fn frame_bytes(nodes: &[NodeBytes]) -> anyhow::Result<usize> {
+    let mut total = 0;
+    let mut chunk: Vec<Vec<u8>> = Vec::new();
+    let mut size = 0;
+    let flush = |chunk: &mut Vec<Vec<u8>>, more: bool| -> anyhow::Result<usize> {
+        let f = rookery_sync::wire::encode_frame(&Response::Nodes {
+            nodes: std::mem::take(chunk),
+            bodies: vec![],
+            more,
+        })?;
+        Ok(f.len())
+    };
+    for n in nodes {
+        if size + n.bytes.len() > 256 << 10 && !chunk.is_empty() {
+            total += flush(&mut chunk, true)?;
+            size = 0;
+        }
+        size += n.bytes.len();
+        chunk.push(n.bytes.to_vec());
+    }
+    total += flush(&mut chunk, false)?;
+    Ok(total)
+}
 
 /// Arguments of `rookery-bench tree`.
 #[derive(clap::Args)]
@@ -57,8 +85,13 @@ struct Report {
     full_scan_us: f64,
     newest32_proof_nodes: usize,
     newest32_proof_bytes: usize,
+    /// The `Proof` frame that carries it (length prefix and postcard framing included).
+    newest32_proof_frame_bytes: usize,
     append1_new_node_bytes: usize,
+    /// The `Nodes` frame(s) that carry the new nodes to a follower.
+    append1_frame_bytes: usize,
     append1000_new_node_bytes: usize,
+    append1000_frame_bytes: usize,
     /// The two figures above vary with the tree's tip (the rightmost node of each level is
     /// whatever follows its level's last boundary), so they are also measured at 40 tree sizes
     /// spread over (N/2, N]: median and 95th percentile.
@@ -281,12 +314,19 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     anyhow::ensure!(newest.len() == 32.min(n as usize));
     r.newest32_proof_nodes = proof.nodes.len();
     r.newest32_proof_bytes = proof.byte_len();
+    r.newest32_proof_frame_bytes = rookery_sync::wire::encode_frame(&Response::Proof {
+        nodes: proof.nodes.clone(),
+        bodies: vec![],
+    })?
+    .len();
 
     // What an existing follower fetches after one and after a thousand new posts.
     let append1 = p.mutate(&root, [(key(n), Some(value(n)))])?;
     r.append1_new_node_bytes = append1.new_bytes();
+    r.append1_frame_bytes = frame_bytes(&append1.nodes)?;
     let append1000 = p.mutate(&root, (n..n + 1000).map(|i| (key(i), Some(value(i)))))?;
     r.append1000_new_node_bytes = append1000.new_bytes();
+    r.append1000_frame_bytes = frame_bytes(&append1000.nodes)?;
 
     // The same two figures at 40 tree sizes spread over (N/2, N]: the rightmost node of each
     // level holds whatever follows that level's last boundary, so one size says little. The
@@ -441,21 +481,24 @@ fn print_report(r: &Report) {
         r.ratio_full_scan_vs_diff
     );
     println!(
-        "proof     newest 32: {} nodes, {} B ({} target ≤ 8192); over {} tree sizes: median {} B, p95 {} B",
+        "proof     newest 32: {} nodes, {} B, {} B as its wire frame ({} target ≤ 8192); over {} tree sizes: median {} B, p95 {} B",
         r.newest32_proof_nodes,
         r.newest32_proof_bytes,
+        r.newest32_proof_frame_bytes,
         check(r.newest32_proof_bytes <= 8192),
         r.tips_measured,
         r.newest32_proof_bytes_p50,
         r.newest32_proof_bytes_p95
     );
     println!(
-        "append    1 entry: {} B of new nodes ({} target ≤ 5120), over {} tree sizes: median {} B, p95 {} B; 1000 entries: {} B",
+        "append    1 entry: {} B of new nodes, {} B as wire frames ({} target ≤ 5120), over {} tree sizes: median {} B, p95 {} B; 1000 entries: {} B, {} B as frames",
         r.append1_new_node_bytes,
+        r.append1_frame_bytes,
         check(r.append1_new_node_bytes <= 5120),
         r.tips_measured,
         r.append1_new_node_bytes_p50,
         r.append1_new_node_bytes_p95,
-        r.append1000_new_node_bytes
+        r.append1000_new_node_bytes,
+        r.append1000_frame_bytes
     );
 }

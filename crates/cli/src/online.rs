@@ -185,6 +185,13 @@ async fn terminated() {
     std::future::pending::<()>().await
 }
 
+/// Whether `author`'s feed is here: their head, with its trees (a head a subscription showed,
+/// taken alone, is not yet).
+fn holds(node: &Node, author: &rookery_feed::PublicKey) -> bool {
+    node.store().head(author).ok().flatten().is_some()
+        && node.store().head_alone(author).ok() == Some(false)
+}
+
 pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> anyhow::Result<()> {
     let options = options(net, peers)?;
     runtime()?.block_on(async {
@@ -199,7 +206,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
             let followed = node.followed()?;
             let held = followed
                 .iter()
-                .filter(|a| node.store().head(a).ok().flatten().is_some())
+                .filter(|a| holds(&node, a))
                 .count();
             let settled = started.elapsed() > Duration::from_secs(2)
                 && !n.busy()
@@ -213,7 +220,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
         let followed = node.followed()?;
         let held = followed
             .iter()
-            .filter(|a| node.store().head(a).ok().flatten().is_some())
+            .filter(|a| holds(&node, a))
             .count();
         say!(
             "synced with {} peer(s); {held} of {} followed feeds here",

@@ -92,7 +92,9 @@ impl Node {
         let author = head.head().author;
         let before = self.store.head(&author)?.map(|h| h.head().roots.mentions);
         let imported = self.store.import(head, nodes, bodies)?;
-        if imported.update != HeadUpdate::Same {
+        // A head taken alone had none of its trees: all of them is news now.
+        let before = before.filter(|_| !imported.first);
+        if imported.update != HeadUpdate::Same || imported.first {
             let _ = self.changes.send(author);
             self.emit(NodeEvent::HeadImported {
                 author,
@@ -108,6 +110,31 @@ impl Node {
             }
         }
         Ok(imported)
+    }
+
+    /// Takes in, in one transaction, the heads of authors not held at all (what a
+    /// subscription's first answer shows of people just followed) with some nodes and bodies
+    /// of their trees (each checked here again), so reads know at once what each of them
+    /// holds, and how new it is; the rest of their trees is fetched as reads and first screens
+    /// need it. Heads of authors held already are left to [`Node::import_checked`]; the first
+    /// import after this one treats everything as new (its mentions are notified). Returns the
+    /// heads taken.
+    pub fn take_new_heads(
+        &self,
+        heads: &[SignedHead],
+        nodes: &[NodeBytes],
+        bodies: &[SignedMessage],
+    ) -> Result<Vec<SignedHead>, NodeError> {
+        let taken = self.store.import_new_heads(heads, nodes, bodies)?;
+        for h in &taken {
+            let author = h.head().author;
+            let _ = self.changes.send(author);
+            self.emit(NodeEvent::HeadImported {
+                author,
+                seq: h.head().seq,
+            });
+        }
+        Ok(taken)
     }
 
     /// Takes in nodes and bodies fetched on their own (what a read met missing), each already

@@ -20,6 +20,9 @@ pub(crate) const PEERS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition:
 pub(crate) const FORKS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("forks");
 /// Authors the local identity blocked: `author → seq of the Block message`.
 pub(crate) const BLOCKED: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("blocked");
+/// Heads taken alone, before any of their trees (what a subscription shows of people just
+/// followed): `author → ()`, until the first import with the trees.
+pub(crate) const ALONE: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::new("heads_alone");
 
 /// Creates the feed tables (part of a new database, and of migration 1 → 2).
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
@@ -29,6 +32,7 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(PEERS)?;
     txn.open_table(FORKS)?;
     txn.open_table(BLOCKED)?;
+    txn.open_table(ALONE)?;
     Ok(())
 }
 
@@ -75,6 +79,10 @@ pub struct Imported {
     pub nodes: usize,
     /// Bodies written.
     pub bodies: usize,
+    /// The head held before had been taken alone ([`Store::import_new_heads`]): this is the
+    /// first import with its trees, so everything in them is new to the reader, even if the
+    /// head is the same.
+    pub first: bool,
 }
 
 impl Store {
@@ -96,6 +104,7 @@ impl Store {
         self.guard(|| {
             let txn = self.db.begin_write()?;
             txn.open_table(HEADS)?.remove(author.as_bytes())?;
+            txn.open_table(ALONE)?.remove(author.as_bytes())?;
             txn.commit()?;
             Ok(())
         })
@@ -190,6 +199,64 @@ impl Store {
         })
     }
 
+    /// Whether `author`'s head was taken alone and no import with its trees has followed.
+    pub fn head_alone(&self, author: &PublicKey) -> Result<bool, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            Ok(txn.open_table(ALONE)?.get(author.as_bytes())?.is_some())
+        })
+    }
+
+    /// Takes in the heads of authors held not at all, with some nodes and bodies of their
+    /// trees (the rest come later), in one transaction; a head of an author held already, or
+    /// known to have forked, is left out. Each head's signature was checked by its decoder;
+    /// every node is checked here (hash, strict decode) and every body's author must be one of
+    /// the heads'. Returns the heads taken.
+    pub fn import_new_heads(
+        &self,
+        heads: &[SignedHead],
+        nodes: &[NodeBytes],
+        bodies: &[SignedMessage],
+    ) -> Result<Vec<SignedHead>, Error> {
+        self.guard(|| {
+            for n in nodes {
+                verify_node(&n.id, &n.bytes).map_err(Error::BadNode)?;
+            }
+            let authors: std::collections::HashSet<PublicKey> =
+                heads.iter().map(|h| h.head().author).collect();
+            if bodies
+                .iter()
+                .any(|b| !authors.contains(&b.message().author))
+            {
+                return Err(rookery_feed::FeedError::WrongAuthor.into());
+            }
+            let txn = self.db.begin_write()?;
+            let mut taken = Vec::new();
+            {
+                let forks = txn.open_table(FORKS)?;
+                let mut table = txn.open_table(HEADS)?;
+                let mut alone = txn.open_table(ALONE)?;
+                for h in heads {
+                    let author = h.head().author;
+                    if table.get(author.as_bytes())?.is_none()
+                        && forks.get(author.as_bytes())?.is_none()
+                    {
+                        table.insert(author.as_bytes(), h.bytes())?;
+                        alone.insert(author.as_bytes(), ())?;
+                        taken.push(h.clone());
+                    }
+                }
+                let mut table = txn.open_table(BODIES)?;
+                for b in bodies {
+                    table.insert(b.id().as_bytes(), b.bytes())?;
+                }
+            }
+            Store::put_nodes_in(&txn, nodes)?;
+            txn.commit()?;
+            Ok(taken)
+        })
+    }
+
     /// Takes in another author's head with nodes and bodies of their trees, after checking
     /// every node (hash, strict decode, chunking) and every body (its author is the head's).
     /// The head is checked against the one held by the acceptance rule: newer or first
@@ -246,6 +313,7 @@ impl Store {
                     Err(e) => return Err(e.into()),
                 }
             };
+            let first = txn.open_table(ALONE)?.remove(author.as_bytes())?.is_some();
             {
                 let mut table = txn.open_table(BODIES)?;
                 for b in bodies {
@@ -256,6 +324,7 @@ impl Store {
             txn.commit()?;
             Ok(Imported {
                 update,
+                first,
                 nodes: nodes.len(),
                 bodies: bodies.len(),
             })

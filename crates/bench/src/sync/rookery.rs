@@ -269,14 +269,23 @@ impl Notify {
         let net = me.start(loopback(false)).await?;
         net.connect(&hub.net.ticket()).await?;
         let all = feeds.len();
-        until("every followed head", Duration::from_secs(120), || {
-            me.followed()
-                .unwrap_or_default()
-                .iter()
-                .filter(|a| me.store().head(a).ok().flatten().is_some())
-                .count()
-                == all
-        })
+        // Caught up: every followed head held with its trees (not just the head, as a
+        // subscription first takes it).
+        until(
+            "every followed first screen",
+            Duration::from_secs(120),
+            || {
+                me.followed()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|a| {
+                        me.store().head(a).ok().flatten().is_some()
+                            && me.store().head_alone(a).ok() == Some(false)
+                    })
+                    .count()
+                    == all
+            },
+        )
         .await?;
         me.mark_seen(None)?;
         net.shutdown().await;

@@ -491,15 +491,25 @@ impl Engine {
                 return;
             }
         };
-        match &held {
+        let alone = self
+            .shared
+            .node
+            .store()
+            .head_alone(&author)
+            .unwrap_or(false);
+        let held = match held {
             // The peer is behind us: nothing to take (not its fault).
             Some(h) if h.head().seq > head.head().seq => return,
-            Some(h) if h.bytes() == head.bytes() => {
+            // Held already, and not alone: the catch-up does the rest.
+            Some(h) if h.bytes() == head.bytes() && !alone => {
                 self.want_backfill(author);
                 return;
             }
-            _ => {}
-        }
+            // A head taken alone (an author never held, their head imported as the
+            // subscription answered), none of its trees: a first screen as for someone new.
+            _ if alone => None,
+            h => h,
+        };
         let Some(s) = self.sessions.get_mut(&peer) else {
             return;
         };
@@ -507,6 +517,7 @@ impl Engine {
             s.waiting.push_back(head);
             return;
         }
+        tracing::debug!(author = %author.fmt_short(), held = held.is_some(), "first screen");
         s.first_screens += 1;
         s.view.fetching = Some(Fetching::FirstScreen(author));
         let client = s.view.client.clone();
@@ -534,22 +545,25 @@ impl Engine {
         if let Some(state) = self.authors.get_mut(&author) {
             state.busy = false;
         }
-        let mut waiting = VecDeque::new();
         if let Some(s) = self.sessions.get_mut(&peer) {
             s.first_screens = s.first_screens.saturating_sub(1);
             if s.first_screens == 0 {
                 s.view.fetching = None;
             }
-            waiting = std::mem::take(&mut s.waiting);
             self.report(&peer);
         }
+        tracing::debug!(author = %author.fmt_short(), ok = result.is_ok(), "first screen done");
         match result {
             Err(e) if e.is_peer_fault() => self.drop_peer(&peer, &e),
             Err(e) => tracing::debug!(peer = %peer.fmt_short(), "head not taken: {e}"),
             Ok(()) => self.fetch_avatar(author, peer),
         }
         self.check_restored(author);
-        for head in waiting {
+        // The heads that waited for a free place, in the order shown (newest first).
+        while let Some(s) = self.sessions.get_mut(&peer)
+            && s.first_screens < FIRST_SCREENS_PER_SESSION
+            && let Some(head) = s.waiting.pop_front()
+        {
             self.take_head(peer, head);
         }
         self.next_for(author);

@@ -31,8 +31,15 @@ pub(crate) async fn run(
     // the newest screen is enough now (the catch-up brings the rest), and the first screen
     // stays small whatever the peer has.
     let near = held.filter(|o| h.seq.saturating_sub(o.head().seq) <= DIFF_UP_TO);
+    // Home's first page may have brought this head's newest posts already.
+    let shown = node
+        .store()
+        .head(&author)?
+        .is_some_and(|s| s.bytes() == head.bytes())
+        && node.has_first_screen(&author);
     let screen = async {
         match near {
+            None if shown => Ok(Batch::default()),
             None => {
                 let q = Query::new(KeyRange::all()).reverse().limit(FIRST_SCREEN);
                 client
@@ -73,6 +80,13 @@ pub(crate) async fn run(
         all.bodies.extend(b.bodies);
     }
     take(shared, client, head, all)
+}
+
+impl crate::Node {
+    /// Whether `author`'s newest posts are here to show (their head alone may be).
+    pub(crate) fn has_first_screen(&self, author: &rookery_feed::PublicKey) -> bool {
+        self.author_feed(author, None, FIRST_SCREEN).is_ok()
+    }
 }
 
 /// Imports `batch` with `head`. A head or data our rules refuse (a rollback, a fork) is the

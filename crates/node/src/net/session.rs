@@ -75,9 +75,45 @@ pub(crate) async fn watch(
                 .store()
                 .head(a)
                 .map_err(|e| ClientError::Local(Box::new(e)))?;
-            held.push((*a, head.map_or(0, |h| h.head().seq)));
+            // A head taken alone (its first screen not fetched yet) counts as nothing held,
+            // so the peer shows it again and the first screen is fetched.
+            let alone = shared
+                .node
+                .store()
+                .head_alone(a)
+                .map_err(|e| ClientError::Local(Box::new(e)))?;
+            let seq = match head {
+                Some(h) if !alone => h.head().seq,
+                _ => 0,
+            };
+            held.push((*a, seq));
         }
-        let (newer, mut sub) = client.subscribe(&held).await?;
+        let (mut newer, mut sub) = client.subscribe(&held).await?;
+        // The heads of people never held are taken at once, alone: Home can show the newest
+        // across all of them by fetching only the trees it needs. Their first screens follow,
+        // the newest first.
+        newer.sort_by_key(|h| std::cmp::Reverse(h.head().timestamp_ms));
+        let new: Vec<SignedHead> = newer
+            .iter()
+            .filter(|h| {
+                held.iter()
+                    .any(|(a, seq)| *a == h.head().author && *seq == 0)
+            })
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            let others: Vec<rookery_feed::Head> = held
+                .iter()
+                .filter(|(_, seq)| *seq > 0)
+                .filter_map(|(a, _)| shared.node.store().head(a).ok().flatten())
+                .map(|h| h.head().clone())
+                .collect();
+            let page = super::first_page::fetch(&client, &new, &others).await?;
+            shared
+                .node
+                .take_new_heads(&new, &page.nodes, &page.bodies)
+                .map_err(|e| ClientError::Local(Box::new(e)))?;
+        }
         for head in newer {
             let _ = inputs.send(Input::HeadShown { peer, conn, head }).await;
         }

@@ -47,8 +47,27 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// One author's place in a merge: the next entry of their `messages` range, or a bound on it
+/// that is read only when the merge reaches it. (The order is never used: one source has one
+/// entry in the heap at a time, and (key, author, source) is unique.)
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Next {
+    /// Not read yet: the key bounds the next entry from above — the head's newest key (or the
+    /// cursor's, if lower) before the range is opened, the last entry taken after.
+    Unread,
+    /// The next entry's value.
+    Entry(Vec<u8>),
+}
+
 impl Ctx<'_> {
     /// Newest-first posts merged from several authors' `messages` indexes, after `cursor`.
+    ///
+    /// Lazy: an author's tree is opened only when the merge reaches the newest key their head
+    /// says they hold (the timestamp and seq of their latest message), so a page of many
+    /// authors reads, and needs, only the trees of the authors it shows. Trees not held are
+    /// all named in one [`NodeError::MissingNodes`] — the merge goes on without them to find
+    /// every author the page may need — so a read through the network fetches one level of all
+    /// of them at once.
     fn merged(
         &self,
         authors: Vec<Head>,
@@ -56,33 +75,56 @@ impl Ctx<'_> {
         limit: usize,
     ) -> Result<Page, NodeError> {
         let trees = &self.node.trees;
-        let mut sources = Vec::new();
-        for head in &authors {
+        let query = |head: &Head| {
             let end = match cursor {
                 None => Bound::Unbounded,
                 Some(c) if head.author.as_bytes() < &c.author => Bound::Included(c.key.to_vec()),
                 Some(c) => Bound::Excluded(c.key.to_vec()),
             };
-            let range = KeyRange {
+            Query::new(KeyRange {
                 start: Bound::Unbounded,
                 end,
-            };
-            sources.push(trees.range(&head.roots.messages, Query::new(range).reverse()));
-        }
+            })
+            .reverse()
+        };
+        let mut sources: Vec<Option<_>> = authors.iter().map(|_| None).collect();
         let mut heap = BinaryHeap::new();
-        for (i, s) in sources.iter_mut().enumerate() {
-            if let Some(item) = s.next() {
-                let (k, v) = item?;
-                heap.push((k, *authors[i].author.as_bytes(), i, v));
+        for (i, head) in authors.iter().enumerate() {
+            if head.seq == 0 {
+                continue;
             }
+            let mut bound = keys::message(head.timestamp_ms, head.seq);
+            if let Some(c) = cursor
+                && bound.as_slice() > c.key.as_slice()
+            {
+                bound = c.key.to_vec();
+            }
+            heap.push((bound, *head.author.as_bytes(), i, Next::Unread));
         }
         let mut items = Vec::new();
         let mut last = None;
-        // Bodies not held yet are all named at once, so they can be fetched in one batch.
-        let mut missing = Vec::new();
+        // What is not held yet is all named at once, so it can be fetched in one batch.
+        let (mut missing_nodes, mut missing) = (Vec::new(), Vec::new());
         while items.len() + missing.len() < limit {
-            let Some((key, author, i, value)) = heap.pop() else {
+            let Some((key, author, i, next)) = heap.pop() else {
                 break;
+            };
+            let value = match next {
+                Next::Unread => {
+                    let source = sources[i].get_or_insert_with(|| {
+                        trees.range(&authors[i].roots.messages, query(&authors[i]))
+                    });
+                    match source.next() {
+                        Some(Ok((k, v))) => heap.push((k, author, i, Next::Entry(v))),
+                        Some(Err(rookery_prolly::Error::MissingNodes(ids))) => {
+                            missing_nodes.extend(ids)
+                        }
+                        Some(Err(e)) => return Err(e.into()),
+                        None => {}
+                    }
+                    continue;
+                }
+                Next::Entry(v) => v,
             };
             let id = id_of(&value)?;
             match self.node.store.body(&id)? {
@@ -97,13 +139,17 @@ impl Ctx<'_> {
                     if genuine && matches!(m.content, Content::Post(_)) {
                         items.push(self.item(body)?);
                     }
-                    last = Some((key, author));
+                    last = Some((key.clone(), author));
                 }
             }
-            if let Some(item) = sources[i].next() {
-                let (k, v) = item?;
-                heap.push((k, *authors[i].author.as_bytes(), i, v));
-            }
+            // The entry after is read when the merge reaches it, not now: a page that ends
+            // here needs no node past its last entry (a first screen's proof holds just those).
+            heap.push((key, author, i, Next::Unread));
+        }
+        if !missing_nodes.is_empty() {
+            missing_nodes.sort();
+            missing_nodes.dedup();
+            return Err(NodeError::MissingNodes(missing_nodes));
         }
         if !missing.is_empty() {
             return Err(NodeError::MissingBodies(missing));
