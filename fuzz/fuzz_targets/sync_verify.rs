@@ -39,6 +39,23 @@ fuzz_target!(|data: &[u8]| {
     let q = Query::new(KeyRange::all()).reverse().limit(32);
     let (nodes, bodies) = parts.split_at(parts.len() / 2);
     let _ = verify::range(&root, &q, &author, nodes.to_vec(), bodies);
+    // A page over two feeds (one with that root), its lowest key and proofs from the pieces.
+    let head = |seq: u64| rookery_feed::Head {
+        author,
+        seq,
+        timestamp_ms: seq,
+        roots: rookery_feed::Roots {
+            messages: root,
+            ..rookery_feed::Roots::empty()
+        },
+        about: None,
+    };
+    let heads = [head(3), head(0)];
+    let lowest = parts.get(1).cloned().filter(|p| !p.is_empty());
+    let proofs = vec![(0, parts.get(2).cloned(), nodes.to_vec())];
+    if let Ok(page) = verify::page(&heads, 2, lowest, proofs, bodies, &[]) {
+        assert!(page.batch.bodies.iter().all(|b| b.message().author == author));
+    }
     let ids: Vec<Hash> = parts.iter().map(|p| Hash::of_node(p)).collect();
     let body_ids: Vec<MessageId> = parts.iter().map(|p| MessageId::of(p)).collect();
     for diff in [true, false] {

@@ -100,6 +100,14 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             )
             .await?;
         }
+        Request::Page { .. } => {
+            // A peer that does not merge: the first screens do the work.
+            let refusal = Response::Error {
+                code: wire::ErrorCode::NotFound,
+                message: "no pages here".into(),
+            };
+            frame(&mut send, &refusal).await?;
+        }
         Request::Diff { to, .. } if s.mode == Mode::Repeat => {
             let node = s.holder.store().get(to).unwrap().unwrap();
             // Full frames, so only the repeat gives it away: 300 MiB if taken.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use iroh::endpoint::{Connection, ConnectionError, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
-use rookery_feed::{PublicKey, SignedHead};
+use rookery_feed::{MessageId, PublicKey, SignedHead};
 use rookery_node::{Bundle, NetConfig, Network, Node};
 use rookery_prolly::{KeyRange, Prolly, Query};
 use rookery_sync::wire::{
@@ -34,6 +34,12 @@ enum Mode {
     Oversized,
     /// Half a frame, then silence.
     Stall,
+    /// Home's first page without the one feed that is on it.
+    PageOmits,
+    /// Home's first page cut at the newest post (a lowest key too high: fewer posts than asked).
+    PageTooShort,
+    /// Home's first page, honest proofs, no bodies.
+    PageNoBodies,
 }
 
 /// What the hostile peer serves, besides its lies.
@@ -118,7 +124,7 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                 )
                 .await?;
             }
-            Mode::WrongNodeBytes => {
+            Mode::WrongNodeBytes | Mode::PageOmits | Mode::PageTooShort | Mode::PageNoBodies => {
                 frame(
                     &mut send,
                     &Response::Heads {
@@ -153,6 +159,93 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                 },
             )
             .await?;
+        }
+        Request::Page { feeds, .. } => {
+            // Home's first page: in WrongNodeBytes, the whole first feed with a node altered;
+            // the Page modes' lies; otherwise a peer that does not merge.
+            let trees = Prolly::new(s.holder.store());
+            let newest = |limit: usize| {
+                let q = Query::new(KeyRange::all()).reverse().limit(limit);
+                let (entries, _) = trees.prove_range(&feeds[0].1, &q).unwrap();
+                let lowest = entries.last().unwrap().0.clone();
+                let q = Query::new(KeyRange {
+                    start: std::ops::Bound::Included(lowest.clone()),
+                    end: std::ops::Bound::Unbounded,
+                })
+                .reverse();
+                let (entries, proof) = trees.prove_range(&feeds[0].1, &q).unwrap();
+                let ids: Vec<MessageId> = entries
+                    .iter()
+                    .map(|(_, v)| MessageId(v.as_slice().try_into().unwrap()))
+                    .collect();
+                let bodies: Vec<Vec<u8>> = s
+                    .holder
+                    .store()
+                    .bodies(&ids)
+                    .unwrap()
+                    .into_iter()
+                    .flatten()
+                    .map(|b| b.bytes().to_vec())
+                    .collect();
+                (lowest, proof.nodes, bodies)
+            };
+            let lie = match s.mode {
+                Mode::PageOmits => Some(Response::Page {
+                    lowest: None,
+                    proofs: vec![],
+                    bodies: vec![],
+                    not_held: vec![],
+                }),
+                Mode::PageTooShort => {
+                    let (lowest, nodes, bodies) = newest(1);
+                    Some(Response::Page {
+                        lowest: Some(lowest.clone()),
+                        proofs: vec![(0, Some(lowest.clone()), nodes)],
+                        bodies,
+                        not_held: vec![],
+                    })
+                }
+                Mode::PageNoBodies => {
+                    let (lowest, nodes, _) = newest(32);
+                    Some(Response::Page {
+                        lowest: Some(lowest.clone()),
+                        proofs: vec![(0, Some(lowest.clone()), nodes)],
+                        bodies: vec![],
+                        not_held: vec![],
+                    })
+                }
+                _ => None,
+            };
+            if let Some(lie) = lie {
+                frame(&mut send, &lie).await?;
+            } else if s.mode == Mode::WrongNodeBytes {
+                let q = Query::new(KeyRange::all()).reverse();
+                let (_, mut proof) = Prolly::new(s.holder.store())
+                    .prove_range(&feeds[0].1, &q)
+                    .unwrap();
+                let n = &mut proof.nodes[0];
+                let mid = n.len() / 2;
+                n[mid] ^= 0x40;
+                frame(
+                    &mut send,
+                    &Response::Page {
+                        lowest: None,
+                        proofs: vec![(0, None, proof.nodes)],
+                        bodies: vec![],
+                        not_held: vec![],
+                    },
+                )
+                .await?;
+            } else {
+                frame(
+                    &mut send,
+                    &Response::Error {
+                        code: wire::ErrorCode::NotFound,
+                        message: "no pages here".into(),
+                    },
+                )
+                .await?;
+            }
         }
         Request::Diff { .. } | Request::Fetch { .. } => {
             frame(
@@ -246,6 +339,9 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
         Mode::Fork,
         Mode::Oversized,
         Mode::Stall,
+        Mode::PageOmits,
+        Mode::PageTooShort,
+        Mode::PageNoBodies,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let node = Arc::new(Node::open(dir.path()).unwrap());

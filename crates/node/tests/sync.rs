@@ -159,12 +159,13 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
             .collect()
     };
     assert_eq!(ids(&b.node), ids(&a.node));
-    // One exchange of heads (the subscription's first answer) and one Range; the mentions of
-    // me came with one Diff on my key range, sent with the Range.
+    // One exchange of heads (the subscription's first answer) and one Page (Home's first
+    // page, which is this author's newest 32: the first screen needs no Range after it); the
+    // mentions of me came with one Diff on my key range.
     let c = b.net.counters(&a.node.id()).unwrap();
     assert_eq!(
-        (c.subscribe, c.range, c.diff, c.fetch),
-        (1, 1, 1, 0),
+        (c.subscribe, c.page, c.range, c.diff, c.fetch),
+        (1, 1, 0, 1, 0),
         "{c:?}"
     );
     // Only the proof nodes (and the path into my mentions range) were fetched.
@@ -451,4 +452,55 @@ async fn following_many_people_in_one_session_keeps_one_subscription() {
     assert!(me.node.store().head(&stranger.author()).unwrap().is_none());
     hub.net.shutdown().await;
     me.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_following_many_has_home_with_their_heads() {
+    // Forty people with forty posts each, at different paces, all on a hub a newcomer follows
+    // them through. Home's first page is complete the moment their heads are here: heads and
+    // the first page's ranges are taken in one transaction, before any first screen.
+    let hub = peer(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let me = Arc::new(Node::open(dir.path()).unwrap());
+    let mut people = Vec::new();
+    for i in 0..40u64 {
+        let spacing = 60_000 * (1 + (i * 7919) % 50);
+        let last = 1_800_000_000_000 - (i * 104_729_000) % 86_400_000;
+        let mut f = FeedBuilder::new(rookery_feed::SecretKey::generate(), Rng::new(500 + i))
+            .timed(last - spacing * 39, spacing);
+        hub.node.import(&f.posts(40, None).unwrap()).unwrap();
+        me.follow(f.author()).unwrap();
+        people.push(f.author());
+    }
+    // What Home must show, read where everything is held.
+    let all_dir = tempfile::tempdir().unwrap();
+    let all = Node::open(all_dir.path()).unwrap();
+    for p in &people {
+        all.import(&hub.node.export(p).unwrap()).unwrap();
+        all.follow(*p).unwrap();
+    }
+    let ids = |p: rookery_node::Page| p.items.iter().map(|i| i.message.id()).collect::<Vec<_>>();
+    let want = ids(all.timeline(None, FIRST_SCREEN).unwrap());
+    let net = me.start(loopback(false)).await.unwrap();
+    net.connect(&hub.net.ticket()).await.unwrap();
+    until("every head", || {
+        people
+            .iter()
+            .all(|p| me.store().head(p).is_ok_and(|h| h.is_some()))
+    })
+    .await;
+    // Read here alone, no network: the page is already whole.
+    assert_eq!(ids(me.timeline(None, FIRST_SCREEN).unwrap()), want);
+    assert_eq!(net.counters(&hub.node.id()).unwrap().subscribe, 1);
+    // Then every person's own first screen, and their mentions and profiles, as before.
+    until("every first screen", || {
+        people.iter().all(|p| {
+            me.author_feed(p, None, FIRST_SCREEN)
+                .is_ok_and(|f| ids(f) == ids(all.author_feed(p, None, FIRST_SCREEN).unwrap()))
+                && !me.store().head_alone(p).unwrap()
+        })
+    })
+    .await;
+    net.shutdown().await;
+    hub.net.shutdown().await;
 }

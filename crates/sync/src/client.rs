@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
-use rookery_feed::{Index, MessageId, PublicKey, SignedHead};
+use rookery_feed::{Head, Index, MessageId, PublicKey, SignedHead};
 use rookery_prolly::{Hash, KeyRange, Query};
 
-use crate::verify::{self, Batch, Fault, NodeStream, RangeAnswer};
+use crate::verify::{self, Batch, Fault, NodeStream, PageAnswer, RangeAnswer};
 use crate::wire::{
     ErrorCode, Hello, PROTOCOL_VERSION, Request, Response, WireError, WireRange, encode_frame,
     read_frame_sized,
@@ -98,12 +98,12 @@ pub fn answer_deadline(frame_timeout: Duration, max_bytes: u64) -> Duration {
 }
 
 /// The kinds of request, for counting.
-const KINDS: usize = 4;
+const KINDS: usize = 5;
 
 /// What a client has sent and received on one connection.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Requests by kind: range, diff, fetch, subscribe.
+    /// Requests by kind: range, diff, fetch, subscribe, page.
     pub requests: [AtomicU64; KINDS],
     /// Frame bytes received.
     pub bytes_in: AtomicU64,
@@ -126,6 +126,8 @@ pub struct CountersSnapshot {
     pub fetch: u64,
     /// `Subscribe` requests.
     pub subscribe: u64,
+    /// `Page` requests.
+    pub page: u64,
     /// Frame bytes received.
     pub bytes_in: u64,
     /// Frame bytes sent.
@@ -139,7 +141,7 @@ pub struct CountersSnapshot {
 impl CountersSnapshot {
     /// Every request made.
     pub fn requests(&self) -> u64 {
-        self.range + self.diff + self.fetch + self.subscribe
+        self.range + self.diff + self.fetch + self.subscribe + self.page
     }
 }
 
@@ -152,6 +154,7 @@ impl Counters {
             diff: r(1),
             fetch: r(2),
             subscribe: r(3),
+            page: r(4),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             nodes_in: self.nodes_in.load(Ordering::Relaxed),
@@ -225,6 +228,7 @@ impl Client {
             Request::Diff { .. } => 1,
             Request::Fetch { .. } => 2,
             Request::Subscribe { .. } => 3,
+            Request::Page { .. } => 4,
         };
         self.counters.requests[kind].fetch_add(1, Ordering::Relaxed);
         let mut bytes = encode_frame(&Hello {
@@ -300,6 +304,31 @@ impl Client {
             _ => return Err(Fault::UnexpectedFrame("a proof").into()),
         };
         let answer = verify::range(root, query, author, nodes, &bodies)?;
+        self.counters.took(&answer.batch);
+        Ok(answer)
+    }
+
+    /// The newest `limit` posts across the `messages` trees of `heads` (signed heads the asker
+    /// holds), merged by the peer, verified: every feed that can have entries on the page has
+    /// all of them proved, and the page's lowest key is the `limit`-th post's.
+    pub async fn page(&self, heads: &[Head], limit: u32) -> Result<PageAnswer, ClientError> {
+        let req = Request::Page {
+            feeds: heads.iter().map(|h| (h.author, h.roots.messages)).collect(),
+            limit,
+        };
+        let (_send, mut recv) = self.open(&req).await?;
+        let answer = match self.frame(&mut recv).await? {
+            Response::Page {
+                lowest,
+                proofs,
+                bodies,
+                not_held,
+            } => verify::page(heads, limit, lowest, proofs, &bodies, &not_held)?,
+            Response::Error { code, message } => {
+                return Err(ClientError::Refused { code, message });
+            }
+            _ => return Err(Fault::UnexpectedFrame("a page").into()),
+        };
         self.counters.took(&answer.batch);
         Ok(answer)
     }

@@ -22,5 +22,5 @@ pub mod wire;
 pub use client::{Client, ClientError, CountersSnapshot, Rejection, Subscription};
 pub use net::{NetOptions, Ticket, bind_endpoint};
 pub use server::{Limits, Server, SyncProtocol, close};
-pub use verify::{Batch, Fault, RangeAnswer};
+pub use verify::{Batch, Fault, PageAnswer, RangeAnswer};
 pub use wire::ALPN;

@@ -9,9 +9,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rookery_feed::{FeedError, MessageId, PublicKey, SignedHead, SignedMessage};
+use std::ops::Bound;
+
+use rookery_feed::{
+    Content, FeedError, Head, MessageId, PublicKey, SignedHead, SignedMessage, keys,
+};
 use rookery_prolly::node::Val;
-use rookery_prolly::{Hash, KeyValue, NodeBytes, Query, RangeProof, verify_node};
+use rookery_prolly::{Hash, KeyRange, KeyValue, NodeBytes, Query, RangeProof, verify_node};
 
 /// Why a peer's answer was refused. Each is the peer's fault.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,11 @@ pub enum Fault {
     /// A pushed head no newer than one this subscription already brought.
     #[error("a head pushed again")]
     RepeatedHead,
+    /// A `Page` answer that leaves out what it must show, or whose lowest key is not the
+    /// page's: too high (fewer posts than asked from it up), too low (as many above it), or a
+    /// feed that can have entries on it neither proved nor said not held.
+    #[error("the page is not the page asked for: {0}")]
+    BadPage(&'static str),
     /// Data that verified but that the asker's own rules refuse (a head going back within a
     /// session, a rollback or a fork found on import).
     #[error("refused: {0}")]
@@ -85,6 +94,17 @@ pub struct RangeAnswer {
     /// The query's entries.
     pub entries: Vec<KeyValue>,
     /// The proof nodes and the bodies sent with them.
+    pub batch: Batch,
+}
+
+/// The answer to a `Page`, verified.
+#[derive(Debug)]
+pub struct PageAnswer {
+    /// The page's lowest key (`None`: every entry of the feeds held is here).
+    pub lowest: Option<Vec<u8>>,
+    /// The feeds the peer did not hold at the root asked (their part of the page is unknown).
+    pub not_held: Vec<PublicKey>,
+    /// The proof nodes and bodies.
     pub batch: Batch,
 }
 
@@ -219,6 +239,114 @@ pub fn range(
         .collect();
     Ok(RangeAnswer {
         entries,
+        batch: Batch { nodes, bodies },
+    })
+}
+
+/// Checks a `Page` answer for `heads` (signed heads the asker holds): each proof is the whole
+/// range from `lowest` up of its feed's `messages` tree under the root asked; every feed whose
+/// newest key (its head's timestamp and seq) is at `lowest` or above is proved or said not
+/// held; every entry proved has its body; and `lowest` is the key of the `limit`-th newest post
+/// among them — as many posts from it up, fewer above it (`None`: fewer in all, every feed
+/// held proved whole).
+pub fn page(
+    heads: &[Head],
+    limit: u32,
+    lowest: Option<Vec<u8>>,
+    proofs: Vec<crate::wire::PageProof>,
+    bodies: &[Vec<u8>],
+    not_held: &[u32],
+) -> Result<PageAnswer, Fault> {
+    let mut covered = vec![false; heads.len()];
+    for i in proofs
+        .iter()
+        .map(|(i, _, _)| *i)
+        .chain(not_held.iter().copied())
+    {
+        match covered.get_mut(i as usize) {
+            Some(c) if !*c => *c = true,
+            _ => return Err(Fault::BadPage("a feed not asked about, or twice")),
+        }
+    }
+    for (h, c) in heads.iter().zip(&covered) {
+        let may_be_on_it = h.seq > 0
+            && lowest
+                .as_ref()
+                .is_none_or(|l| keys::message(h.timestamp_ms, h.seq) >= *l);
+        if may_be_on_it && !c {
+            return Err(Fault::BadPage("a feed that can be on the page is missing"));
+        }
+    }
+    // Every entry on the page proved, by the feed it is in (the one below it, which says where
+    // the feed goes on, is proved too but needs no body).
+    let mut entries: Vec<(usize, KeyValue)> = Vec::new();
+    let mut nodes = Vec::new();
+    for (i, from, proof) in proofs {
+        let h = &heads[i as usize];
+        match (&from, &lowest) {
+            (Some(f), Some(l)) if f <= l => {}
+            (None, _) => {}
+            _ => return Err(Fault::BadPage("a proof that starts above the page")),
+        }
+        let query = Query::new(KeyRange {
+            start: from.map_or(Bound::Unbounded, Bound::Included),
+            end: Bound::Unbounded,
+        })
+        .reverse();
+        let proof = RangeProof { nodes: proof };
+        let found = rookery_prolly::verify_range(&h.roots.messages, &query, &proof)
+            .map_err(Fault::BadProof)?;
+        entries.extend(
+            found
+                .into_iter()
+                .filter(|(k, _)| lowest.as_ref().is_none_or(|l| k >= l))
+                .map(|e| (i as usize, e)),
+        );
+        nodes.extend(proof.nodes.into_iter().map(|bytes| NodeBytes {
+            id: Hash::of_node(&bytes),
+            bytes,
+        }));
+    }
+    let named: HashSet<&[u8]> = entries.iter().map(|(_, (_, v))| v.as_slice()).collect();
+    let authors: HashSet<PublicKey> = heads.iter().map(|h| h.author).collect();
+    let mut bodies = filter_bodies(decode_bodies(bodies)?, None, |id| {
+        named.contains(id.0.as_slice())
+    })?;
+    // Only the feeds' own messages are kept (an index may name another author's).
+    bodies.retain(|b| authors.contains(&b.message().author));
+    let by_id: HashMap<MessageId, &SignedMessage> = bodies.iter().map(|b| (b.id(), b)).collect();
+    // The posts counted as the reader counts them: the index author's own post, at the key
+    // its timestamp and seq make.
+    let (mut from, mut above) = (0u32, 0u32);
+    for (i, (key, value)) in &entries {
+        let id = <[u8; 32]>::try_from(value.as_slice())
+            .map(MessageId)
+            .map_err(|_| Fault::BadPage("an entry that names no message"))?;
+        let body = by_id
+            .get(&id)
+            .ok_or(Fault::BadPage("an entry on the page without its body"))?;
+        let m = body.message();
+        let post = m.author == heads[*i].author
+            && *key == keys::message(m.timestamp_ms, m.seq)
+            && matches!(m.content, Content::Post(_));
+        if post {
+            from += 1;
+            if lowest.as_ref().is_some_and(|l| key > l) {
+                above += 1;
+            }
+        }
+    }
+    match &lowest {
+        Some(_) if from < limit => return Err(Fault::BadPage("fewer posts than asked")),
+        Some(_) if above >= limit => {
+            return Err(Fault::BadPage("a lowest key lower than the page's"));
+        }
+        None if from >= limit => return Err(Fault::BadPage("a page said to be all there is")),
+        _ => {}
+    }
+    Ok(PageAnswer {
+        lowest,
+        not_held: not_held.iter().map(|i| heads[*i as usize].author).collect(),
         batch: Batch { nodes, bodies },
     })
 }

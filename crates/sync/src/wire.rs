@@ -20,8 +20,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The ALPN protocol name.
 pub const ALPN: &[u8] = b"rookery/sync/2";
 /// The protocol version sent in [`Hello`]. Version 2 replaced `Nodes` by `Fetch` and dropped
-/// the one-shot `Heads` and `Newer` (a subscription's first frame answers both).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// the one-shot `Heads` and `Newer` (a subscription's first frame answers both); version 3
+/// added `Page` (a version-2 server would take it for a malformed request).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
 /// The largest request frame a server reads: the largest request the limits allow (a `Fetch`
@@ -35,6 +36,10 @@ pub const MAX_HASHES: usize = 1024;
 pub const MAX_RANGE_LIMIT: u32 = 1000;
 /// The longest key in a range bound.
 pub const MAX_BOUND_KEY: usize = rookery_prolly::MAX_KEY_LEN;
+/// The most feeds one `Page` names.
+pub const MAX_PAGE_FEEDS: usize = 256;
+/// The most posts one `Page` asks for.
+pub const MAX_PAGE_LIMIT: u32 = 64;
 
 /// Close code: a normal goodbye.
 pub const CLOSE_NORMAL: u32 = 0;
@@ -131,7 +136,20 @@ pub enum Request {
         /// Whose, and the seq the asker holds (0: none).
         authors: Vec<(PublicKey, u64)>,
     },
+    /// The newest `limit` posts across several feeds' `messages` trees, merged by the peer: a
+    /// home timeline's first page in one round trip, with only the nodes and bodies on it.
+    /// Answered with one `Page` frame.
+    Page {
+        /// Whose, each under the `messages` root of a signed head the asker holds.
+        feeds: Vec<(PublicKey, Hash)>,
+        /// How many posts.
+        limit: u32,
+    },
 }
+
+/// One feed's part of a `Page` answer: the feed's place in the request, the first key of its
+/// range (`None`: the whole feed), the proof's encoded nodes.
+pub type PageProof = (u32, Option<Vec<u8>>, Vec<Vec<u8>>);
 
 /// Why a request is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +195,22 @@ pub enum Response {
     Head {
         /// The signed head.
         head: Vec<u8>,
+    },
+    /// The answer to a `Page`. `lowest` is the key of the `limit`-th newest post across the
+    /// feeds held (`None`: they hold fewer, and all of them is here). For every feed with
+    /// entries from `lowest` up, a range proof of all its entries from its first key below
+    /// `lowest` up (so a reader merging the feeds knows where each one goes on; `None`: the
+    /// whole feed), and the bodies of the entries from `lowest` up. A feed with none is left
+    /// out: its head says its newest key is below `lowest`.
+    Page {
+        /// The page's lowest key.
+        lowest: Option<Vec<u8>>,
+        /// Range proofs.
+        proofs: Vec<PageProof>,
+        /// Signed message bodies.
+        bodies: Vec<Vec<u8>>,
+        /// Feeds the peer does not hold at the root given (by place in the request).
+        not_held: Vec<u32>,
     },
     /// The request was refused.
     Error {
@@ -231,6 +265,12 @@ impl Request {
                 Err(WireError::OverLimit("hashes"))
             }
             Request::Range { limit, .. } if *limit > MAX_RANGE_LIMIT => {
+                Err(WireError::OverLimit("limit"))
+            }
+            Request::Page { feeds, .. } if feeds.len() > MAX_PAGE_FEEDS => {
+                Err(WireError::OverLimit("feeds"))
+            }
+            Request::Page { limit, .. } if *limit == 0 || *limit > MAX_PAGE_LIMIT => {
                 Err(WireError::OverLimit("limit"))
             }
             Request::Range { range, .. } | Request::Diff { range, .. } if !bound_ok(range) => {

@@ -1,87 +1,42 @@
 //! Home's first page for people never held: when a subscription first shows the heads of many
-//! newly followed people, only those who can appear on the first page of the merged timeline
-//! need descending. A head carries the key of its author's newest message (its timestamp and
-//! seq), so the page's lowest key is at least the [`FIRST_SCREEN`]-th highest of those keys:
-//! only authors whose newest is that new can be on it, and only their entries from that key
-//! up — and the author whose newest is the `j`-th newest (from 0) can have at most
-//! `FIRST_SCREEN - j` of them on it, as each of the `j` before has one newer. One `Range` each,
-//! from that key and with that limit, asked together — one round trip — and imported with the
-//! new heads in one transaction, so Home reads complete the moment the heads appear. Each
+//! newly followed people, the peer merges their `messages` trees and answers the newest
+//! [`FIRST_SCREEN`] posts across them in one `Page` request — proofs of exactly the entries on
+//! the page and their bodies, verified against the heads (rookery-sync's `verify::page`) — and
+//! they are imported with the new heads in one transaction, so Home reads complete the moment
+//! the heads appear. A head carries the key of its author's newest message (its timestamp and
+//! seq), so only the [`FIRST_SCREEN`] heads with the newest keys can be on the page. Each
 //! person's own first screen follows, the newest first.
 
-use std::ops::Bound;
-
-use rookery_feed::{Head, Index, SignedHead, keys};
-use rookery_prolly::{KeyRange, Query};
+use rookery_feed::{Head, SignedHead, keys};
 use rookery_sync::{Batch, Client, ClientError};
-use tokio::task::JoinSet;
 
 use super::FIRST_SCREEN;
-
-/// The most `Range` requests asked at once for a first page (the server takes 48 in flight).
-const AT_ONCE: usize = FIRST_SCREEN;
 
 /// The newest key a head's messages index holds.
 fn newest_key(h: &Head) -> Vec<u8> {
     keys::message(h.timestamp_ms, h.seq)
 }
 
-/// The entries of `new` heads that can be on Home's first page, next to what `held` heads
-/// (other followed people, already here) hold: the proof nodes and bodies, verified. What a
-/// peer fails to give is left to the first screens; a peer that lies (a proof that does not
-/// verify) is an error, and nothing it sent, its heads included, is kept.
-pub(crate) async fn fetch(
-    client: &Client,
-    new: &[SignedHead],
-    held: &[Head],
-) -> Result<Batch, ClientError> {
-    let mut tops: Vec<Vec<u8>> = held
+/// The entries of `new` heads on Home's first page among them: the proof nodes and bodies,
+/// verified. A peer that cannot answer leaves it to the first screens; a peer that lies (an
+/// answer that does not verify) is an error, and nothing it sent, its heads included, is kept.
+pub(crate) async fn fetch(client: &Client, new: &[SignedHead]) -> Result<Batch, ClientError> {
+    let mut heads: Vec<Head> = new
         .iter()
-        .chain(new.iter().map(|h| h.head()))
+        .map(|h| h.head().clone())
         .filter(|h| h.seq > 0)
-        .map(newest_key)
         .collect();
-    tops.sort_unstable_by(|a, b| b.cmp(a));
-    // Fewer authors than a page: no bound from the heads.
-    let lowest = tops.get(FIRST_SCREEN - 1).cloned();
-    // The rank of each new head among all the newest keys, held heads included.
-    let mut candidates: Vec<(usize, &SignedHead)> = new
-        .iter()
-        .filter(|h| h.head().seq > 0)
-        .filter(|h| lowest.as_ref().is_none_or(|l| newest_key(h.head()) >= *l))
-        .map(|h| {
-            let key = newest_key(h.head());
-            (tops.iter().take_while(|t| **t > key).count(), h)
-        })
-        .filter(|(rank, _)| *rank < FIRST_SCREEN)
-        .collect();
-    candidates.sort_by_key(|(rank, _)| *rank);
-    candidates.truncate(AT_ONCE);
-    let mut asks = JoinSet::new();
-    for (rank, h) in candidates {
-        let (client, h) = (client.clone(), h.head().clone());
-        let range = KeyRange {
-            start: lowest.clone().map_or(Bound::Unbounded, Bound::Included),
-            end: Bound::Unbounded,
-        };
-        let q = Query::new(range).reverse().limit(FIRST_SCREEN - rank);
-        asks.spawn(async move {
-            client
-                .range(&h.author, Index::Messages, &h.roots.messages, &q)
-                .await
-        });
+    heads.sort_unstable_by_key(|h| std::cmp::Reverse(newest_key(h)));
+    heads.truncate(FIRST_SCREEN);
+    if heads.is_empty() {
+        return Ok(Batch::default());
     }
-    let mut all = Batch::default();
-    while let Some(r) = asks.join_next().await {
-        match r {
-            Ok(Ok(a)) => {
-                all.nodes.extend(a.batch.nodes);
-                all.bodies.extend(a.batch.bodies);
-            }
-            Ok(Err(e)) if e.is_misbehaviour() => return Err(e),
-            Ok(Err(e)) => tracing::debug!("a first-page range failed: {e}"),
-            Err(_) => {}
+    match client.page(&heads, FIRST_SCREEN as u32).await {
+        Ok(page) => Ok(page.batch),
+        Err(e) if e.is_misbehaviour() => Err(e),
+        Err(e) => {
+            tracing::debug!("Home's first page not answered: {e}");
+            Ok(Batch::default())
         }
     }
-    Ok(all)
 }

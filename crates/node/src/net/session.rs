@@ -102,13 +102,7 @@ pub(crate) async fn watch(
             .cloned()
             .collect();
         if !new.is_empty() {
-            let others: Vec<rookery_feed::Head> = held
-                .iter()
-                .filter(|(_, seq)| *seq > 0)
-                .filter_map(|(a, _)| shared.node.store().head(a).ok().flatten())
-                .map(|h| h.head().clone())
-                .collect();
-            let page = super::first_page::fetch(&client, &new, &others).await?;
+            let page = super::first_page::fetch(&client, &new).await?;
             shared
                 .node
                 .take_new_heads(&new, &page.nodes, &page.bodies)

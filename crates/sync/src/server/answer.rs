@@ -85,6 +85,148 @@ impl Answers {
                 leaf_bodies,
             } => self.fetch(nodes, bodies, leaf_bodies),
             Request::Subscribe { .. } => one(error(ErrorCode::Internal, "not here")),
+            Request::Page { feeds, limit } => one(self.page(&feeds, limit)),
+        }
+    }
+
+    /// The newest `limit` posts across `feeds`: a k-way merge of reverse scans of their
+    /// `messages` trees down to the `limit`-th post, then for each feed with entries from that
+    /// key up, a range proof of them all, and their bodies. A feed whose tree or bodies are not
+    /// all here is said not held, and the merge is made again without it.
+    fn page(&self, feeds: &[(PublicKey, Hash)], limit: u32) -> Response {
+        use std::collections::BinaryHeap;
+        let mut not_held: Vec<u32> = Vec::new();
+        let (lowest, on_page) = 'merge: loop {
+            let mut heap = BinaryHeap::new();
+            let mut sources: Vec<_> = feeds.iter().map(|_| None).collect();
+            let all = Query::new(KeyRange::all()).reverse();
+            for (i, (author, root)) in feeds.iter().enumerate() {
+                if not_held.contains(&(i as u32)) {
+                    continue;
+                }
+                if self.held(author).is_err() {
+                    not_held.push(i as u32);
+                    continue;
+                }
+                let mut source = self.trees.range(root, all.clone());
+                match source.next() {
+                    Some(Ok((k, v))) => heap.push((k, usize::MAX - i, v)),
+                    Some(Err(rookery_prolly::Error::MissingNodes(_))) => {
+                        not_held.push(i as u32);
+                        continue;
+                    }
+                    Some(Err(e)) => return internal(e),
+                    None => {}
+                }
+                sources[i] = Some(source);
+            }
+            // Largest key first; among equal keys, the feed asked first.
+            let mut on_page = vec![false; feeds.len()];
+            let mut posts = 0u32;
+            let mut lowest = None;
+            while let Some((key, rank, value)) = heap.pop() {
+                let i = usize::MAX - rank;
+                on_page[i] = true;
+                if let Some(id) = id_of(&value) {
+                    let body = match self.store().body(&id) {
+                        Ok(Some(b)) => b,
+                        Ok(None) => {
+                            not_held.push(i as u32);
+                            continue 'merge;
+                        }
+                        Err(e) => return internal(e),
+                    };
+                    let m = body.message();
+                    if m.author == feeds[i].0
+                        && key == rookery_feed::keys::message(m.timestamp_ms, m.seq)
+                        && matches!(m.content, rookery_feed::Content::Post(_))
+                    {
+                        posts += 1;
+                        if posts == limit {
+                            lowest = Some(key);
+                            break;
+                        }
+                    }
+                }
+                match sources[i].as_mut().and_then(|s| s.next()) {
+                    Some(Ok((k, v))) => heap.push((k, rank, v)),
+                    Some(Err(rookery_prolly::Error::MissingNodes(_))) => {
+                        not_held.push(i as u32);
+                        continue 'merge;
+                    }
+                    Some(Err(e)) => return internal(e),
+                    None => {}
+                }
+            }
+            // Ties: a feed whose next entry is at the lowest key is on the page too.
+            if let Some(l) = &lowest {
+                for (k, rank, _) in heap.iter() {
+                    if k >= l {
+                        on_page[usize::MAX - rank] = true;
+                    }
+                }
+            }
+            break (lowest, on_page);
+        };
+        use std::ops::Bound;
+        let (mut proofs, mut ids, mut size) = (Vec::new(), Vec::new(), 0usize);
+        for (i, (_, root)) in feeds.iter().enumerate() {
+            if !on_page[i] || not_held.contains(&(i as u32)) {
+                continue;
+            }
+            // From the feed's first key below the page, so the reader knows what comes next.
+            let from = match &lowest {
+                None => None,
+                Some(l) => {
+                    let below = Query::new(KeyRange {
+                        start: Bound::Unbounded,
+                        end: Bound::Excluded(l.clone()),
+                    })
+                    .reverse()
+                    .limit(1);
+                    match self.trees.range(root, below).next() {
+                        Some(Ok((k, _))) => Some(k),
+                        None => None,
+                        Some(Err(e)) => return internal(e),
+                    }
+                }
+            };
+            let query = Query::new(KeyRange {
+                start: from.clone().map_or(Bound::Unbounded, Bound::Included),
+                end: Bound::Unbounded,
+            })
+            .reverse();
+            let (entries, proof) = match self.trees.prove_range(root, &query) {
+                Ok(p) => p,
+                Err(e) => return internal(e),
+            };
+            size += proof.byte_len();
+            ids.extend(
+                entries
+                    .iter()
+                    .filter(|(k, _)| lowest.as_ref().is_none_or(|l| k >= l))
+                    .filter_map(|(_, v)| id_of(v)),
+            );
+            proofs.push((i as u32, from, proof.nodes));
+        }
+        let mut bodies = Vec::with_capacity(ids.len());
+        match self.store().bodies(&ids) {
+            Ok(found) => {
+                for b in found.into_iter().flatten() {
+                    size += b.bytes().len() + 8;
+                    bodies.push(b.bytes().to_vec());
+                }
+            }
+            Err(e) => return internal(e),
+        }
+        if size + 64 * 1024 > MAX_FRAME {
+            return error(ErrorCode::TooLarge, "the page is over a frame");
+        }
+        Response::Page {
+            lowest,
+            proofs,
+            bodies,
+            not_held,
         }
     }
 
