@@ -67,9 +67,17 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     let held = s.holder.store().head(&s.author)?.unwrap();
     let trees = Prolly::new(s.holder.store());
     match &req {
-        Request::Subscribe { .. } => {
+        Request::Subscribe { authors, page } => {
             let heads = vec![held.bytes().to_vec()];
             frame(&mut send, &Response::Heads { heads }).await?;
+            if *page > 0 && authors.iter().any(|(a, seq)| *a == s.author && *seq == 0) {
+                // A peer that does not merge a first page: the first screens do the work.
+                let refusal = Response::Error {
+                    code: wire::ErrorCode::NotFound,
+                    message: "no pages here".into(),
+                };
+                frame(&mut send, &refusal).await?;
+            }
             if s.mode == Mode::PushSame {
                 for _ in 0..1000 {
                     let head = held.bytes().to_vec();
@@ -99,14 +107,6 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                 },
             )
             .await?;
-        }
-        Request::Page { .. } => {
-            // A peer that does not merge: the first screens do the work.
-            let refusal = Response::Error {
-                code: wire::ErrorCode::NotFound,
-                message: "no pages here".into(),
-            };
-            frame(&mut send, &refusal).await?;
         }
         Request::Diff { to, .. } if s.mode == Mode::Repeat => {
             let node = s.holder.store().get(to).unwrap().unwrap();

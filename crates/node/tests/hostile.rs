@@ -132,6 +132,8 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                     },
                 )
                 .await?;
+                let root = held.head().roots.messages;
+                frame(&mut send, &first_page(s, &root)).await?;
             }
         },
         Request::Range {
@@ -160,93 +162,6 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             )
             .await?;
         }
-        Request::Page { feeds, .. } => {
-            // Home's first page: in WrongNodeBytes, the whole first feed with a node altered;
-            // the Page modes' lies; otherwise a peer that does not merge.
-            let trees = Prolly::new(s.holder.store());
-            let newest = |limit: usize| {
-                let q = Query::new(KeyRange::all()).reverse().limit(limit);
-                let (entries, _) = trees.prove_range(&feeds[0].1, &q).unwrap();
-                let lowest = entries.last().unwrap().0.clone();
-                let q = Query::new(KeyRange {
-                    start: std::ops::Bound::Included(lowest.clone()),
-                    end: std::ops::Bound::Unbounded,
-                })
-                .reverse();
-                let (entries, proof) = trees.prove_range(&feeds[0].1, &q).unwrap();
-                let ids: Vec<MessageId> = entries
-                    .iter()
-                    .map(|(_, v)| MessageId(v.as_slice().try_into().unwrap()))
-                    .collect();
-                let bodies: Vec<Vec<u8>> = s
-                    .holder
-                    .store()
-                    .bodies(&ids)
-                    .unwrap()
-                    .into_iter()
-                    .flatten()
-                    .map(|b| b.bytes().to_vec())
-                    .collect();
-                (lowest, proof.nodes, bodies)
-            };
-            let lie = match s.mode {
-                Mode::PageOmits => Some(Response::Page {
-                    lowest: None,
-                    proofs: vec![],
-                    bodies: vec![],
-                    not_held: vec![],
-                }),
-                Mode::PageTooShort => {
-                    let (lowest, nodes, bodies) = newest(1);
-                    Some(Response::Page {
-                        lowest: Some(lowest.clone()),
-                        proofs: vec![(0, Some(lowest.clone()), nodes)],
-                        bodies,
-                        not_held: vec![],
-                    })
-                }
-                Mode::PageNoBodies => {
-                    let (lowest, nodes, _) = newest(32);
-                    Some(Response::Page {
-                        lowest: Some(lowest.clone()),
-                        proofs: vec![(0, Some(lowest.clone()), nodes)],
-                        bodies: vec![],
-                        not_held: vec![],
-                    })
-                }
-                _ => None,
-            };
-            if let Some(lie) = lie {
-                frame(&mut send, &lie).await?;
-            } else if s.mode == Mode::WrongNodeBytes {
-                let q = Query::new(KeyRange::all()).reverse();
-                let (_, mut proof) = Prolly::new(s.holder.store())
-                    .prove_range(&feeds[0].1, &q)
-                    .unwrap();
-                let n = &mut proof.nodes[0];
-                let mid = n.len() / 2;
-                n[mid] ^= 0x40;
-                frame(
-                    &mut send,
-                    &Response::Page {
-                        lowest: None,
-                        proofs: vec![(0, None, proof.nodes)],
-                        bodies: vec![],
-                        not_held: vec![],
-                    },
-                )
-                .await?;
-            } else {
-                frame(
-                    &mut send,
-                    &Response::Error {
-                        code: wire::ErrorCode::NotFound,
-                        message: "no pages here".into(),
-                    },
-                )
-                .await?;
-            }
-        }
         Request::Diff { .. } | Request::Fetch { .. } => {
             frame(
                 &mut send,
@@ -265,6 +180,68 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     }
     let _ = send.finish();
     Ok(())
+}
+
+/// What the hostile peer sends as a subscription's first page, over the feed whose messages
+/// root is `root`: in WrongNodeBytes, the whole feed with a node altered; the Page modes' lies;
+/// otherwise a refusal (a peer that does not merge).
+fn first_page(s: &Script, root: &rookery_prolly::Hash) -> Response {
+    let trees = Prolly::new(s.holder.store());
+    // The honest proof of the newest `limit` entries, from the last of them up, and bodies.
+    let newest = |limit: usize| {
+        let q = Query::new(KeyRange::all()).reverse().limit(limit);
+        let (entries, _) = trees.prove_range(root, &q).unwrap();
+        let lowest = entries.last().unwrap().0.clone();
+        let q = Query::new(KeyRange {
+            start: std::ops::Bound::Included(lowest.clone()),
+            end: std::ops::Bound::Unbounded,
+        })
+        .reverse();
+        let (entries, proof) = trees.prove_range(root, &q).unwrap();
+        let ids: Vec<MessageId> = entries
+            .iter()
+            .map(|(_, v)| MessageId(v.as_slice().try_into().unwrap()))
+            .collect();
+        let bodies: Vec<Vec<u8>> = s
+            .holder
+            .store()
+            .bodies(&ids)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .map(|b| b.bytes().to_vec())
+            .collect();
+        (lowest, proof.nodes, bodies)
+    };
+    let page = |lowest: Option<Vec<u8>>, proofs, bodies| Response::Page {
+        lowest,
+        proofs,
+        bodies,
+        not_held: vec![],
+    };
+    match s.mode {
+        Mode::PageOmits => page(None, vec![], vec![]),
+        Mode::PageTooShort => {
+            let (lowest, nodes, bodies) = newest(1);
+            page(Some(lowest.clone()), vec![(0, Some(lowest), nodes)], bodies)
+        }
+        Mode::PageNoBodies => {
+            let (lowest, nodes, _) = newest(32);
+            page(Some(lowest.clone()), vec![(0, Some(lowest), nodes)], vec![])
+        }
+        Mode::WrongNodeBytes => {
+            let q = Query::new(KeyRange::all()).reverse();
+            let (_, mut proof) = trees.prove_range(root, &q).unwrap();
+            let n = &mut proof.nodes[0];
+            let mid = n.len() / 2;
+            n[mid] ^= 0x40;
+            page(None, vec![(0, None, proof.nodes)], vec![])
+        }
+        _ => Response::Error {
+            code: wire::ErrorCode::NotFound,
+            message: "no pages here".into(),
+        },
+    }
 }
 
 /// Loopback, and a one-second wait for each frame (the staller is found quickly).

@@ -98,12 +98,12 @@ pub fn answer_deadline(frame_timeout: Duration, max_bytes: u64) -> Duration {
 }
 
 /// The kinds of request, for counting.
-const KINDS: usize = 5;
+const KINDS: usize = 4;
 
 /// What a client has sent and received on one connection.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Requests by kind: range, diff, fetch, subscribe, page.
+    /// Requests by kind: range, diff, fetch, subscribe.
     pub requests: [AtomicU64; KINDS],
     /// Frame bytes received.
     pub bytes_in: AtomicU64,
@@ -126,8 +126,6 @@ pub struct CountersSnapshot {
     pub fetch: u64,
     /// `Subscribe` requests.
     pub subscribe: u64,
-    /// `Page` requests.
-    pub page: u64,
     /// Frame bytes received.
     pub bytes_in: u64,
     /// Frame bytes sent.
@@ -141,7 +139,7 @@ pub struct CountersSnapshot {
 impl CountersSnapshot {
     /// Every request made.
     pub fn requests(&self) -> u64 {
-        self.range + self.diff + self.fetch + self.subscribe + self.page
+        self.range + self.diff + self.fetch + self.subscribe
     }
 }
 
@@ -154,7 +152,6 @@ impl Counters {
             diff: r(1),
             fetch: r(2),
             subscribe: r(3),
-            page: r(4),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             nodes_in: self.nodes_in.load(Ordering::Relaxed),
@@ -228,7 +225,6 @@ impl Client {
             Request::Diff { .. } => 1,
             Request::Fetch { .. } => 2,
             Request::Subscribe { .. } => 3,
-            Request::Page { .. } => 4,
         };
         self.counters.requests[kind].fetch_add(1, Ordering::Relaxed);
         let mut bytes = encode_frame(&Hello {
@@ -304,31 +300,6 @@ impl Client {
             _ => return Err(Fault::UnexpectedFrame("a proof").into()),
         };
         let answer = verify::range(root, query, author, nodes, &bodies)?;
-        self.counters.took(&answer.batch);
-        Ok(answer)
-    }
-
-    /// The newest `limit` posts across the `messages` trees of `heads` (signed heads the asker
-    /// holds), merged by the peer, verified: every feed that can have entries on the page has
-    /// all of them proved, and the page's lowest key is the `limit`-th post's.
-    pub async fn page(&self, heads: &[Head], limit: u32) -> Result<PageAnswer, ClientError> {
-        let req = Request::Page {
-            feeds: heads.iter().map(|h| (h.author, h.roots.messages)).collect(),
-            limit,
-        };
-        let (_send, mut recv) = self.open(&req).await?;
-        let answer = match self.frame(&mut recv).await? {
-            Response::Page {
-                lowest,
-                proofs,
-                bodies,
-                not_held,
-            } => verify::page(heads, limit, lowest, proofs, &bodies, &not_held)?,
-            Response::Error { code, message } => {
-                return Err(ClientError::Refused { code, message });
-            }
-            _ => return Err(Fault::UnexpectedFrame("a page").into()),
-        };
         self.counters.took(&answer.batch);
         Ok(answer)
     }
@@ -426,13 +397,18 @@ impl Client {
     }
 
     /// Subscribes to `authors`' heads: returns those the peer holds newer than the seqs given
-    /// (see [`verify::heads`]), and the stream of changes from then on.
+    /// (see [`verify::heads`]), with `page` > 0 the first page of the newest `page` posts
+    /// across the people held not at all (those asked with seq 0; see [`verify::page`]:
+    /// `None` if there are none, `Err` inside if the peer could not merge them), and the stream
+    /// of changes from then on.
     pub async fn subscribe(
         &self,
         authors: &[(PublicKey, u64)],
-    ) -> Result<(Vec<SignedHead>, Subscription), ClientError> {
+        page: u32,
+    ) -> Result<(Vec<SignedHead>, FirstPage, Subscription), ClientError> {
         let req = Request::Subscribe {
             authors: authors.to_vec(),
+            page,
         };
         let (send, mut recv) = self.open(&req).await?;
         let heads = match self.frame(&mut recv).await? {
@@ -447,8 +423,34 @@ impl Client {
         for h in &now {
             latest.insert(h.head().author, h.head().seq);
         }
+        let new: std::collections::HashSet<PublicKey> = authors
+            .iter()
+            .filter(|(_, seq)| *seq == 0)
+            .map(|(a, _)| *a)
+            .collect();
+        let shown: Vec<Head> = now.iter().map(|h| h.head().clone()).collect();
+        let feeds = verify::page_feeds(&shown, &new, page);
+        let first_page = if feeds.is_empty() {
+            None
+        } else {
+            Some(match self.frame(&mut recv).await? {
+                Response::Page {
+                    lowest,
+                    proofs,
+                    bodies,
+                    not_held,
+                } => {
+                    let answer = verify::page(&feeds, page, lowest, proofs, &bodies, &not_held)?;
+                    self.counters.took(&answer.batch);
+                    Ok(answer)
+                }
+                Response::Error { code, message } => Err(ClientError::Refused { code, message }),
+                _ => return Err(Fault::UnexpectedFrame("a page").into()),
+            })
+        };
         Ok((
             now,
+            first_page,
             Subscription {
                 _send: send,
                 recv,
@@ -458,6 +460,9 @@ impl Client {
         ))
     }
 }
+
+/// A subscription's first page: `None` when there was none to ask for (no one new).
+pub type FirstPage = Option<Result<PageAnswer, ClientError>>;
 
 /// Heads pushed by a peer.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ pub mod server;
 pub mod verify;
 pub mod wire;
 
-pub use client::{Client, ClientError, CountersSnapshot, Rejection, Subscription};
+pub use client::{Client, ClientError, CountersSnapshot, FirstPage, Rejection, Subscription};
 pub use net::{NetOptions, Ticket, bind_endpoint};
 pub use server::{Limits, Server, SyncProtocol, close};
 pub use verify::{Batch, Fault, PageAnswer, RangeAnswer};

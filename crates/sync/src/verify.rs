@@ -243,7 +243,26 @@ pub fn range(
     })
 }
 
-/// Checks a `Page` answer for `heads` (signed heads the asker holds): each proof is the whole
+/// The feeds a subscription's first page is over: of `heads` (its first frame), those of
+/// authors in `new` (asked with seq 0) with any message, the `page` whose newest key (a head's
+/// timestamp and seq) is highest — only they can have posts on a page of `page` — newest
+/// first, ties by author. Both sides compute it, so the asker knows what the page must cover.
+pub fn page_feeds(heads: &[Head], new: &HashSet<PublicKey>, page: u32) -> Vec<Head> {
+    let mut feeds: Vec<Head> = heads
+        .iter()
+        .filter(|h| h.seq > 0 && new.contains(&h.author))
+        .cloned()
+        .collect();
+    feeds.sort_by(|a, b| {
+        keys::message(b.timestamp_ms, b.seq)
+            .cmp(&keys::message(a.timestamp_ms, a.seq))
+            .then(a.author.as_bytes().cmp(b.author.as_bytes()))
+    });
+    feeds.truncate(page as usize);
+    feeds
+}
+
+/// Checks a `Page` frame for `heads` (signed heads the asker holds): each proof is the whole
 /// range from `lowest` up of its feed's `messages` tree under the root asked; every feed whose
 /// newest key (its head's timestamp and seq) is at `lowest` or above is proved or said not
 /// held; every entry proved has its body; and `lowest` is the key of the `limit`-th newest post

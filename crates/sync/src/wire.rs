@@ -21,7 +21,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub const ALPN: &[u8] = b"rookery/sync/2";
 /// The protocol version sent in [`Hello`]. Version 2 replaced `Nodes` by `Fetch` and dropped
 /// the one-shot `Heads` and `Newer` (a subscription's first frame answers both); version 3
-/// added `Page` (a version-2 server would take it for a malformed request).
+/// added a first page to `Subscribe` (a version-2 server would take it for a malformed
+/// request).
 pub const PROTOCOL_VERSION: u32 = 3;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
@@ -36,9 +37,7 @@ pub const MAX_HASHES: usize = 1024;
 pub const MAX_RANGE_LIMIT: u32 = 1000;
 /// The longest key in a range bound.
 pub const MAX_BOUND_KEY: usize = rookery_prolly::MAX_KEY_LEN;
-/// The most feeds one `Page` names.
-pub const MAX_PAGE_FEEDS: usize = 256;
-/// The most posts one `Page` asks for.
+/// The most posts of a subscription's first page.
 pub const MAX_PAGE_LIMIT: u32 = 64;
 
 /// Close code: a normal goodbye.
@@ -132,22 +131,21 @@ pub enum Request {
     /// A stream of heads for these authors: first one `Heads` frame with those newer than the
     /// seqs given (where they are now), then a `Head` frame for each change. Asking and
     /// subscribing in one request leaves no gap between the two in which a change is missed.
+    ///
+    /// With `page` > 0, and heads in that first frame of authors asked with seq 0 (people the
+    /// asker holds nothing of), a `Page` frame follows it: the newest `page` posts across the
+    /// `messages` trees of the `page` of those heads with the newest keys
+    /// ([`crate::verify::page_feeds`]), merged by the peer — a newcomer's home timeline with
+    /// the heads, in the same round trip.
     Subscribe {
         /// Whose, and the seq the asker holds (0: none).
         authors: Vec<(PublicKey, u64)>,
-    },
-    /// The newest `limit` posts across several feeds' `messages` trees, merged by the peer: a
-    /// home timeline's first page in one round trip, with only the nodes and bodies on it.
-    /// Answered with one `Page` frame.
-    Page {
-        /// Whose, each under the `messages` root of a signed head the asker holds.
-        feeds: Vec<(PublicKey, Hash)>,
-        /// How many posts.
-        limit: u32,
+        /// How many posts of a first page (0: none).
+        page: u32,
     },
 }
 
-/// One feed's part of a `Page` answer: the feed's place in the request, the first key of its
+/// One feed's part of a `Page` frame: the feed's place in the request, the first key of its
 /// range (`None`: the whole feed), the proof's encoded nodes.
 pub type PageProof = (u32, Option<Vec<u8>>, Vec<Vec<u8>>);
 
@@ -196,8 +194,8 @@ pub enum Response {
         /// The signed head.
         head: Vec<u8>,
     },
-    /// The answer to a `Page`. `lowest` is the key of the `limit`-th newest post across the
-    /// feeds held (`None`: they hold fewer, and all of them is here). For every feed with
+    /// A subscription's first page. `lowest` is the key of the `page`-th newest post across
+    /// the feeds held (`None`: they hold fewer, and all of them is here). For every feed with
     /// entries from `lowest` up, a range proof of all its entries from its first key below
     /// `lowest` up (so a reader merging the feeds knows where each one goes on; `None`: the
     /// whole feed), and the bodies of the entries from `lowest` up. A feed with none is left
@@ -258,7 +256,7 @@ impl Request {
             })
         };
         match self {
-            Request::Subscribe { authors } if authors.len() > MAX_AUTHORS => {
+            Request::Subscribe { authors, .. } if authors.len() > MAX_AUTHORS => {
                 Err(WireError::OverLimit("authors"))
             }
             Request::Fetch { nodes, bodies, .. } if nodes.len() + bodies.len() > MAX_HASHES => {
@@ -267,11 +265,8 @@ impl Request {
             Request::Range { limit, .. } if *limit > MAX_RANGE_LIMIT => {
                 Err(WireError::OverLimit("limit"))
             }
-            Request::Page { feeds, .. } if feeds.len() > MAX_PAGE_FEEDS => {
-                Err(WireError::OverLimit("feeds"))
-            }
-            Request::Page { limit, .. } if *limit == 0 || *limit > MAX_PAGE_LIMIT => {
-                Err(WireError::OverLimit("limit"))
+            Request::Subscribe { page, .. } if *page > MAX_PAGE_LIMIT => {
+                Err(WireError::OverLimit("page"))
             }
             Request::Range { range, .. } | Request::Diff { range, .. } if !bound_ok(range) => {
                 Err(WireError::OverLimit("range key"))

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use rookery_feed::{Index, MessageId, SecretKey};
 use rookery_prolly::Hash;
 use rookery_sync::wire::{
-    ErrorCode, Hello, MAX_FRAME, MAX_HASHES, PROTOCOL_VERSION, Request, Response, WireError,
-    WireRange, encode_frame, handshake, read_frame, write_frame,
+    ErrorCode, Hello, MAX_FRAME, MAX_HASHES, MAX_PAGE_LIMIT, PROTOCOL_VERSION, Request, Response,
+    WireError, WireRange, encode_frame, handshake, read_frame, write_frame,
 };
 
 fn requests() -> Vec<Request> {
@@ -41,6 +41,7 @@ fn requests() -> Vec<Request> {
         },
         Request::Subscribe {
             authors: vec![(a, 0), (a, 3)],
+            page: 32,
         },
     ]
 }
@@ -60,13 +61,19 @@ fn responses() -> Vec<Response> {
             more: true,
         },
         Response::Head { head: vec![5; 200] },
+        Response::Page {
+            lowest: Some(vec![3; 16]),
+            proofs: vec![(0, Some(vec![2; 16]), vec![vec![1; 40]]), (2, None, vec![])],
+            bodies: vec![vec![2; 300]],
+            not_held: vec![1],
+        },
         Response::Error {
             code: ErrorCode::Busy,
             message: "later".into(),
         },
         Response::Error {
             code: ErrorCode::Version,
-            message: "version 3 is not spoken here".into(),
+            message: "version 4 is not spoken here".into(),
         },
     ]
 }
@@ -158,10 +165,19 @@ fn requests_over_the_limits_are_refused() {
     let a = SecretKey::from_bytes(&[1; 32]).public();
     let authors = Request::Subscribe {
         authors: vec![(a, 7); 5000],
+        page: 0,
     };
     assert!(matches!(
         authors.check(),
         Err(WireError::OverLimit("authors"))
+    ));
+    let big_page = Request::Subscribe {
+        authors: vec![(a, 0)],
+        page: MAX_PAGE_LIMIT + 1,
+    };
+    assert!(matches!(
+        big_page.check(),
+        Err(WireError::OverLimit("page"))
     ));
     let big_limit = Request::Range {
         author: a,

@@ -148,11 +148,10 @@ async fn rookery(w: &World, rtt: Duration, runs: usize) -> anyhow::Result<Onboar
         ));
         let c = net.counters(&hub).unwrap_or_default();
         note = format!(
-            "follows {} people, connects to the pub, reads Home through the network: {} requests by then ({} subscribe, {} page, {} range, {} diff, {} fetch), {} nodes, {} bodies",
+            "follows {} people, connects to the pub, reads Home through the network: {} requests by then ({} subscribe — its answer the heads, then the first page across them —, {} range, {} diff, {} fetch), {} nodes, {} bodies",
             w.people.len(),
             c.requests(),
             c.subscribe,
-            c.page,
             c.range,
             c.diff,
             c.fetch,

@@ -31,7 +31,6 @@ mod avatars;
 mod backfill;
 mod engine;
 mod error;
-mod first_page;
 mod first_screen;
 mod on_demand;
 mod session;

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use iroh::endpoint::Connection;
 use rookery_feed::{PublicKey, SignedHead};
-use rookery_sync::{Client, ClientError};
+use rookery_sync::{Batch, Client, ClientError};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::engine::Input;
-use super::{NetError, SessionView, Shared};
+use super::{FIRST_SCREEN, NetError, SessionView, Shared};
 
 /// The engine's state of one open session.
 #[derive(Debug)]
@@ -88,10 +88,20 @@ pub(crate) async fn watch(
             };
             held.push((*a, seq));
         }
-        let (mut newer, mut sub) = client.subscribe(&held).await?;
-        // The heads of people never held are taken at once, alone: Home can show the newest
-        // across all of them by fetching only the trees it needs. Their first screens follow,
-        // the newest first.
+        // With Home's first page across the people held not at all, merged by the peer.
+        let (mut newer, page, mut sub) = client.subscribe(&held, FIRST_SCREEN as u32).await?;
+        let page = match page {
+            None => Batch::default(),
+            Some(Ok(p)) => p.batch,
+            Some(Err(e)) if e.is_misbehaviour() => return Err(e),
+            // A peer that could not merge them: reads and first screens do it.
+            Some(Err(e)) => {
+                tracing::debug!("no first page from {}: {e}", peer.fmt_short());
+                Batch::default()
+            }
+        };
+        // The heads of people never held are taken at once, alone, with that page: Home is
+        // whole the moment they are here. Their first screens follow, the newest first.
         newer.sort_by_key(|h| std::cmp::Reverse(h.head().timestamp_ms));
         let new: Vec<SignedHead> = newer
             .iter()
@@ -102,7 +112,6 @@ pub(crate) async fn watch(
             .cloned()
             .collect();
         if !new.is_empty() {
-            let page = super::first_page::fetch(&client, &new).await?;
             shared
                 .node
                 .take_new_heads(&new, &page.nodes, &page.bodies)

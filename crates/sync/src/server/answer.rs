@@ -85,7 +85,6 @@ impl Answers {
                 leaf_bodies,
             } => self.fetch(nodes, bodies, leaf_bodies),
             Request::Subscribe { .. } => one(error(ErrorCode::Internal, "not here")),
-            Request::Page { feeds, limit } => one(self.page(&feeds, limit)),
         }
     }
 
@@ -93,7 +92,7 @@ impl Answers {
     /// `messages` trees down to the `limit`-th post, then for each feed with entries from that
     /// key up, a range proof of them all, and their bodies. A feed whose tree or bodies are not
     /// all here is said not held, and the merge is made again without it.
-    fn page(&self, feeds: &[(PublicKey, Hash)], limit: u32) -> Response {
+    pub(crate) fn page(&self, feeds: &[(PublicKey, Hash)], limit: u32) -> Response {
         use std::collections::BinaryHeap;
         let mut not_held: Vec<u32> = Vec::new();
         let (lowest, on_page) = 'merge: loop {

@@ -157,10 +157,10 @@ impl Server {
             // The asker gave up on this request (it may, e.g. when it re-subscribes).
             return Ok(());
         }
-        if let Request::Subscribe { authors } = req {
+        if let Request::Subscribe { authors, page } = req {
             // A subscription is long-lived: it does not hold a request slot.
             drop(permit);
-            self.subscription(send, authors, subscriptions).await;
+            self.subscription(send, authors, page, subscriptions).await;
             return Ok(());
         }
         let answer = async {
@@ -206,6 +206,7 @@ impl Server {
         &self,
         mut send: SendStream,
         authors: Vec<(PublicKey, u64)>,
+        page: u32,
         subscriptions: &Subscriptions,
     ) {
         let cancel = Arc::new(Notify::new());
@@ -222,16 +223,35 @@ impl Server {
         let changes = self.changes.subscribe();
         let now = self.answers.heads(&authors);
         // What the asker has per author: pushes are only ever newer than that.
-        let mut sent: HashMap<PublicKey, u64> = authors.into_iter().collect();
+        let mut sent: HashMap<PublicKey, u64> = authors.iter().copied().collect();
+        let mut shown = Vec::new();
         if let Response::Heads { heads } = &now {
             for h in heads
                 .iter()
                 .filter_map(|b| rookery_feed::SignedHead::from_stored(b).ok())
             {
                 sent.insert(h.head().author, h.head().seq);
+                shown.push(h.head().clone());
             }
         }
-        if write(&mut send, &now).await.is_ok() {
+        // The first page across the people the asker holds nothing of, in the same round trip.
+        let new: std::collections::HashSet<PublicKey> = authors
+            .iter()
+            .filter(|(_, seq)| *seq == 0)
+            .map(|(a, _)| *a)
+            .collect();
+        let feeds: Vec<_> = crate::verify::page_feeds(&shown, &new, page)
+            .iter()
+            .map(|h| (h.author, h.roots.messages))
+            .collect();
+        let first = async {
+            write(&mut send, &now).await?;
+            if !feeds.is_empty() {
+                write(&mut send, &self.answers.page(&feeds, page)).await?;
+            }
+            Ok::<_, WireError>(())
+        };
+        if first.await.is_ok() {
             self.push_changes(send, sent, changes, &cancel).await;
         }
         subscriptions
