@@ -110,8 +110,10 @@ pub(crate) async fn cold_first_screen(
         ));
         let c = b.net.counters(&a).context("no session")?;
         note = format!(
-            "follow by ticket: the QUIC handshake, one subscription (the head), then a range of the newest {FIRST_SCREEN} and a diff of my mentions together: {} nodes, {} bodies",
-            c.nodes_in, c.bodies_in
+            "follow by ticket: the QUIC handshake, one subscription (its answer the head and, merged by the peer, the newest {FIRST_SCREEN} posts), then a diff of my mentions: {} requests, {} nodes, {} bodies",
+            c.requests(),
+            c.nodes_in,
+            c.bodies_in
         );
         b.net.shutdown().await;
     }

@@ -3,7 +3,7 @@
 //! root diffs — each author's last-seen `mentions` root against the current one, on the same
 //! range — less those marked read one by one.
 
-use std::collections::HashSet;
+use std::collections::{BinaryHeap, HashSet};
 
 use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, keys};
 use rookery_prolly::{Change, EMPTY_ROOT, Hash, Query};
@@ -126,18 +126,33 @@ impl Node {
             .filter(|(_, read)| !read)
             .map(|(id, _)| id)
             .collect();
+        // The newest `limit` across every author: a k-way merge of reverse scans of their
+        // mentions of me (the keys share my prefix, then timestamp and seq), each read only as
+        // far as the merge reaches, so the list costs `limit` items, not every mention held.
+        let others: Vec<&Head> = ctx.others()?.collect();
+        let mut sources = Vec::with_capacity(others.len());
+        let mut heap = BinaryHeap::new();
+        for (i, h) in others.iter().enumerate() {
+            let mine = Query::new(keys::mentions_of(&self.me)).reverse();
+            let mut source = self.trees.range(&h.roots.mentions, mine);
+            if let Some(entry) = source.next() {
+                let (key, value) = entry?;
+                heap.push((key, i, value));
+            }
+            sources.push(source);
+        }
         let mut all = Vec::new();
-        for h in ctx.others()? {
-            let newest = Query::new(keys::mentions_of(&self.me))
-                .reverse()
-                .limit(limit);
-            for entry in self.trees.range(&h.roots.mentions, newest) {
-                let (_, value) = entry?;
-                all.extend(ctx.notification(&h.author, &value)?);
+        while all.len() < limit {
+            let Some((_, i, value)) = heap.pop() else {
+                break;
+            };
+            all.extend(ctx.notification(&others[i].author, &value)?);
+            if let Some(entry) = sources[i].next() {
+                let (key, value) = entry?;
+                heap.push((key, i, value));
             }
         }
         all.sort_by(newest_first);
-        all.truncate(limit);
         for n in &mut all {
             n.read = !unread.contains(&n.item.message.id());
         }

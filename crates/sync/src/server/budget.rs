@@ -33,7 +33,7 @@ impl Default for Limits {
         Limits {
             max_connections: 256,
             max_answer_frames: 32,
-            max_in_flight: 48,
+            max_in_flight: 32,
             max_subscriptions: 8,
             max_requests_per_minute: 20_000,
             max_bytes_per_minute: 1 << 30,

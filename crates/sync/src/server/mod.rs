@@ -8,7 +8,7 @@
 //!
 //! **Bounds (memory per connection and in all):** a request frame is at most
 //! [`crate::wire::MAX_REQUEST_FRAME`] (64 KiB) and a connection has at most
-//! [`Limits::max_in_flight`] requests in flight, so partial requests buffer at most 3 MiB per
+//! [`Limits::max_in_flight`] requests in flight, so partial requests buffer at most 2 MiB per
 //! connection; at most [`Limits::max_connections`] connections are served at once. Answers are
 //! made lazily, a frame (about 1 MiB) at a time.
 
