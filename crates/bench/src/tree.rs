@@ -294,15 +294,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .map(|i| (key(i), Some(b"changed".to_vec())))
         .collect();
     let changed = mem.apply(&mroot, changes)?;
-    let t = Instant::now();
-    let mut diff = mem.diff(&mroot, &changed, KeyRange::all());
-    let found = diff.by_ref().collect::<Result<Vec<Change>, _>>()?;
-    r.diff_us = t.elapsed().as_secs_f64() * 1e6;
-    r.diff_nodes_visited = diff.nodes_loaded();
+    // Each timed five times: the median.
+    let (spread, (found, visited)) = crate::measure::Spread::time_us(5, || {
+        let mut diff = mem.diff(&mroot, &changed, KeyRange::all());
+        let found = diff.by_ref().collect::<Result<Vec<Change>, _>>()?;
+        Ok((found, diff.nodes_loaded()))
+    })?;
+    r.diff_us = spread.median;
+    r.diff_nodes_visited = visited;
     r.diff_changes = found.len() as u64;
-    let t = Instant::now();
-    let naive = full_scan_diff(&mem, &mroot, &changed)?;
-    r.full_scan_us = t.elapsed().as_secs_f64() * 1e6;
+    let (spread, naive) =
+        crate::measure::Spread::time_us(5, || full_scan_diff(&mem, &mroot, &changed))?;
+    r.full_scan_us = spread.median;
     anyhow::ensure!(
         naive == r.diff_changes,
         "full scan found {naive} changes, diff {}",
