@@ -103,12 +103,14 @@ pub(crate) async fn watch(
         // The heads of people never held are taken at once, alone, with that page: Home is
         // whole the moment they are here. Their first screens follow, the newest first.
         newer.sort_by_key(|h| std::cmp::Reverse(h.head().timestamp_ms));
+        let none_held: std::collections::HashSet<PublicKey> = held
+            .iter()
+            .filter(|(_, seq)| *seq == 0)
+            .map(|(a, _)| *a)
+            .collect();
         let new: Vec<SignedHead> = newer
             .iter()
-            .filter(|h| {
-                held.iter()
-                    .any(|(a, seq)| *a == h.head().author && *seq == 0)
-            })
+            .filter(|h| none_held.contains(&h.head().author))
             .cloned()
             .collect();
         if !new.is_empty() {
