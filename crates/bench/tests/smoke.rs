@@ -148,6 +148,7 @@ fn sync() {
         }
     }
     assert!(r["disk_bytes_per_message"]["rookery"].as_u64().unwrap() > 0);
+    assert!(r["catch_up_10_bound_bytes"].as_u64().unwrap() > 0);
 }
 
 #[test]
