@@ -185,13 +185,6 @@ async fn terminated() {
     std::future::pending::<()>().await
 }
 
-/// Whether `author`'s feed is here: their head, with its trees (a head a subscription showed,
-/// taken alone, is not yet).
-fn holds(node: &Node, author: &rookery_feed::PublicKey) -> bool {
-    node.store().head(author).ok().flatten().is_some()
-        && node.store().head_alone(author).ok() == Some(false)
-}
-
 pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> anyhow::Result<()> {
     let options = options(net, peers)?;
     runtime()?.block_on(async {
@@ -206,7 +199,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
             let followed = node.followed()?;
             let held = followed
                 .iter()
-                .filter(|a| holds(&node, a))
+                .filter(|a| node.holds_feed(a).unwrap_or(false))
                 .count();
             let settled = started.elapsed() > Duration::from_secs(2)
                 && !n.busy()
@@ -220,7 +213,7 @@ pub(crate) fn sync(node: Node, net: &Net, peers: &[String], seconds: u64) -> any
         let followed = node.followed()?;
         let held = followed
             .iter()
-            .filter(|a| holds(&node, a))
+            .filter(|a| node.holds_feed(a).unwrap_or(false))
             .count();
         say!(
             "synced with {} peer(s); {held} of {} followed feeds here",

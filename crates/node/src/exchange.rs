@@ -112,6 +112,12 @@ impl Node {
         Ok(imported)
     }
 
+    /// Whether `author`'s feed is here: their head with its trees (a head a subscription
+    /// showed, taken alone by [`Node::take_new_heads`], is not yet).
+    pub fn holds_feed(&self, author: &PublicKey) -> Result<bool, NodeError> {
+        Ok(self.store.head(author)?.is_some() && !self.store.head_alone(author)?)
+    }
+
     /// Takes in, in one transaction, the heads of authors not held at all (what a
     /// subscription's first answer shows of people just followed) with some nodes and bodies
     /// of their trees (each checked here again), so reads know at once what each of them

@@ -349,41 +349,24 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         args.follows, args.posts_each, args.rtt_ms, args.runs
     );
     let r = side(&rk);
-    println!(
-        "\nfirst home page (the newest {FIRST_SCREEN} across everyone, verified)\n  {:<10} {:>10} {:>10} {:>5} {:>21} {:>9}   {:>7} {:>7}",
-        "peer",
-        "bytes",
-        "+handshake",
-        "rtts",
-        "ms median [min–max]",
-        "ms at 0",
-        "bytes ×",
-        "time ×"
-    );
-    let mut rows = vec![("rookery", side(&rk)), ("full_log", side(&fl))];
+    let page = |v: &[Onboarded]| {
+        Some(
+            v[v.len() - 1]
+                .first_page
+                .clone()
+                .against(&v[0].first_page, rtt),
+        )
+    };
+    let mut row = std::collections::BTreeMap::new();
+    row.insert("rookery".to_string(), page(&rk));
+    row.insert("full_log".to_string(), page(&fl));
     if let Ok(s) = &ssb {
-        rows.push(("ssb", side(s)));
+        row.insert("ssb".to_string(), page(s));
     }
-    for (name, s) in &rows {
-        println!(
-            "  {:<10} {:>10} {:>10} {:>5} {:>9.1} [{:>4.0}–{:>4.0}] {:>9}   {:>7.2} {:>7.2}",
-            name,
-            s.first_page_bytes_without_handshake,
-            s.first_page_bytes,
-            s.first_page_round_trips
-                .map_or("-".into(), |r| r.to_string()),
-            s.first_page_ms,
-            s.first_page_ms_min,
-            s.first_page_ms_max,
-            s.first_page_ms_at_0
-                .map_or("-".into(), |m| format!("{m:.1}")),
-            s.first_page_bytes as f64 / r.first_page_bytes.max(1) as f64,
-            s.first_page_ms / r.first_page_ms.max(0.001),
-        );
-    }
-    for (name, s) in &rows {
-        println!("    {name}: {}", s.note);
-    }
+    measure::print_case(
+        &format!("first home page (the newest {FIRST_SCREEN} across everyone, verified)"),
+        &row,
+    );
     if let (Some(ms), Some(b)) = (r.all_first_screens_ms, r.all_first_screens_bytes) {
         println!("\nevery followed person's first screen held: rookery {ms:.1} ms, {b} bytes");
     }

@@ -228,7 +228,7 @@ pub(crate) async fn full_sync(
         let c = b.net.counters(&a).context("no session")?;
         note = format!(
             "first screen, then one diff stream per index: {} requests, {} nodes, {} bodies verified and stored",
-            c.subscribe + c.range + c.diff + c.fetch,
+            c.requests(),
             c.nodes_in,
             c.bodies_in
         );
@@ -280,10 +280,7 @@ impl Notify {
                 me.followed()
                     .unwrap_or_default()
                     .iter()
-                    .filter(|a| {
-                        me.store().head(a).ok().flatten().is_some()
-                            && me.store().head_alone(a).ok() == Some(false)
-                    })
+                    .filter(|a| me.holds_feed(a).unwrap_or(false))
                     .count()
                     == all
             },
