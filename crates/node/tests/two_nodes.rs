@@ -245,6 +245,46 @@ fn partial_data_says_what_is_missing() {
     assert_eq!(a.timeline(None, 20).unwrap().items.len(), 20);
 }
 
+/// A first screen in flight: a head whose mentions have not all arrived. The notifications and
+/// the unread counts still read (that person pending), "mark all seen" does not take a root it
+/// cannot read, and when the rest arrives its mentions of me count as new.
+#[test]
+fn notifications_read_while_a_first_screen_is_in_flight() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    let mention = format!("hello @{}", hex_key(&a.id()));
+    let mut mentions = Vec::new();
+    for i in 0..300 {
+        if i % 100 == 7 {
+            mentions.push(b.post(&mention).unwrap().id());
+        } else {
+            b.post(&format!("post {i}")).unwrap();
+        }
+    }
+    a.follow(b.id()).unwrap();
+    let mut partial = b.export(&b.id()).unwrap();
+    partial.nodes.truncate(1);
+    partial.bodies.clear();
+    a.import(&partial).unwrap();
+    let n = a.notifications(200).unwrap();
+    assert_eq!((n.items.len(), n.unread, n.pending), (0, 0, 1));
+    // Counted from the root's subtree counts alone.
+    assert_eq!(a.unread_counts().unwrap()[0].count, 300);
+    a.mark_seen(None).unwrap();
+    a.mark_all_notifications_read().unwrap();
+    sync(&b, &a);
+    let n = a.notifications(200).unwrap();
+    assert_eq!((n.unread, n.pending), (3, 0));
+    mentions.reverse();
+    let ids: Vec<_> = n.items.iter().map(|n| n.item.message.id()).collect();
+    assert_eq!(ids, mentions);
+    assert_eq!(a.unread_counts().unwrap()[0].count, 300);
+    // Now that it reads, it is taken.
+    a.mark_seen(None).unwrap();
+    assert_eq!(a.notifications(200).unwrap().unread, 0);
+    assert_eq!(a.unread_counts().unwrap()[0].count, 0);
+}
+
 #[test]
 fn identity_persists_and_events_flow() {
     let dir = tempfile::tempdir().unwrap();

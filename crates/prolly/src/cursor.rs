@@ -249,6 +249,12 @@ impl Cursor {
                 }
                 // The first child reaching past the end holds the last key inside it.
                 f.idx = upto.min(entries.len() - 1);
+                if upto == entries.len() && range.before_start(&entries[f.idx].key) {
+                    // Every key here is inside the end bound and the largest is before the
+                    // start: the range is empty, known without loading a child.
+                    self.frames.clear();
+                    return Ok(());
+                }
             } else {
                 let idx = entries.partition_point(|e| range.before_start(&e.key));
                 if idx == entries.len() {

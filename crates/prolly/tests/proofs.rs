@@ -65,6 +65,38 @@ fn honest_proofs_verify() {
     );
 }
 
+/// A range wholly after every key is answered from the root alone, in either direction: the
+/// root's entries (each child's largest key) already show it is empty. A reverse scan used to
+/// descend into the last child anyway, so it needed nodes that a diff over the same range
+/// (which stops at the root) never fetched. Before every key, both directions need the path
+/// to the first key (a child's smallest key is not in its parent), and the same one.
+#[test]
+fn empty_ranges_need_the_same_nodes_either_way() {
+    let (p, root) = tree(5_000);
+    let after = common::ts_key(6_000);
+    let before = vec![0u8; 4];
+    let ranges = [
+        (KeyRange::from(after.clone()..), 1),
+        (KeyRange::between(after, common::ts_key(7_000)), 1),
+        (KeyRange::between(vec![], before.clone()), 3),
+        (KeyRange::from(..=before), 3),
+    ];
+    for (range, nodes) in ranges {
+        for q in [
+            Query::new(range.clone()),
+            Query::new(range.clone()).reverse(),
+            Query::new(range.clone()).reverse().limit(1),
+        ] {
+            let (entries, proof) = p.prove_range(&root, &q).unwrap();
+            assert!(entries.is_empty());
+            assert_eq!(proof.nodes.len(), nodes, "{q:?}");
+            assert_eq!(verify_range(&root, &q, &proof).unwrap(), vec![]);
+        }
+        let diff = p.diff(&EMPTY_ROOT, &root, range.clone());
+        assert_eq!(diff.count(), 0);
+    }
+}
+
 #[test]
 fn tampered_proofs_fail() {
     let (p, root) = tree(5_000);

@@ -272,20 +272,29 @@ impl Notify {
         net.connect(&hub.net.ticket()).await?;
         let all = feeds.len();
         // Caught up: every followed head held with its trees (not just the head, as a
-        // subscription first takes it).
+        // subscription first takes it), and its mentions of me.
+        let held = || {
+            me.followed()
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| me.holds_feed(a).unwrap_or(false))
+                .count()
+        };
+        let pending = || me.notifications(0).map_or(u64::MAX, |n| n.pending);
         until(
             "every followed first screen",
             Duration::from_secs(120),
-            || {
-                me.followed()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|a| me.holds_feed(a).unwrap_or(false))
-                    .count()
-                    == all
-            },
+            || held() == all && pending() == 0,
         )
-        .await?;
+        .await
+        .with_context(|| {
+            format!(
+                "{} of {all} held, {} pending, {} followed",
+                held(),
+                pending(),
+                me.followed().map_or(0, |f| f.len())
+            )
+        })?;
         me.mark_seen(None)?;
         net.shutdown().await;
         Ok(Notify {
@@ -315,10 +324,15 @@ impl Notify {
             let t = Instant::now();
             let net = self.me.start(behind_relay(false)).await?;
             net.connect(&through).await?;
+            let unread = || self.me.notifications(0).map(|n| n.unread).unwrap_or(0);
             until("the notifications", Duration::from_secs(60), || {
-                self.me.notifications(200).map(|n| n.unread).unwrap_or(0) == 5
+                unread() == 5
             })
-            .await?;
+            .await
+            .with_context(|| match self.me.notifications(0) {
+                Ok(n) => format!("{} unread of 5, {} pending", n.unread, n.pending),
+                Err(e) => format!("the notifications: {e}"),
+            })?;
             out.push(Run::since(
                 t,
                 relay.bytes() - bytes,

@@ -6,7 +6,7 @@
 use std::collections::{BinaryHeap, HashSet};
 
 use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, keys};
-use rookery_prolly::{Change, EMPTY_ROOT, Hash, Query};
+use rookery_prolly::{Change, EMPTY_ROOT, Hash, KeyRange, Query};
 
 use super::{Ctx, Item, id_of};
 use crate::{Node, NodeError};
@@ -38,6 +38,10 @@ pub struct Notifications {
     pub items: Vec<Notification>,
     /// Unread, in all (not only among `items`).
     pub unread: u64,
+    /// People whose mentions of me have not all arrived yet (a first screen in flight): their
+    /// new ones are left out of `unread` (and, where the list reaches them, of `items`) until
+    /// they have.
+    pub pending: u64,
 }
 
 fn newest_first(a: &Notification, b: &Notification) -> std::cmp::Ordering {
@@ -96,19 +100,34 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// The ids of every mention of me added since each author was last seen.
-    fn unseen(&self) -> Result<HashSet<MessageId>, NodeError> {
-        let mut out = HashSet::new();
-        for h in self.others()? {
-            let seen = self
-                .node
-                .store
-                .last_seen(&h.author, Index::Mentions)?
-                .unwrap_or(EMPTY_ROOT);
-            let found = self.mentions_between(&h.author, &seen, &h.roots.mentions)?;
-            out.extend(found.into_iter().map(|n| n.item.message.id()));
+    /// The mentions of me `author`'s index gained since it was last seen, or `None` while
+    /// some of them (or of the last-seen version) are not here yet.
+    fn unseen_of(&self, h: &Head) -> Result<Option<Vec<Notification>>, NodeError> {
+        let seen = self
+            .node
+            .store
+            .last_seen(&h.author, Index::Mentions)?
+            .unwrap_or(EMPTY_ROOT);
+        match self.mentions_between(&h.author, &seen, &h.roots.mentions) {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_synced() => Ok(None),
+            Err(e) => Err(e),
         }
-        Ok(out)
+    }
+
+    /// The ids of every mention of me added since each author was last seen, and the authors
+    /// left out because their mentions of me are not all here yet.
+    fn unseen(&self) -> Result<(HashSet<MessageId>, HashSet<PublicKey>), NodeError> {
+        let (mut out, mut pending) = (HashSet::new(), HashSet::new());
+        for h in self.others()? {
+            match self.unseen_of(h)? {
+                Some(found) => out.extend(found.into_iter().map(|n| n.item.message.id())),
+                None => {
+                    pending.insert(h.author);
+                }
+            }
+        }
+        Ok((out, pending))
     }
 }
 
@@ -118,7 +137,8 @@ impl Node {
     /// read one by one.
     pub fn notifications(&self, limit: usize) -> Result<Notifications, NodeError> {
         let ctx = Ctx::new(self)?;
-        let unseen: Vec<MessageId> = ctx.unseen()?.into_iter().collect();
+        let (unseen, pending) = ctx.unseen()?;
+        let unseen: Vec<MessageId> = unseen.into_iter().collect();
         let marked = self.store.are_read(&unseen)?;
         let unread: HashSet<MessageId> = unseen
             .into_iter()
@@ -129,27 +149,43 @@ impl Node {
         // The newest `limit` across every author: a k-way merge of reverse scans of their
         // mentions of me (the keys share my prefix, then timestamp and seq), each read only as
         // far as the merge reaches, so the list costs `limit` items, not every mention held.
-        let others: Vec<&Head> = ctx.others()?.collect();
+        // An author whose part of this has not all arrived is left out, as a pending one.
+        let mut pending = pending;
+        let others: Vec<&Head> = ctx
+            .others()?
+            .filter(|h| !pending.contains(&h.author))
+            .collect();
         let mut sources = Vec::with_capacity(others.len());
         let mut heap = BinaryHeap::new();
         for (i, h) in others.iter().enumerate() {
             let mine = Query::new(keys::mentions_of(&self.me)).reverse();
-            let mut source = self.trees.range(&h.roots.mentions, mine);
-            if let Some(entry) = source.next() {
-                let (key, value) = entry?;
-                heap.push((key, i, value));
+            sources.push(self.trees.range(&h.roots.mentions, mine));
+            match sources[i].next().transpose().map_err(NodeError::from) {
+                Ok(Some((key, value))) => heap.push((key, i, value)),
+                Ok(None) => {}
+                Err(e) if e.is_not_synced() => {
+                    pending.insert(h.author);
+                }
+                Err(e) => return Err(e),
             }
-            sources.push(source);
         }
         let mut all = Vec::new();
         while all.len() < limit {
             let Some((_, i, value)) = heap.pop() else {
                 break;
             };
-            all.extend(ctx.notification(&others[i].author, &value)?);
-            if let Some(entry) = sources[i].next() {
-                let (key, value) = entry?;
-                heap.push((key, i, value));
+            let author = others[i].author;
+            let next = ctx.notification(&author, &value).and_then(|n| {
+                all.extend(n);
+                Ok(sources[i].next().transpose()?)
+            });
+            match next {
+                Ok(Some((key, value))) => heap.push((key, i, value)),
+                Ok(None) => {}
+                Err(e) if e.is_not_synced() => {
+                    pending.insert(author);
+                }
+                Err(e) => return Err(e),
             }
         }
         all.sort_by(newest_first);
@@ -159,6 +195,7 @@ impl Node {
         Ok(Notifications {
             unread: unread.len() as u64,
             items: all,
+            pending: pending.len() as u64,
         })
     }
 
@@ -175,7 +212,9 @@ impl Node {
 
     /// Marks one author (or, with `None`, every author held) as seen: their current `mentions`
     /// and `messages` roots become the last seen, so their unread count and their
-    /// notifications start again from now.
+    /// notifications start again from now. A root whose part that these read has not all
+    /// arrived (a first screen in flight) is not taken: the last seen stays one that can be
+    /// read, and what arrives later counts as new.
     pub fn mark_seen(&self, author: Option<&PublicKey>) -> Result<(), NodeError> {
         self.mark_seen_in(author, &[Index::Mentions, Index::Messages])
     }
@@ -195,10 +234,28 @@ impl Node {
                 .map(|h| h.head().clone())
                 .collect(),
         };
-        let seen: Vec<_> = heads
-            .iter()
-            .flat_map(|h| indexes.iter().map(move |&i| (h.author, i, h.roots.get(i))))
-            .collect();
+        let ctx = Ctx::new(self)?;
+        let mut seen = Vec::new();
+        for h in &heads {
+            for &i in indexes {
+                let readable = match i {
+                    Index::Mentions => ctx.unseen_of(h)?.is_some(),
+                    _ => {
+                        let newest = Query::new(KeyRange::all()).reverse().limit(1);
+                        match self.trees.range(&h.roots.get(i), newest).next() {
+                            Some(Err(e)) => match NodeError::from(e) {
+                                e if e.is_not_synced() => false,
+                                e => return Err(e),
+                            },
+                            _ => true,
+                        }
+                    }
+                };
+                if readable {
+                    seen.push((h.author, i, h.roots.get(i)));
+                }
+            }
+        }
         Ok(self.store.set_last_seen(&seen)?)
     }
 

@@ -136,7 +136,8 @@ impl Node {
     }
 
     /// For each author followed: how many entries their feed gained since it was last marked
-    /// seen, from subtree counts (O(depth) per author, nothing read in full).
+    /// seen, from subtree counts (O(depth) per author, nothing read in full). An author whose
+    /// path for that count has not arrived yet is left out until it has.
     pub fn unread_counts(&self) -> Result<Vec<Unread>, NodeError> {
         let ctx = Ctx::new(self)?;
         let mut out = Vec::new();
@@ -144,24 +145,10 @@ impl Node {
             let Some(h) = ctx.head_of(author)? else {
                 continue;
             };
-            let since = match self.store.last_seen(author, Index::Messages)? {
-                None => Bound::Unbounded,
-                Some(seen) => match self
-                    .trees
-                    .range(&seen, Query::new(KeyRange::all()).reverse().limit(1))
-                    .next()
-                {
-                    Some(item) => Bound::Excluded(item?.0),
-                    None => Bound::Unbounded,
-                },
+            let count = match self.unread_of(author, &h.roots.messages) {
+                Err(e) if e.is_not_synced() => continue,
+                count => count?,
             };
-            let count = self.trees.count(
-                &h.roots.messages,
-                &KeyRange {
-                    start: since,
-                    end: Bound::Unbounded,
-                },
-            )?;
             out.push(Unread {
                 author: *author,
                 name: ctx.name_of(author)?,
@@ -169,6 +156,31 @@ impl Node {
             });
         }
         Ok(out)
+    }
+
+    /// Posts in `messages` newer than the newest of `author`'s last-seen version: a count from
+    /// subtree counts along one path.
+    fn unread_of(
+        &self,
+        author: &PublicKey,
+        messages: &rookery_prolly::Hash,
+    ) -> Result<u64, NodeError> {
+        let since = match self.store.last_seen(author, Index::Messages)? {
+            None => Bound::Unbounded,
+            Some(seen) => match self
+                .trees
+                .range(&seen, Query::new(KeyRange::all()).reverse().limit(1))
+                .next()
+            {
+                Some(item) => Bound::Excluded(item?.0),
+                None => Bound::Unbounded,
+            },
+        };
+        let range = KeyRange {
+            start: since,
+            end: Bound::Unbounded,
+        };
+        Ok(self.trees.count(messages, &range)?)
     }
 
     /// Lower-case known names → keys, for resolving `@name`. Where several authors share a
