@@ -63,6 +63,7 @@ impl Roots {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
     /// The author who signs the head.
+    #[serde(deserialize_with = "crate::known::one")]
     pub author: PublicKey,
     /// The seq of their latest message (0: none yet).
     pub seq: u64,

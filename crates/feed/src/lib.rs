@@ -15,6 +15,7 @@ mod error;
 mod head;
 mod id;
 mod index;
+mod known;
 pub mod limits;
 mod message;
 
@@ -23,4 +24,7 @@ pub use head::{Head, HeadUpdate, Roots, SignedHead};
 pub use id::MessageId;
 pub use index::{Index, IndexEdits, index_edits, keys};
 pub use iroh_base::{PublicKey, SecretKey, Signature};
+#[doc(hidden)]
+pub use known::forget as forget_checked_keys;
+pub use known::key as public_key;
 pub use message::{About, Content, Message, Post, Reply, SignedMessage};

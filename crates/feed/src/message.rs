@@ -15,6 +15,7 @@ const SIGNATURE_LEN: usize = Signature::LENGTH;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Who wrote and signed it.
+    #[serde(deserialize_with = "crate::known::one")]
     pub author: PublicKey,
     /// 1 for the author's first message, then one more for each.
     pub seq: u64,
@@ -34,11 +35,13 @@ pub enum Content {
     /// Start following `target`.
     Follow {
         /// The key followed.
+        #[serde(deserialize_with = "crate::known::one")]
         target: PublicKey,
     },
     /// Stop following `target`.
     Unfollow {
         /// The key no longer followed.
+        #[serde(deserialize_with = "crate::known::one")]
         target: PublicKey,
     },
     /// Like a message.
@@ -49,6 +52,7 @@ pub enum Content {
     /// Hide `target` from this author's views.
     Block {
         /// The key blocked.
+        #[serde(deserialize_with = "crate::known::one")]
         target: PublicKey,
     },
     /// Withdraw one of the author's own earlier messages from every index.
@@ -64,6 +68,7 @@ pub struct Post {
     /// Markdown text.
     pub text: String,
     /// Keys mentioned (each at most once); a reply always mentions the parent's author.
+    #[serde(deserialize_with = "crate::known::many")]
     pub mentions: Vec<PublicKey>,
     /// Set when this post replies in a thread.
     pub reply: Option<Reply>,

@@ -393,7 +393,7 @@ impl Store {
             for row in table.iter()? {
                 let (k, _) = row?;
                 out.push(
-                    PublicKey::from_bytes(k.value())
+                    rookery_feed::public_key(*k.value())
                         .map_err(|_| self.damaged("a stored blocked key is not a key"))?,
                 );
             }

@@ -202,7 +202,7 @@ pub(crate) fn follows_of(node: &Node, head: &Head) -> Result<Vec<PublicKey>, Nod
             Err(e) => return Err(e.into()),
         };
         if let Ok(k) = <[u8; 32]>::try_from(k.as_slice())
-            && let Ok(key) = PublicKey::from_bytes(&k)
+            && let Ok(key) = rookery_feed::public_key(k)
         {
             out.push(key);
         }
