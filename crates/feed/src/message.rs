@@ -288,7 +288,9 @@ pub(crate) fn verify(
 ) -> Result<(), FeedError> {
     let mut sig = [0u8; SIGNATURE_LEN];
     sig.copy_from_slice(&bytes[bytes.len() - SIGNATURE_LEN..]);
-    author
-        .verify(&[domain, body].concat(), &Signature::from_bytes(&sig))
-        .map_err(|_| FeedError::BadSignature { what })
+    if crate::known::verify(author, &[domain, body].concat(), &sig) {
+        Ok(())
+    } else {
+        Err(FeedError::BadSignature { what })
+    }
 }
