@@ -49,13 +49,17 @@ pub(crate) async fn run(
             }
             Some(old) => {
                 let from = old.head().roots.messages;
-                collect_diff(client, head, Index::Messages, &from, &KeyRange::all()).await
+                let all = KeyRange::all();
+                collect_diff(client, head, Index::Messages, &from, &all, true).await
             }
         }
     };
     let old_mentions = held.map_or(EMPTY_ROOT, |o| o.head().roots.mentions);
     let mine = keys::mentions_of(&node.id());
-    let mentions = collect_diff(client, head, Index::Mentions, &old_mentions, &mine);
+    // Every mention of me new since the head held is a post new since it, which the diff of
+    // messages brings with its body: the mentions diff then needs no bodies of its own.
+    let bodies = near.is_none();
+    let mentions = collect_diff(client, head, Index::Mentions, &old_mentions, &mine, bodies);
     let about = async {
         match h.about {
             Some(id) if node.store().body(&id)?.is_none() => {
@@ -110,13 +114,14 @@ pub(crate) fn take(
     }
 }
 
-/// A whole `Diff` answer with its bodies, verified, in memory.
+/// A whole `Diff` answer (with the bodies it names, if `bodies`), verified, in memory.
 async fn collect_diff(
     client: &Client,
     head: &SignedHead,
     index: Index,
     from: &Hash,
     range: &KeyRange,
+    bodies: bool,
 ) -> Result<Batch, ClientError> {
     let mut all = Batch::default();
     let h = head.head();
@@ -125,7 +130,7 @@ async fn collect_diff(
         return Ok(all);
     }
     client
-        .diff(&h.author, index, from, &to, range, true, h.seq, |b| {
+        .diff(&h.author, index, from, &to, range, bodies, h.seq, |b| {
             all.nodes.extend(b.nodes);
             all.bodies.extend(b.bodies);
             Ok(())
