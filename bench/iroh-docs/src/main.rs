@@ -392,12 +392,20 @@ impl Node {
     }
 
     async fn spawn_on(name: &'static str, bind: SocketAddr, sk: SecretKey, store: Option<&Path>, probe: Option<&Probe>) -> Result<Self> {
+        // The same QUIC transport as Rookery's (`rookery_sync::transport_config`): path MTU
+        // discovery probes once, straight to 1,452 bytes.
+        let mut mtu = iroh::endpoint::MtuDiscoveryConfig::default();
+        mtu.minimum_change(200);
+        let transport = iroh::endpoint::QuicTransportConfig::builder()
+            .mtu_discovery_config(Some(mtu))
+            .build();
         let mut builder = Endpoint::builder(presets::Minimal)
             .relay_mode(RelayMode::Disabled)
             .clear_address_lookup()
             .clear_ip_transports()
             .bind_addr(bind)?
-            .secret_key(sk);
+            .secret_key(sk)
+            .transport_config(transport);
         if let Some(probe) = probe {
             builder = builder.hooks(probe.clone());
         }

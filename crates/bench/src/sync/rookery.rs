@@ -340,11 +340,13 @@ impl Notify {
             ));
             let c = net.counters(&hub).context("no session")?;
             note = format!(
-                "online again: the QUIC handshake, one subscription naming {} authors with their seqs (its first frame the 5 newer heads), then their mentions: {} diffs, {} nodes, {} bodies",
+                "online again: the QUIC handshake, one subscription naming {} authors with their seqs (its first frame the 5 newer heads), then their mentions: {} diffs, {} nodes, {} bodies; frames {} B sent, {} B received",
                 self.feeds.len(),
                 c.diff,
                 c.nodes_in,
-                c.bodies_in
+                c.bodies_in,
+                c.bytes_out,
+                c.bytes_in
             );
             self.me.mark_seen(None)?;
             net.shutdown().await;
