@@ -110,10 +110,12 @@ pub(crate) async fn cold_first_screen(
         ));
         let c = b.net.counters(&a).context("no session")?;
         note = format!(
-            "follow by ticket: the QUIC handshake, one subscription (its answer the head and, merged by the peer, the newest {FIRST_SCREEN} posts), then a diff of my mentions: {} requests, {} nodes, {} bodies",
+            "follow by ticket: the QUIC handshake, one subscription (its answer the head and, merged by the peer, the newest {FIRST_SCREEN} posts), then a diff of my mentions: {} requests, {} nodes, {} bodies; frames {} B sent, {} B received",
             c.requests(),
             c.nodes_in,
-            c.bodies_in
+            c.bodies_in,
+            c.bytes_out,
+            c.bytes_in
         );
         b.net.shutdown().await;
     }
@@ -194,8 +196,8 @@ pub(crate) async fn catch_up_reconnect(
         ));
         let c = net.counters(&a).context("no session")?;
         note = format!(
-            "online again: the QUIC handshake, the subscription (the newer head), one diff of messages and one of my mentions: {} nodes, {} bodies",
-            c.nodes_in, c.bodies_in
+            "online again: the QUIC handshake, the subscription (the newer head), one diff of messages and one of my mentions: {} nodes, {} bodies; frames {} B sent, {} B received",
+            c.nodes_in, c.bodies_in, c.bytes_out, c.bytes_in
         );
         net.shutdown().await;
     }
