@@ -57,10 +57,13 @@ fn timeline_texts(n: &Node) -> Vec<String> {
 /// `b` follows `a` by ticket and waits until its timeline's first screen is full.
 async fn follow_and_see_first_screen(b: &Peer, a: &Peer) {
     follow(&b.net, &a.net);
+    // Shown (Home's first page can show the posts first), and the first screen taken in with
+    // the head: counters count what was received, the store what was imported.
     until("the first screen", || {
         b.node
             .timeline(None, FIRST_SCREEN)
             .is_ok_and(|p| p.items.len() == FIRST_SCREEN)
+            && b.node.holds_feed(&a.node.id()).unwrap_or(false)
     })
     .await;
 }
