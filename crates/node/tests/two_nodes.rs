@@ -46,6 +46,15 @@ fn sync(from: &Node, to: &Node) -> rookery_node::Imported {
     to.import(&Bundle::from_bytes(&bytes).unwrap()).unwrap()
 }
 
+/// `from`'s head reaches `to` with one node of its trees and no bodies: a first screen that
+/// has not arrived yet.
+fn take_head_and_one_node(from: &Node, to: &Node) {
+    let mut partial = from.export(&from.id()).unwrap();
+    partial.nodes.truncate(1);
+    partial.bodies.clear();
+    to.import(&partial).unwrap();
+}
+
 #[test]
 fn follow_mentions_notifications_and_deletes() {
     let (_da, a) = node();
@@ -229,10 +238,7 @@ fn partial_data_says_what_is_missing() {
         b.post(&format!("post {i}")).unwrap();
     }
     a.follow(b.id()).unwrap();
-    let mut partial = b.export(&b.id()).unwrap();
-    partial.nodes.truncate(1);
-    partial.bodies.clear();
-    a.import(&partial).unwrap();
+    take_head_and_one_node(&b, &a);
     let err = a.timeline(None, 20).unwrap_err();
     assert!(matches!(err, NodeError::MissingNodes(_)), "{err}");
     assert!(err.is_not_synced());
@@ -262,10 +268,7 @@ fn notifications_read_while_a_first_screen_is_in_flight() {
         }
     }
     a.follow(b.id()).unwrap();
-    let mut partial = b.export(&b.id()).unwrap();
-    partial.nodes.truncate(1);
-    partial.bodies.clear();
-    a.import(&partial).unwrap();
+    take_head_and_one_node(&b, &a);
     let n = a.notifications(200).unwrap();
     assert_eq!((n.items.len(), n.unread, n.pending), (0, 0, 1));
     // Counted from the root's subtree counts alone.
