@@ -309,8 +309,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     // Open the store and show the first page of the timeline: no index is rebuilt at open.
     drop(node);
-    r.store_bytes = std::fs::metadata(data.join(rookery_node::DB_FILE))?.len();
     let db = data.join(rookery_node::DB_FILE);
+    r.store_bytes = std::fs::metadata(&db)?.len();
     let open = |cold: bool| -> anyhow::Result<Spread> {
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {

@@ -6,7 +6,7 @@
 use std::collections::{BinaryHeap, HashSet};
 
 use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, keys};
-use rookery_prolly::{Change, EMPTY_ROOT, Hash, KeyRange, Query};
+use rookery_prolly::{Change, EMPTY_ROOT, Hash, KeyValue, Query};
 
 use super::{Ctx, Item, id_of};
 use crate::{Node, NodeError};
@@ -42,6 +42,26 @@ pub struct Notifications {
     /// new ones are left out of `unread` (and, where the list reaches them, of `items`) until
     /// they have.
     pub pending: u64,
+}
+
+/// Where the next entry of source `i` (of `author`'s mentions of me) goes: onto the merge's
+/// heap; nowhere at its end; and if that part of their data has not arrived, `author` is pending.
+fn queue(
+    next: Result<Option<KeyValue>, NodeError>,
+    i: usize,
+    author: PublicKey,
+    heap: &mut BinaryHeap<(Vec<u8>, usize, Vec<u8>)>,
+    pending: &mut HashSet<PublicKey>,
+) -> Result<(), NodeError> {
+    match next {
+        Ok(Some((key, value))) => heap.push((key, i, value)),
+        Ok(None) => {}
+        Err(e) if e.is_not_synced() => {
+            pending.insert(author);
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 fn newest_first(a: &Notification, b: &Notification) -> std::cmp::Ordering {
@@ -137,7 +157,7 @@ impl Node {
     /// read one by one.
     pub fn notifications(&self, limit: usize) -> Result<Notifications, NodeError> {
         let ctx = Ctx::new(self)?;
-        let (unseen, pending) = ctx.unseen()?;
+        let (unseen, mut pending) = ctx.unseen()?;
         let unseen: Vec<MessageId> = unseen.into_iter().collect();
         let marked = self.store.are_read(&unseen)?;
         let unread: HashSet<MessageId> = unseen
@@ -150,7 +170,6 @@ impl Node {
         // mentions of me (the keys share my prefix, then timestamp and seq), each read only as
         // far as the merge reaches, so the list costs `limit` items, not every mention held.
         // An author whose part of this has not all arrived is left out, as a pending one.
-        let mut pending = pending;
         let others: Vec<&Head> = ctx
             .others()?
             .filter(|h| !pending.contains(&h.author))
@@ -160,14 +179,8 @@ impl Node {
         for (i, h) in others.iter().enumerate() {
             let mine = Query::new(keys::mentions_of(&self.me)).reverse();
             sources.push(self.trees.range(&h.roots.mentions, mine));
-            match sources[i].next().transpose().map_err(NodeError::from) {
-                Ok(Some((key, value))) => heap.push((key, i, value)),
-                Ok(None) => {}
-                Err(e) if e.is_not_synced() => {
-                    pending.insert(h.author);
-                }
-                Err(e) => return Err(e),
-            }
+            let next = sources[i].next().transpose().map_err(NodeError::from);
+            queue(next, i, h.author, &mut heap, &mut pending)?;
         }
         let mut all = Vec::new();
         while all.len() < limit {
@@ -179,14 +192,7 @@ impl Node {
                 all.extend(n);
                 Ok(sources[i].next().transpose()?)
             });
-            match next {
-                Ok(Some((key, value))) => heap.push((key, i, value)),
-                Ok(None) => {}
-                Err(e) if e.is_not_synced() => {
-                    pending.insert(author);
-                }
-                Err(e) => return Err(e),
-            }
+            queue(next, i, author, &mut heap, &mut pending)?;
         }
         all.sort_by(newest_first);
         for n in &mut all {
@@ -238,18 +244,13 @@ impl Node {
         let mut seen = Vec::new();
         for h in &heads {
             for &i in indexes {
+                // What the unread counts and the notifications read of a last-seen root.
                 let readable = match i {
                     Index::Mentions => ctx.unseen_of(h)?.is_some(),
-                    _ => {
-                        let newest = Query::new(KeyRange::all()).reverse().limit(1);
-                        match self.trees.range(&h.roots.get(i), newest).next() {
-                            Some(Err(e)) => match NodeError::from(e) {
-                                e if e.is_not_synced() => false,
-                                e => return Err(e),
-                            },
-                            _ => true,
-                        }
-                    }
+                    _ => match self.newest_key(&h.roots.get(i)) {
+                        Err(e) if e.is_not_synced() => false,
+                        r => r.map(|_| true)?,
+                    },
                 };
                 if readable {
                     seen.push((h.author, i, h.roots.get(i)));

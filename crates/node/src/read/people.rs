@@ -167,20 +167,27 @@ impl Node {
     ) -> Result<u64, NodeError> {
         let since = match self.store.last_seen(author, Index::Messages)? {
             None => Bound::Unbounded,
-            Some(seen) => match self
-                .trees
-                .range(&seen, Query::new(KeyRange::all()).reverse().limit(1))
-                .next()
-            {
-                Some(item) => Bound::Excluded(item?.0),
-                None => Bound::Unbounded,
-            },
+            Some(seen) => self
+                .newest_key(&seen)?
+                .map_or(Bound::Unbounded, Bound::Excluded),
         };
         let range = KeyRange {
             start: since,
             end: Bound::Unbounded,
         };
         Ok(self.trees.count(messages, &range)?)
+    }
+
+    /// The largest key of the tree under `root`, if it has one: one path read.
+    pub(crate) fn newest_key(
+        &self,
+        root: &rookery_prolly::Hash,
+    ) -> Result<Option<Vec<u8>>, NodeError> {
+        let newest = Query::new(KeyRange::all()).reverse().limit(1);
+        match self.trees.range(root, newest).next() {
+            None => Ok(None),
+            Some(entry) => Ok(Some(entry?.0)),
+        }
     }
 
     /// Lower-case known names → keys, for resolving `@name`. Where several authors share a
