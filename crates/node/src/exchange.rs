@@ -112,6 +112,59 @@ impl Node {
         Ok(imported)
     }
 
+    /// Rebuilds the `messages` tree of `new` from the one of `old` (held here) and the bodies
+    /// of the messages between them: the nodes of the new tree that are not here, if the
+    /// rebuilt root is the one `new` signs. Then `bodies` are exactly the author's messages
+    /// since `old` (the signed root says so), and a catch-up needed nothing but them. `None`
+    /// when it cannot be rebuilt here (a node of the old tree on the way is not held, a
+    /// deleted message's body is not here to say what it removes) or does not match (a peer
+    /// that left a body out); the caller then asks for the nodes.
+    pub(crate) fn rebuild_messages(
+        &self,
+        old: &SignedHead,
+        new: &SignedHead,
+        bodies: &[SignedMessage],
+    ) -> Result<Option<Vec<NodeBytes>>, NodeError> {
+        let (old, new) = (old.head(), new.head());
+        if old.author != new.author || old.seq >= new.seq {
+            return Ok(None);
+        }
+        let mut ordered: Vec<&SignedMessage> = bodies
+            .iter()
+            .filter(|m| m.message().author == new.author && m.message().seq > old.seq)
+            .collect();
+        ordered.sort_by_key(|m| m.message().seq);
+        let mut edits = Vec::new();
+        for m in &ordered {
+            let deleted = match &m.message().content {
+                rookery_feed::Content::Delete { target } => {
+                    let held = match ordered.iter().find(|b| b.id() == *target) {
+                        Some(b) => Some((*b).clone()),
+                        None => self.store.body(target)?,
+                    };
+                    match held {
+                        Some(b) => Some(b),
+                        None => return Ok(None),
+                    }
+                }
+                _ => None,
+            };
+            let Ok(e) = rookery_feed::index_edits(
+                m.message(),
+                m.id(),
+                deleted.as_ref().map(|d| (d.message(), d.id())),
+            ) else {
+                return Ok(None);
+            };
+            edits.extend(e.messages);
+        }
+        match self.trees().mutate(&old.roots.messages, edits) {
+            Ok(m) if m.root == new.roots.messages => Ok(Some(m.nodes)),
+            Ok(_) | Err(rookery_prolly::Error::MissingNodes(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Whether `author`'s feed is here: their head with its trees (a head a subscription
     /// showed, taken alone by [`Node::take_new_heads`], is not yet).
     pub fn holds_feed(&self, author: &PublicKey) -> Result<bool, NodeError> {
@@ -191,5 +244,101 @@ impl Node {
             nodes,
             bodies,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> (tempfile::TempDir, Node) {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::open(dir.path()).unwrap();
+        (dir, node)
+    }
+
+    fn head_of(n: &Node, author: &PublicKey) -> SignedHead {
+        n.store().head(author).unwrap().unwrap()
+    }
+
+    /// The bodies of `author`'s messages after `seq`, as `n` holds them.
+    fn since(n: &Node, author: &PublicKey, seq: u64) -> Vec<SignedMessage> {
+        n.export(author)
+            .unwrap()
+            .bodies
+            .iter()
+            .map(|b| SignedMessage::decode(b).unwrap())
+            .filter(|m| m.message().seq > seq)
+            .collect()
+    }
+
+    #[test]
+    fn a_catch_up_rebuilds_the_messages_tree_from_bodies_alone() {
+        let (_da, a) = node();
+        let posts: Vec<_> = (0..40)
+            .map(|i| a.post(&format!("post {i}")).unwrap())
+            .collect();
+        let (_db, b) = node();
+        b.import(&a.export(&a.id()).unwrap()).unwrap();
+        let old = head_of(&b, &a.id());
+        let old_bundle = b.export(&a.id()).unwrap();
+        // New posts, and a delete of a post B holds.
+        for i in 0..3 {
+            a.post(&format!("new {i}")).unwrap();
+        }
+        a.delete(posts[10].id()).unwrap();
+        let new = head_of(&a, &a.id());
+        let bodies = since(&a, &a.id(), old.head().seq);
+        assert_eq!(bodies.len(), 4);
+
+        // A body left out: the rebuilt root is not the signed one.
+        assert_eq!(b.rebuild_messages(&old, &new, &bodies[1..]).unwrap(), None);
+        // Bodies of someone else, or of the old head's messages, change nothing.
+        let mut noisy = bodies.clone();
+        noisy.extend(since(&a, &a.id(), 30));
+        let (_dc, c) = node();
+        noisy.push(c.post("not A's").unwrap());
+        let nodes = b.rebuild_messages(&old, &new, &noisy).unwrap().unwrap();
+        // Exactly the nodes of the new tree B lacks; with them the feed reads as A's does.
+        let delta = a
+            .trees()
+            .delta(
+                &old.head().roots.messages,
+                &new.head().roots.messages,
+                &KeyRange::all(),
+            )
+            .unwrap();
+        let ids = |v: &[NodeBytes]| {
+            v.iter()
+                .map(|n| n.id)
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(ids(&nodes), ids(&delta.nodes));
+        b.import_checked(&new, &nodes, &bodies).unwrap();
+        let feed = |n: &Node| {
+            n.author_feed(&a.id(), None, 50)
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|i| i.message.id())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(feed(&b), feed(&a));
+        assert!(!feed(&b).contains(&posts[10].id()));
+
+        // A delete whose target's body is not here: what it removes is unknown.
+        let (_dd, d) = node();
+        let target = posts[10].bytes().to_vec();
+        let mut without = old_bundle.clone();
+        without.bodies.retain(|x| *x != target);
+        d.import(&without).unwrap();
+        assert_eq!(d.rebuild_messages(&old, &new, &bodies).unwrap(), None);
+        // The old tree not held: it cannot be rebuilt either (the three posts alone would
+        // need its path).
+        let (_de, e) = node();
+        let mut bare = old_bundle.clone();
+        bare.nodes.clear();
+        e.import(&bare).unwrap();
+        assert_eq!(e.rebuild_messages(&old, &new, &bodies[..3]).unwrap(), None);
     }
 }

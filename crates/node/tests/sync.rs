@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rookery_feed::{Content, MessageId, keys};
 use rookery_node::{FIRST_SCREEN, Item, Network, Node, NodeEvent};
-use rookery_prolly::{EMPTY_ROOT, KeyRange, Prolly, Query};
+use rookery_prolly::{EMPTY_ROOT, KeyRange, NodeStore, Prolly, Query};
 use rookery_testkit::{FeedBuilder, Rng};
 mod common;
 
@@ -205,8 +205,10 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     assert!(a.node.store().node_count().unwrap() > 300);
 
     // Catch-up: ten more posts arrive with one Diff of the messages index (and one of my
-    // mentions range), nothing else, and they are exactly the ten.
+    // mentions range), nothing else, and they are exactly the ten. The messages Diff asks
+    // for the bodies alone: B rebuilds the new tree from them and its own path.
     let before = b.net.counters(&a.node.id()).unwrap();
+    let old = a.node.store().head(&a.node.id()).unwrap().unwrap();
     grow(&a, &mut feed, 10, None);
     let newest = ids(&a.node);
     until("the ten new posts", || ids(&b.node) == newest).await;
@@ -219,6 +221,68 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
         "messages and my mentions range"
     );
     assert_eq!(after.bodies_in - before.bodies_in, 10);
+    let new = a.node.store().head(&a.node.id()).unwrap().unwrap();
+    let (old, new) = (old.head(), new.head());
+    let mentions = trees
+        .delta(
+            &old.roots.mentions,
+            &new.roots.mentions,
+            &keys::mentions_of(&b.node.id()),
+        )
+        .unwrap();
+    assert_eq!(
+        after.nodes_in - before.nodes_in,
+        mentions.nodes.len() as u64,
+        "no node of the messages tree travelled"
+    );
+    // Yet B holds every node of the new messages tree that A made.
+    let made = trees
+        .delta(&old.roots.messages, &new.roots.messages, &KeyRange::all())
+        .unwrap();
+    assert!(!made.nodes.is_empty());
+    for n in &made.nodes {
+        assert!(b.node.store().get(&n.id).unwrap().is_some());
+    }
+
+    let old = new;
+    // A deletes its first post, whose body B never fetched: B cannot tell from the bodies
+    // what the delete removes, so it asks for the nodes after all (one Diff more), and ends
+    // with A's tree.
+    let first = a
+        .node
+        .export(&a.node.id())
+        .unwrap()
+        .bodies
+        .iter()
+        .map(|b| rookery_feed::SignedMessage::decode(b).unwrap())
+        .find(|m| m.message().seq == 1)
+        .unwrap();
+    assert!(b.node.store().body(&first.id()).unwrap().is_none());
+    let before = b.net.counters(&a.node.id()).unwrap();
+    a.node.delete(first.id()).unwrap();
+    let new = a.node.store().head(&a.node.id()).unwrap().unwrap();
+    until("the delete", || {
+        b.node
+            .store()
+            .head(&a.node.id())
+            .unwrap()
+            .is_some_and(|h| h.bytes() == new.bytes())
+            && !b.net.busy()
+    })
+    .await;
+    let after = b.net.counters(&a.node.id()).unwrap();
+    // (The mentions Diff is asked only if the delete changed that tree's root.)
+    let mentions_changed = u64::from(old.roots.mentions != new.head().roots.mentions);
+    assert_eq!(
+        after.diff - before.diff,
+        2 + mentions_changed,
+        "the bodies, then the nodes"
+    );
+    assert!(
+        after.nodes_in > before.nodes_in,
+        "the messages nodes came after all"
+    );
+    assert_eq!(ids(&b.node), ids(&a.node));
     a.net.shutdown().await;
     b.net.shutdown().await;
 }

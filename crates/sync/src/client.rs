@@ -328,8 +328,39 @@ impl Client {
             to: *to,
             range: WireRange::from(range.clone()),
             bodies,
+            nodes: true,
         };
         let stream = NodeStream::diff(*to, *author, bodies, index.max_entries(seq));
+        self.stream_nodes(&req, stream, on_batch).await
+    }
+
+    /// The bodies alone of a `Diff` from `from` to `to` (of `author`'s tree at `seq`), for a
+    /// caller that rebuilds the new tree from them: each checked for its signature, by
+    /// `author`, once. Bodies of messages at or before `since` (the seq of the head holding
+    /// `from`; a peer that lacks `from` sends every body of the new leaves) are dropped. What
+    /// the bodies are worth is only known once the rebuilt root matches the signed one.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn diff_bodies(
+        &self,
+        author: &PublicKey,
+        index: Index,
+        from: &Hash,
+        to: &Hash,
+        range: &KeyRange,
+        since: u64,
+        seq: u64,
+        on_batch: impl FnMut(Batch) -> Result<(), Rejection>,
+    ) -> Result<(), ClientError> {
+        let req = Request::Diff {
+            author: *author,
+            index,
+            from: *from,
+            to: *to,
+            range: WireRange::from(range.clone()),
+            bodies: true,
+            nodes: false,
+        };
+        let stream = NodeStream::bodies_since(*author, since, index.max_entries(seq));
         self.stream_nodes(&req, stream, on_batch).await
     }
 

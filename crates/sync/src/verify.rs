@@ -385,6 +385,9 @@ pub struct NodeStream {
     asked_bodies: HashSet<MessageId>,
     named: HashSet<MessageId>,
     author: Option<PublicKey>,
+    /// A bodies-only answer: any body by `author` newer than this seq is taken (once), older
+    /// ones are dropped.
+    since: Option<u64>,
     /// Nodes and bodies the answer may still bring.
     left: u64,
     max: u64,
@@ -405,6 +408,25 @@ impl NodeStream {
             asked_bodies: HashSet::new(),
             named: HashSet::new(),
             author: Some(author),
+            since: None,
+            left: max,
+            max,
+        }
+    }
+
+    /// The answer to a `Diff` asked without nodes: bodies only, by `author`, those at or
+    /// before `since` dropped, each taken once, no more than `entries` bodies (as
+    /// [`NodeStream::diff`] bounds them). A node in it is a fault.
+    pub fn bodies_since(author: PublicKey, since: u64, entries: u64) -> Self {
+        let max = entries.saturating_add(64);
+        NodeStream {
+            expected: HashSet::new(),
+            children: false,
+            leaf_bodies: false,
+            asked_bodies: HashSet::new(),
+            named: HashSet::new(),
+            author: Some(author),
+            since: Some(since),
             left: max,
             max,
         }
@@ -430,6 +452,7 @@ impl NodeStream {
             asked_bodies: bodies.iter().copied().collect(),
             named: HashSet::new(),
             author,
+            since: None,
             left: max,
             max,
         }
@@ -483,6 +506,20 @@ impl NodeStream {
         }
         let decoded = decode_bodies(bodies)?;
         let mut taken = Vec::with_capacity(decoded.len());
+        if let Some(since) = self.since {
+            for m in decoded {
+                // Taken once: `named` holds the ids taken so far.
+                if !self.named.insert(m.id()) {
+                    return Err(Fault::UnaskedBody);
+                }
+                let msg = m.message();
+                if self.author.is_none_or(|a| msg.author == a) && msg.seq > since {
+                    taken.push(m);
+                }
+            }
+            batch.bodies = taken;
+            return Ok(batch);
+        }
         for m in decoded {
             // Taken once: a name is crossed off as its body arrives.
             let id = m.id();
@@ -603,6 +640,48 @@ mod tests {
         assert!(matches!(
             range(&Hash([9; 32]), &q, &author, proof.nodes, &named),
             Err(Fault::BadProof(_))
+        ));
+    }
+
+    #[test]
+    fn a_bodies_only_answer_takes_new_bodies_by_the_author_once() {
+        let (p, root, _) = tree(10);
+        let bytes = |m: SignedMessage| m.bytes().to_vec();
+        let mut s = NodeStream::bodies_since(key(1).public(), 5, 10);
+        // Older bodies (a peer without the old tree sends the whole new leaf) and bodies by
+        // someone else are dropped; the new ones taken.
+        let frame: Vec<Vec<u8>> = (3..=8)
+            .map(|q| bytes(body(&key(1), q)))
+            .chain([bytes(body(&key(2), 9))])
+            .collect();
+        let got = s.frame(vec![], &frame, false).unwrap();
+        let seqs: Vec<u64> = got.bodies.iter().map(|m| m.message().seq).collect();
+        assert_eq!(seqs, vec![6, 7, 8]);
+        // The same body twice is a fault, as in any stream.
+        let again = s.frame(vec![], &[bytes(body(&key(1), 7))], false);
+        assert!(matches!(again, Err(Fault::UnaskedBody)));
+        // A node in it is too: none was asked for.
+        let top = p.store().get(&root).unwrap().unwrap();
+        let mut s = NodeStream::bodies_since(key(1).public(), 5, 10);
+        assert!(matches!(
+            s.frame(vec![top], &[], false),
+            Err(Fault::UnaskedNode)
+        ));
+        // A forged body fails its signature.
+        let mut forged = bytes(body(&key(1), 9));
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let mut s = NodeStream::bodies_since(key(1).public(), 5, 10);
+        assert!(matches!(
+            s.frame(vec![], &[forged], false),
+            Err(Fault::Signed { .. })
+        ));
+        // No more bodies than the tree can have entries.
+        let mut s = NodeStream::bodies_since(key(1).public(), 0, 0);
+        let many: Vec<Vec<u8>> = (1..=70).map(|q| bytes(body(&key(1), q))).collect();
+        assert!(matches!(
+            s.frame(vec![], &many, false),
+            Err(Fault::OverAnswer { .. })
         ));
     }
 

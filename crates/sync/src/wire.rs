@@ -1,7 +1,11 @@
 //! The wire format of `rookery/sync/2`.
 //!
 //! A connection carries frames: a 4-byte big-endian length, then that many bytes of postcard.
-//! A length over [`MAX_FRAME`] is refused before anything is allocated or read. Each side first
+//! A length over [`MAX_FRAME`] is refused before anything is allocated or read. A frame whose
+//! postcard is [`COMPRESS_MIN`] bytes or more, and which zstd makes smaller, goes compressed:
+//! the length's top bit ([`COMPRESSED`]) is set and the bytes are one zstd frame that states
+//! its content size, which must be within the same limit (a small frame claiming to inflate
+//! past it is refused before anything is inflated). Each side first
 //! sends a [`Hello`]; a peer with another protocol version is told so and dropped. Then the
 //! asker sends [`Request`]s and reads [`Response`]s. Every request is checked against the
 //! limits below before it is served ([`Request::check`]).
@@ -22,8 +26,16 @@ pub const ALPN: &[u8] = b"rookery/sync/2";
 /// The protocol version sent in [`Hello`]. Version 2 replaced `Nodes` by `Fetch` and dropped
 /// the one-shot `Heads` and `Newer` (a subscription's first frame answers both); version 3
 /// added a first page to `Subscribe` (a version-2 server would take it for a malformed
-/// request).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// request); version 4 compresses frames (a version-3 peer would read a compressed frame's
+/// length as over the limit) and lets a `Diff` ask for the bodies alone.
+pub const PROTOCOL_VERSION: u32 = 4;
+/// The top bit of a frame's length: the frame is zstd-compressed.
+pub const COMPRESSED: u32 = 1 << 31;
+/// Frames shorter than this go as they are: a hello, a request, a pushed head gain nothing.
+pub const COMPRESS_MIN: usize = 256;
+/// zstd's level for frames: its default, a balance this protocol's frames (message bodies
+/// of one feed, keys sharing prefixes, hashes that do not compress) measured best at.
+const ZSTD_LEVEL: i32 = 3;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
 /// The largest request frame a server reads: the largest request the limits allow (a `Fetch`
@@ -117,6 +129,10 @@ pub enum Request {
         /// Send the bodies the changed entries name (a catch-up of an index whose messages
         /// travel with another index asks without).
         bodies: bool,
+        /// Send the nodes. Without them, the answer is the bodies alone: an asker holding the
+        /// path the new entries go on rebuilds the new tree from them and checks its root
+        /// against the signed one, so the nodes would only repeat what it can compute.
+        nodes: bool,
     },
     /// Tree nodes and message bodies by id, answered in `Nodes` frames.
     Fetch {
@@ -238,6 +254,9 @@ pub enum WireError {
     /// A frame that is not what was expected.
     #[error("malformed frame")]
     Malformed(#[source] postcard::Error),
+    /// A compressed frame that does not inflate to what its zstd header states.
+    #[error("malformed compressed frame: {0}")]
+    BadCompression(&'static str),
     /// A request over a limit.
     #[error("request over the limit: {0}")]
     OverLimit(&'static str),
@@ -276,16 +295,46 @@ impl Request {
     }
 }
 
-/// Encodes one frame: length, then postcard.
+/// Encodes one frame: length, then postcard, compressed where that pays.
 pub fn encode_frame<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     let body = postcard::to_allocvec(value).map_err(WireError::Malformed)?;
     if body.len() > MAX_FRAME {
         return Err(WireError::TooLarge { len: body.len() });
     }
+    if body.len() >= COMPRESS_MIN {
+        // zstd writes the content size into its frame header (it knows the input's length),
+        // which is what the reader checks against its limit before inflating.
+        let packed = zstd::bulk::compress(&body, ZSTD_LEVEL)?;
+        if packed.len() < body.len() {
+            let mut out = Vec::with_capacity(4 + packed.len());
+            out.extend_from_slice(&(packed.len() as u32 | COMPRESSED).to_be_bytes());
+            out.extend_from_slice(&packed);
+            return Ok(out);
+        }
+    }
     let mut out = Vec::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(&body);
     Ok(out)
+}
+
+/// Inflates a compressed frame's bytes: the content size its zstd header states must be
+/// within `max`, and the bytes must inflate to exactly that.
+fn inflate(packed: &[u8], max: usize) -> Result<Vec<u8>, WireError> {
+    let size = match zstd::zstd_safe::get_frame_content_size(packed) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Err(WireError::BadCompression("no content size")),
+        Err(_) => return Err(WireError::BadCompression("not a zstd frame")),
+    };
+    if size > max as u64 {
+        return Err(WireError::TooLarge { len: size as usize });
+    }
+    let body = zstd::bulk::decompress(packed, size as usize)
+        .map_err(|_| WireError::BadCompression("corrupt"))?;
+    if body.len() as u64 != size {
+        return Err(WireError::BadCompression("shorter than its header states"));
+    }
+    Ok(body)
 }
 
 /// Writes one frame.
@@ -325,7 +374,9 @@ async fn read_frame_max<T: DeserializeOwned>(
 ) -> Result<(T, usize), WireError> {
     let mut len = [0u8; 4];
     read_exact_or_closed(r, &mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
+    let len = u32::from_be_bytes(len);
+    let compressed = len & COMPRESSED != 0;
+    let len = (len & !COMPRESSED) as usize;
     if len > max {
         return Err(WireError::TooLarge { len });
     }
@@ -334,6 +385,9 @@ async fn read_frame_max<T: DeserializeOwned>(
     (&mut *r).take(len as u64).read_to_end(&mut body).await?;
     if body.len() < len {
         return Err(WireError::Closed);
+    }
+    if compressed {
+        body = inflate(&body, max)?;
     }
     let (value, rest) = postcard::take_from_bytes::<T>(&body).map_err(WireError::Malformed)?;
     if !rest.is_empty() {

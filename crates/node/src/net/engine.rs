@@ -49,10 +49,10 @@ pub(crate) enum Input {
         addr: EndpointAddr,
         done: Option<Reply<Result<(), NetError>>>,
     },
-    /// A connection we opened.
+    /// A dial ended: the connection, or why not (as iroh said).
     Dialled {
-        conn: Connection,
-        done: Option<Reply<Result<(), NetError>>>,
+        peer: PublicKey,
+        conn: Result<Connection, String>,
     },
     /// A session's connection closed.
     Closed { peer: PublicKey, conn: usize },
@@ -123,6 +123,10 @@ pub(crate) struct Engine {
     inputs: mpsc::Sender<Input>,
     view: watch::Sender<Arc<View>>,
     sessions: HashMap<PublicKey, Session>,
+    /// Dials in flight, and who waits to hear how each went: a second dial of the same peer
+    /// (the node dials the peers it knows as it starts, and a ticket may name one of them)
+    /// waits for the first instead of opening another connection.
+    dialing: HashMap<PublicKey, Vec<Reply<Result<(), NetError>>>>,
     authors: HashMap<PublicKey, AuthorSync>,
     followed: HashSet<PublicKey>,
     /// My own feed is marked lost by a repair: it is asked of every peer too, and its head
@@ -149,6 +153,7 @@ impl Engine {
             inputs: inputs.clone(),
             view,
             sessions: HashMap::new(),
+            dialing: HashMap::new(),
             authors: HashMap::new(),
             followed,
             restoring,
@@ -197,13 +202,27 @@ impl Engine {
     fn handle(&mut self, input: Input) {
         match input {
             Input::Dial { addr, done } => self.dial(addr, done),
-            Input::Dialled { conn, done } => {
-                // The peer may ask us over this connection too.
-                self.tasks
-                    .spawn(self.shared.server.clone().serve(conn.clone()));
-                self.add_session(conn);
-                if let Some(d) = done {
-                    let _ = d.send(Ok(()));
+            Input::Dialled { peer, conn } => {
+                let waiting = self.dialing.remove(&peer).unwrap_or_default();
+                match conn {
+                    Ok(conn) => {
+                        // The peer may ask us over this connection too.
+                        self.tasks
+                            .spawn(self.shared.server.clone().serve(conn.clone()));
+                        self.add_session(conn);
+                        for d in waiting {
+                            let _ = d.send(Ok(()));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(peer = %peer.fmt_short(), "dial failed: {e}");
+                        for d in waiting {
+                            let _ = d.send(Err(NetError::Dial {
+                                peer,
+                                source: e.clone().into(),
+                            }));
+                        }
+                    }
                 }
             }
             Input::Closed { peer, conn } => {
@@ -283,22 +302,18 @@ impl Engine {
             }
             return;
         }
+        let in_flight = self.dialing.contains_key(&peer);
+        self.dialing.entry(peer).or_default().extend(done);
+        if in_flight {
+            return;
+        }
         let (endpoint, inputs) = (self.shared.endpoint.clone(), self.inputs.clone());
         self.tasks.spawn(async move {
-            match endpoint.connect(addr, ALPN).await {
-                Ok(conn) => {
-                    let _ = inputs.send(Input::Dialled { conn, done }).await;
-                }
-                Err(e) => {
-                    tracing::debug!(peer = %peer.fmt_short(), "dial failed: {e}");
-                    if let Some(d) = done {
-                        let _ = d.send(Err(NetError::Dial {
-                            peer,
-                            source: Box::new(e),
-                        }));
-                    }
-                }
-            }
+            let conn = endpoint
+                .connect(addr, ALPN)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = inputs.send(Input::Dialled { peer, conn }).await;
         });
     }
 

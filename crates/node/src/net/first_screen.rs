@@ -37,6 +37,7 @@ pub(crate) async fn run(
         .head(&author)?
         .is_some_and(|s| s.bytes() == head.bytes())
         && node.has_first_screen(&author);
+    let peer = client.peer();
     let screen = async {
         match near {
             None if shown => Ok(Batch::default()),
@@ -46,12 +47,9 @@ pub(crate) async fn run(
                     .range(&author, Index::Messages, &h.roots.messages, &q)
                     .await
                     .map(|a| a.batch)
+                    .map_err(|e| NetError::client(peer, e))
             }
-            Some(old) => {
-                let from = old.head().roots.messages;
-                let all = KeyRange::all();
-                collect_diff(client, head, Index::Messages, &from, &all, true).await
-            }
+            Some(old) => catch_up(shared, client, old, head).await,
         }
     };
     let old_mentions = held.map_or(EMPTY_ROOT, |o| o.head().roots.mentions);
@@ -77,13 +75,55 @@ pub(crate) async fn run(
         }
     };
     let (screen, mentions, about) = tokio::join!(screen, mentions, about);
-    let peer = client.peer();
-    let mut all = screen.map_err(|e| NetError::client(peer, e))?;
+    let mut all = screen?;
     for b in [mentions.map_err(|e| NetError::client(peer, e))?, about?] {
         all.nodes.extend(b.nodes);
         all.bodies.extend(b.bodies);
     }
     take(shared, client, head, all)
+}
+
+/// The new posts of an author held at `old`: their bodies alone, from which the new
+/// `messages` tree is rebuilt here and checked against the root `head` signs — the nodes
+/// would only repeat what the bodies and the path held already give. Where it cannot be
+/// rebuilt (or the root does not match), the nodes are asked for, with the bodies again
+/// (those received are not trusted then): one more round trip, only then.
+async fn catch_up(
+    shared: &Shared,
+    client: &Client,
+    old: &SignedHead,
+    head: &SignedHead,
+) -> Result<Batch, NetError> {
+    let h = head.head();
+    let peer = client.peer();
+    let from = old.head().roots.messages;
+    let all = KeyRange::all();
+    if from == h.roots.messages {
+        return Ok(Batch::default());
+    }
+    let mut bodies = Vec::new();
+    client
+        .diff_bodies(
+            &h.author,
+            Index::Messages,
+            &from,
+            &h.roots.messages,
+            &all,
+            old.head().seq,
+            h.seq,
+            |b| {
+                bodies.extend(b.bodies);
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|e| NetError::client(peer, e))?;
+    if let Some(nodes) = shared.node.rebuild_messages(old, head, &bodies)? {
+        return Ok(Batch { nodes, bodies });
+    }
+    collect_diff(client, head, Index::Messages, &from, &all, true)
+        .await
+        .map_err(|e| NetError::client(peer, e))
 }
 
 impl crate::Node {

@@ -77,8 +77,9 @@ impl Answers {
                 to,
                 range,
                 bodies,
+                nodes,
                 ..
-            } => self.diff(&author, &from, &to, range.into(), bodies),
+            } => self.diff(&author, &from, &to, range.into(), bodies, nodes),
             Request::Fetch {
                 nodes,
                 bodies,
@@ -302,11 +303,14 @@ impl Answers {
         to: &Hash,
         range: KeyRange,
         bodies: bool,
+        nodes: bool,
     ) -> Frames<'_> {
         if let Err(r) = self.held(author) {
             return Box::new(std::iter::once(r));
         }
-        let d = match self.trees.delta(from, to, &range) {
+        let delta = || self.trees.delta(from, to, &range);
+        // Without the nodes, the delta is only walked if the bodies need it (below).
+        let d = match nodes.then(delta).transpose() {
             Ok(d) => d,
             Err(e) => return Box::new(std::iter::once(internal(e))),
         };
@@ -315,7 +319,7 @@ impl Answers {
             // of every entry in the new leaves.
             let changed: Result<Vec<Vec<u8>>, _> = self
                 .trees
-                .diff(from, to, range)
+                .diff(from, to, range.clone())
                 .filter_map(|c| match c {
                     Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
                         Some(Ok(value))
@@ -324,15 +328,20 @@ impl Answers {
                     Err(e) => Some(Err(e)),
                 })
                 .collect();
-            changed
-                .unwrap_or(d.values)
-                .iter()
-                .filter_map(|v| id_of(v))
-                .collect()
+            let values = match (changed, &d) {
+                (Ok(v), _) => v,
+                (Err(_), Some(d)) => d.values.clone(),
+                (Err(_), None) => match delta() {
+                    Ok(d) => d.values,
+                    Err(e) => return Box::new(std::iter::once(internal(e))),
+                },
+            };
+            values.iter().filter_map(|v| id_of(v)).collect()
         } else {
             vec![]
         };
-        Box::new(self.frames(d.nodes.into_iter().map(|n| n.bytes).collect(), values))
+        let nodes = d.map_or_else(Vec::new, |d| d.nodes.into_iter().map(|n| n.bytes).collect());
+        Box::new(self.frames(nodes, values))
     }
 
     fn fetch(
