@@ -117,16 +117,29 @@ struct AuthorSync {
     started: HashSet<(Index, Hash)>,
 }
 
+/// The dials of one peer in flight.
+struct Dialing {
+    /// Every address they try.
+    tried: EndpointAddr,
+    /// How many.
+    running: usize,
+    /// Who waits to hear how they went.
+    waiting: Vec<Reply<Result<(), NetError>>>,
+    /// Why the last one that failed did, as iroh said.
+    failed: Option<String>,
+}
+
 /// The engine's state.
 pub(crate) struct Engine {
     shared: Arc<Shared>,
     inputs: mpsc::Sender<Input>,
     view: watch::Sender<Arc<View>>,
     sessions: HashMap<PublicKey, Session>,
-    /// Dials in flight, and who waits to hear how each went: a second dial of the same peer
-    /// (the node dials the peers it knows as it starts, and a ticket may name one of them)
-    /// waits for the first instead of opening another connection.
-    dialing: HashMap<PublicKey, Vec<Reply<Result<(), NetError>>>>,
+    /// Dials in flight, with the addresses tried and who waits to hear how each went: a
+    /// second dial of the same peer with no address the first does not try (the node dials
+    /// the peers it knows as it starts, and a ticket may name one of them) waits for the
+    /// first instead of opening another connection.
+    dialing: HashMap<PublicKey, Dialing>,
     authors: HashMap<PublicKey, AuthorSync>,
     followed: HashSet<PublicKey>,
     /// My own feed is marked lost by a repair: it is asked of every peer too, and its head
@@ -203,26 +216,43 @@ impl Engine {
         match input {
             Input::Dial { addr, done } => self.dial(addr, done),
             Input::Dialled { peer, conn } => {
-                let waiting = self.dialing.remove(&peer).unwrap_or_default();
+                let last = self.dialing.get_mut(&peer).is_none_or(|d| {
+                    d.running = d.running.saturating_sub(1);
+                    d.running == 0
+                });
+                let ok = conn.is_ok();
                 match conn {
                     Ok(conn) => {
                         // The peer may ask us over this connection too.
                         self.tasks
                             .spawn(self.shared.server.clone().serve(conn.clone()));
                         self.add_session(conn);
-                        for d in waiting {
-                            let _ = d.send(Ok(()));
-                        }
                     }
                     Err(e) => {
                         tracing::debug!(peer = %peer.fmt_short(), "dial failed: {e}");
-                        for d in waiting {
-                            let _ = d.send(Err(NetError::Dial {
-                                peer,
-                                source: e.clone().into(),
-                            }));
+                        if let Some(d) = self.dialing.get_mut(&peer) {
+                            d.failed = Some(e);
                         }
                     }
+                }
+                // The waiters hear at the first success, or when the last dial failed.
+                let (waiting, why) = match self.dialing.get_mut(&peer) {
+                    Some(d) if ok || last => (std::mem::take(&mut d.waiting), d.failed.clone()),
+                    _ => (Vec::new(), None),
+                };
+                if last {
+                    self.dialing.remove(&peer);
+                }
+                let connected = self.sessions.contains_key(&peer);
+                for d in waiting {
+                    let _ = d.send(if connected {
+                        Ok(())
+                    } else {
+                        Err(NetError::Dial {
+                            peer,
+                            source: why.clone().unwrap_or_default().into(),
+                        })
+                    });
                 }
             }
             Input::Closed { peer, conn } => {
@@ -302,11 +332,23 @@ impl Engine {
             }
             return;
         }
-        let in_flight = self.dialing.contains_key(&peer);
-        self.dialing.entry(peer).or_default().extend(done);
-        if in_flight {
+        if let Some(d) = self.dialing.get_mut(&peer)
+            && addr.addrs.is_subset(&d.tried.addrs)
+        {
+            d.waiting.extend(done);
             return;
         }
+        // A dial with addresses the ones in flight lack goes ahead on its own; whichever
+        // connects first makes the session.
+        let d = self.dialing.entry(peer).or_insert_with(|| Dialing {
+            tried: EndpointAddr::new(peer),
+            running: 0,
+            waiting: Vec::new(),
+            failed: None,
+        });
+        d.tried.addrs.extend(addr.addrs.iter().cloned());
+        d.running += 1;
+        d.waiting.extend(done);
         let (endpoint, inputs) = (self.shared.endpoint.clone(), self.inputs.clone());
         self.tasks.spawn(async move {
             let conn = endpoint
