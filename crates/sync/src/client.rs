@@ -321,15 +321,7 @@ impl Client {
         seq: u64,
         on_batch: impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
-        let req = Request::Diff {
-            author: *author,
-            index,
-            from: *from,
-            to: *to,
-            range: WireRange::from(range.clone()),
-            bodies,
-            nodes: true,
-        };
+        let req = diff_request(author, index, from, to, range, bodies, true);
         let stream = NodeStream::diff(*to, *author, bodies, index.max_entries(seq));
         self.stream_nodes(&req, stream, on_batch).await
     }
@@ -351,15 +343,7 @@ impl Client {
         seq: u64,
         on_batch: impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
-        let req = Request::Diff {
-            author: *author,
-            index,
-            from: *from,
-            to: *to,
-            range: WireRange::from(range.clone()),
-            bodies: true,
-            nodes: false,
-        };
+        let req = diff_request(author, index, from, to, range, true, false);
         let stream = NodeStream::bodies_since(*author, since, index.max_entries(seq));
         self.stream_nodes(&req, stream, on_batch).await
     }
@@ -489,6 +473,27 @@ impl Client {
                 counters: self.counters.clone(),
             },
         ))
+    }
+}
+
+/// A `Diff` request, its fields one for one.
+fn diff_request(
+    author: &PublicKey,
+    index: Index,
+    from: &Hash,
+    to: &Hash,
+    range: &KeyRange,
+    bodies: bool,
+    nodes: bool,
+) -> Request {
+    Request::Diff {
+        author: *author,
+        index,
+        from: *from,
+        to: *to,
+        range: WireRange::from(range.clone()),
+        bodies,
+        nodes,
     }
 }
 
