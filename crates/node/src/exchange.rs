@@ -142,10 +142,8 @@ impl Node {
                         Some(b) => Some((*b).clone()),
                         None => self.store.body(target)?,
                     };
-                    match held {
-                        Some(b) => Some(b),
-                        None => return Ok(None),
-                    }
+                    let Some(b) = held else { return Ok(None) };
+                    Some(b)
                 }
                 _ => None,
             };

@@ -33,8 +33,7 @@ pub const PROTOCOL_VERSION: u32 = 4;
 pub const COMPRESSED: u32 = 1 << 31;
 /// Frames shorter than this go as they are: a hello, a request, a pushed head gain nothing.
 pub const COMPRESS_MIN: usize = 256;
-/// zstd's level for frames: its default, a balance this protocol's frames (message bodies
-/// of one feed, keys sharing prefixes, hashes that do not compress) measured best at.
+/// zstd's level for frames: its default (other levels were not measured).
 const ZSTD_LEVEL: i32 = 3;
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;

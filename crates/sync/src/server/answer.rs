@@ -310,7 +310,7 @@ impl Answers {
         }
         let delta = || self.trees.delta(from, to, &range);
         // Without the nodes, the delta is only walked if the bodies need it (below).
-        let d = match nodes.then(delta).transpose() {
+        let mut d = match nodes.then(delta).transpose() {
             Ok(d) => d,
             Err(e) => return Box::new(std::iter::once(internal(e))),
         };
@@ -328,9 +328,9 @@ impl Answers {
                     Err(e) => Some(Err(e)),
                 })
                 .collect();
-            let values = match (changed, &d) {
+            let values = match (changed, d.as_mut()) {
                 (Ok(v), _) => v,
-                (Err(_), Some(d)) => d.values.clone(),
+                (Err(_), Some(d)) => std::mem::take(&mut d.values),
                 (Err(_), None) => match delta() {
                     Ok(d) => d.values,
                     Err(e) => return Box::new(std::iter::once(internal(e))),
