@@ -1,6 +1,7 @@
-//! The sync verifier on arbitrary answers: a first frame of heads, a range proof, and a stream
-//! of node frames made of the fuzzer's bytes are checked against what was asked; nothing
-//! panics, and whatever passes is what was asked for, each node and body at most once.
+//! The sync verifier on arbitrary answers: a first frame of heads, a pushed head with its
+//! catch-up, a range proof, and a stream of node frames made of the fuzzer's bytes are checked
+//! against what was asked; nothing panics, and whatever passes is what was asked for, each
+//! node and body at most once.
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,18 @@ fuzz_target!(|data: &[u8]| {
     for p in &parts {
         if let Ok(h) = verify::pushed_head(p, &mut latest) {
             assert!(h.head().seq > 3);
+        }
+    }
+    // A pushed head with a catch-up made of the other pieces: what passes is the author's,
+    // newer than the seq held, and no more than asked.
+    if let Some((head, rest)) = parts.split_first() {
+        let (nodes, bodies) = rest.split_at(rest.len() / 2);
+        let mut latest = asked.clone();
+        if let Ok(p) = verify::pushed(head, bodies, nodes.to_vec(), &mut latest, 8) {
+            assert!(p.catch_up.bodies.len() <= 8);
+            assert!(p.catch_up.bodies.iter().all(|b| {
+                b.message().author == author && b.message().seq > 3
+            }));
         }
     }
     if let Ok(heads) = verify::heads(&parts, &asked) {

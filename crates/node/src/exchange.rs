@@ -9,8 +9,8 @@
 //! Bundle format: the 16 bytes `ROOKERY-BUNDLE\0\x01` (magic and format version 1), then
 //! `postcard(Bundle)`.
 
-use rookery_feed::{HeadUpdate, Index, PublicKey, SignedHead, SignedMessage};
-use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, NodeBytes, Query};
+use rookery_feed::{HeadUpdate, Index, PublicKey, SignedHead, SignedMessage, keys};
+use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, NodeBytes, Overlay, Prolly, Query};
 use rookery_store::Imported;
 use serde::{Deserialize, Serialize};
 
@@ -138,21 +138,36 @@ impl Node {
         for m in &ordered {
             let deleted = match &m.message().content {
                 rookery_feed::Content::Delete { target } => {
-                    let held = match ordered.iter().find(|b| b.id() == *target) {
+                    match ordered.iter().find(|b| b.id() == *target) {
                         Some(b) => Some((*b).clone()),
                         None => self.store.body(target)?,
-                    };
-                    let Some(b) = held else { return Ok(None) };
-                    Some(b)
+                    }
                 }
                 _ => None,
             };
-            let Ok(e) = rookery_feed::index_edits(
-                m.message(),
-                m.id(),
-                deleted.as_ref().map(|d| (d.message(), d.id())),
-            ) else {
-                return Ok(None);
+            let e = match (&m.message().content, &deleted) {
+                // A delete of a post not here: taken to be of one posted since `old` (in
+                // neither tree, so the delete only adds itself). If it was older, the root
+                // rebuilt is not the one signed, and the nodes are asked for.
+                (rookery_feed::Content::Delete { .. }, None) => {
+                    let mm = m.message();
+                    let own = (
+                        keys::message(mm.timestamp_ms, mm.seq),
+                        Some(m.id().as_bytes().to_vec()),
+                    );
+                    rookery_feed::IndexEdits {
+                        messages: vec![own],
+                        ..Default::default()
+                    }
+                }
+                _ => match rookery_feed::index_edits(
+                    m.message(),
+                    m.id(),
+                    deleted.as_ref().map(|d| (d.message(), d.id())),
+                ) {
+                    Ok(e) => e,
+                    Err(_) => return Ok(None),
+                },
             };
             edits.extend(e.messages);
         }
@@ -161,6 +176,33 @@ impl Node {
             Ok(_) | Err(rookery_prolly::Error::MissingNodes(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// What a catch-up pushed with `new` ([`rookery_sync::CatchUpAsk`]) gives a holder of
+    /// `old`: the new `messages` nodes with the bodies, if the bodies rebuild the tree `new`
+    /// signs (see [`Node::rebuild_messages`]); and the new `mentions` nodes on my key's range,
+    /// if with those held here they complete that range of the tree `new` signs. `None` for
+    /// what it does not give: that is asked for.
+    pub(crate) fn take_pushed(
+        &self,
+        old: &SignedHead,
+        new: &SignedHead,
+        pushed: rookery_sync::Batch,
+    ) -> Result<(Option<rookery_sync::Batch>, Option<Vec<NodeBytes>>), NodeError> {
+        let messages = self
+            .rebuild_messages(old, new, &pushed.bodies)?
+            .map(|nodes| rookery_sync::Batch {
+                nodes,
+                bodies: pushed.bodies,
+            });
+        let (from, to) = (old.head().roots.mentions, new.head().roots.mentions);
+        let with = Prolly::new(Overlay::new(self.store(), &pushed.nodes));
+        let mentions = match with.delta(&from, &to, &keys::mentions_of(&self.id())) {
+            Ok(d) if d.is_complete() => Some(d.nodes),
+            // Not complete, or a node of the old tree not here: the `Diff` tells.
+            Ok(_) | Err(_) => None,
+        };
+        Ok((messages, mentions))
     }
 
     /// Whether `author`'s feed is here: their head with its trees (a head a subscription
@@ -331,6 +373,18 @@ mod tests {
         without.bodies.retain(|x| *x != target);
         d.import(&without).unwrap();
         assert_eq!(d.rebuild_messages(&old, &new, &bodies).unwrap(), None);
+        // A post and its delete, both since `old`: the post's body is not in the tree, so a
+        // peer sends none, and the two cancel out.
+        let brief = a.post("soon gone").unwrap();
+        a.delete(brief.id()).unwrap();
+        let newer = head_of(&a, &a.id());
+        let bodies = since(&a, &a.id(), old.head().seq);
+        assert!(bodies.iter().all(|m| m.id() != brief.id()));
+        let (_df, f) = node();
+        f.import(&old_bundle).unwrap();
+        let nodes = f.rebuild_messages(&old, &newer, &bodies).unwrap().unwrap();
+        f.import_checked(&newer, &nodes, &bodies).unwrap();
+        assert_eq!(feed(&f), feed(&a));
         // The old tree not held: it cannot be rebuilt either (the three posts alone would
         // need its path).
         let (_de, e) = node();

@@ -67,7 +67,7 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
     let held = s.holder.store().head(&s.author)?.unwrap();
     let trees = Prolly::new(s.holder.store());
     match &req {
-        Request::Subscribe { authors, page } => {
+        Request::Subscribe { authors, page, .. } => {
             let heads = vec![held.bytes().to_vec()];
             frame(&mut send, &Response::Heads { heads }).await?;
             if *page > 0 && authors.iter().any(|(a, seq)| *a == s.author && *seq == 0) {
@@ -80,8 +80,12 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
             }
             if s.mode == Mode::PushSame {
                 for _ in 0..1000 {
-                    let head = held.bytes().to_vec();
-                    frame(&mut send, &Response::Head { head }).await?;
+                    let head = Response::Head {
+                        head: held.bytes().to_vec(),
+                        bodies: vec![],
+                        mentions: vec![],
+                    };
+                    frame(&mut send, &head).await?;
                 }
             }
             tokio::time::sleep(Duration::from_secs(60)).await;

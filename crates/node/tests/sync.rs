@@ -146,7 +146,7 @@ async fn posts_reach_followers_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cold_follow_is_one_range_and_catch_up_one_diff() {
+async fn cold_follow_is_one_range_and_catch_up_comes_with_the_head() {
     let a = peer(true).await;
     let b = peer(false).await;
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(42));
@@ -204,22 +204,16 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     assert!(expected < 20, "{expected} nodes for a first screen");
     assert!(a.node.store().node_count().unwrap() > 300);
 
-    // Catch-up: ten more posts arrive with one Diff of the messages index (and one of my
-    // mentions range), nothing else, and they are exactly the ten. The messages Diff asks
-    // for the bodies alone: B rebuilds the new tree from them and its own path.
+    // Catch-up: ten more posts arrive with the head pushed on the subscription, their bodies
+    // and the new nodes of my mentions range with it: no request at all, and they are exactly
+    // the ten. B rebuilds the new messages tree from the bodies and its own path.
     let before = b.net.counters(&a.node.id()).unwrap();
     let old = a.node.store().head(&a.node.id()).unwrap().unwrap();
     grow(&a, &mut feed, 10, None);
     let newest = ids(&a.node);
     until("the ten new posts", || ids(&b.node) == newest).await;
     let after = b.net.counters(&a.node.id()).unwrap();
-    assert_eq!(after.range, before.range);
-    assert_eq!(after.fetch, before.fetch);
-    assert_eq!(
-        after.diff - before.diff,
-        2,
-        "messages and my mentions range"
-    );
+    assert_eq!(after.requests(), before.requests(), "{after:?}");
     assert_eq!(after.bodies_in - before.bodies_in, 10);
     let new = a.node.store().head(&a.node.id()).unwrap().unwrap();
     let (old, new) = (old.head(), new.head());
@@ -244,10 +238,9 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
         assert!(b.node.store().get(&n.id).unwrap().is_some());
     }
 
-    let old = new;
     // A deletes its first post, whose body B never fetched: B cannot tell from the bodies
-    // what the delete removes, so it asks for the nodes after all (one Diff more), and ends
-    // with A's tree.
+    // pushed what the delete removes, so it asks for the nodes after all (one Diff, not the
+    // bodies again; my mentions range came with the head), and ends with A's tree.
     let first = a
         .node
         .export(&a.node.id())
@@ -271,13 +264,8 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     })
     .await;
     let after = b.net.counters(&a.node.id()).unwrap();
-    // (The mentions Diff is asked only if the delete changed that tree's root.)
-    let mentions_changed = u64::from(old.roots.mentions != new.head().roots.mentions);
-    assert_eq!(
-        after.diff - before.diff,
-        2 + mentions_changed,
-        "the bodies, then the nodes"
-    );
+    assert_eq!(after.diff - before.diff, 1, "the nodes");
+    assert_eq!(after.requests() - before.requests(), 1);
     assert!(
         after.nodes_in > before.nodes_in,
         "the messages nodes came after all"
@@ -285,6 +273,95 @@ async fn cold_follow_is_one_range_and_catch_up_one_diff() {
     assert_eq!(ids(&b.node), ids(&a.node));
     a.net.shutdown().await;
     b.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_with_mentions_and_deletes_comes_whole_with_the_head() {
+    let a = peer(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b_node = Arc::new(Node::open(dir.path()).unwrap());
+    let me = b_node.id();
+    let at_me = format!("@{}", hex::encode(me.as_bytes()));
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(11));
+    grow(&a, &mut feed, 300, None);
+    let old_mention = a.node.post(&format!("hello {at_me}")).unwrap();
+    let plain = a.node.post("nothing for B here").unwrap();
+    let b_net = b_node.start(loopback(false)).await.unwrap();
+    follow(&b_net, &a.net);
+    until("B has A's first screen", || {
+        b_node.holds_feed(&a.node.id()).unwrap_or(false) && unread(&b_node).len() == 1
+    })
+    .await;
+    b_node.mark_seen(None).unwrap();
+    b_net.shutdown().await;
+    let old = a.node.store().head(&a.node.id()).unwrap().unwrap();
+
+    // Offline, A mentions B twice, deletes the old mention (held by B), posts and deletes a
+    // post within the gap, and deletes a post without mentions.
+    let new_mention = a.node.post(&format!("again {at_me}")).unwrap();
+    a.node.delete(old_mention.id()).unwrap();
+    let gone = a.node.post(&format!("oops {at_me}")).unwrap();
+    a.node.delete(gone.id()).unwrap();
+    a.node.delete(plain.id()).unwrap();
+    a.node.post("the last one").unwrap();
+    let new = a.node.store().head(&a.node.id()).unwrap().unwrap();
+    assert_eq!(new.head().seq - old.head().seq, 6);
+
+    // Online again: the head comes with the six bodies and my mentions range's new nodes,
+    // and nothing more is asked for.
+    let b_net = b_node.start(loopback(false)).await.unwrap();
+    b_net.connect(&a.net.ticket()).await.unwrap();
+    until("the new head", || {
+        b_node
+            .store()
+            .head(&a.node.id())
+            .unwrap()
+            .is_some_and(|h| h.bytes() == new.bytes())
+            && !b_net.busy()
+    })
+    .await;
+    let c = b_net.counters(&a.node.id()).unwrap();
+    assert_eq!((c.subscribe, c.requests()), (1, 1), "{c:?}");
+    // Exactly the bodies still in the tree since then (the six less the post deleted among
+    // them, whose body stays with A), and exactly the nodes a Diff of my range would bring.
+    assert_eq!(c.bodies_in, 5, "{c:?}");
+    assert!(b_node.store().body(&gone.id()).unwrap().is_none());
+    let trees = Prolly::new(a.node.store());
+    let delta = trees
+        .delta(
+            &old.head().roots.mentions,
+            &new.head().roots.mentions,
+            &keys::mentions_of(&me),
+        )
+        .unwrap();
+    assert_eq!(c.nodes_in, delta.nodes.len() as u64);
+    // B reads what A reads: the feed, and my mentions range (the new mention, the deleted
+    // ones gone), with one unread notification.
+    let feed_of = |n: &Node| {
+        n.author_feed(&a.node.id(), None, FIRST_SCREEN)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.message.id())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(feed_of(&b_node), feed_of(&a.node));
+    let mine = |n: &Node| {
+        Prolly::new(n.store())
+            .range(
+                &new.head().roots.mentions,
+                Query::new(keys::mentions_of(&me)),
+            )
+            .map(|e| e.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(mine(&b_node), mine(&a.node));
+    assert_eq!(mine(&b_node).len(), 1);
+    let n = unread(&b_node);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].item.message.id(), new_mention.id());
+    b_net.shutdown().await;
+    a.net.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,8 +373,11 @@ async fn a_mention_made_while_offline_is_found_by_the_mentions_diff() {
     let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(7));
     grow(&a, &mut feed, 500, None);
     follow(&b_net, &a.net);
+    // The whole feed taken in (not only its head shown: going offline then would leave the
+    // head alone, and the first screen is asked for again).
     until("B has A's feed", || {
         b_node.profile(&a.node.id()).unwrap().seq == Some(500)
+            && b_node.is_complete(&a.node.id()).unwrap_or(false)
     })
     .await;
     b_net.shutdown().await;

@@ -36,7 +36,7 @@ pub use node::{
     MAX_VALUE_LEN, Node, verify_node,
 };
 pub use proof::{RangeProof, verify_range};
-pub use store::{MemStore, NodeBytes, NodeStore};
+pub use store::{MemStore, NodeBytes, NodeStore, Overlay};
 
 use store::Loader;
 

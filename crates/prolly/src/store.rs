@@ -125,6 +125,55 @@ impl NodeStore for MemStore {
     }
 }
 
+/// A store seen with some nodes on top that are not written to it: a mutation's new nodes, or
+/// nodes received and not yet taken in, read as if they were stored (to walk a tree rebuilt
+/// in memory, or to check that what arrived completes a tree). Writes go to the overlay only.
+#[derive(Debug)]
+pub struct Overlay<S> {
+    base: S,
+    extra: RwLock<HashMap<Hash, Arc<[u8]>>>,
+}
+
+impl<S: NodeStore> Overlay<S> {
+    /// `base` with `nodes` on top.
+    pub fn new(base: S, nodes: &[NodeBytes]) -> Self {
+        let o = Overlay {
+            base,
+            extra: RwLock::default(),
+        };
+        // Infallible: an overlay's writes stay in memory.
+        let _ = o.put_many(nodes);
+        o
+    }
+}
+
+impl<S: NodeStore> NodeStore for Overlay<S> {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let extra = self.extra.read().unwrap_or_else(|e| e.into_inner());
+        match extra.get(id) {
+            Some(b) => Ok(Some(b.to_vec())),
+            None => self.base.get(id),
+        }
+    }
+
+    fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
+        let mut map = self.extra.write().unwrap_or_else(|e| e.into_inner());
+        for n in nodes {
+            map.entry(n.id).or_insert_with(|| n.bytes.as_slice().into());
+        }
+        Ok(())
+    }
+
+    fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
+        let held = self
+            .extra
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(id);
+        Ok(held || self.base.contains(id)?)
+    }
+}
+
 /// Reads nodes for one operation: checks each node's bytes against its id and decodes them
 /// strictly, counts loads, and optionally caches decoded nodes (mutations revisit paths) or
 /// records the bytes it read (range proofs).

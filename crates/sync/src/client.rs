@@ -16,10 +16,10 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use rookery_feed::{Head, Index, MessageId, PublicKey, SignedHead};
 use rookery_prolly::{Hash, KeyRange, Query};
 
-use crate::verify::{self, Batch, Fault, NodeStream, PageAnswer, RangeAnswer};
+use crate::verify::{self, Batch, Fault, NodeStream, PageAnswer, Pushed, RangeAnswer};
 use crate::wire::{
-    ErrorCode, Hello, PROTOCOL_VERSION, Request, Response, WireError, WireRange, encode_frame,
-    read_frame_sized,
+    CatchUpAsk, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response, WireError, WireRange,
+    encode_frame, read_frame_sized,
 };
 
 /// Why an exchange with a peer failed.
@@ -227,6 +227,7 @@ impl Client {
             Request::Subscribe { .. } => 3,
         };
         self.counters.requests[kind].fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(peer = %self.peer().fmt_short(), kind = ["range", "diff", "fetch", "subscribe"][kind], "request");
         let mut bytes = encode_frame(&Hello {
             version: PROTOCOL_VERSION,
         })?;
@@ -415,15 +416,18 @@ impl Client {
     /// (see [`verify::heads`]), with `page` > 0 the first page of the newest `page` posts
     /// across the people held not at all (those asked with seq 0; see [`verify::page`]:
     /// `None` if there are none, `Err` inside if the peer could not merge them), and the stream
-    /// of changes from then on.
+    /// of changes from then on. With `catch_up`, heads of authors held come with their small
+    /// catch-ups, on the stream (see [`CatchUpAsk`]).
     pub async fn subscribe(
         &self,
         authors: &[(PublicKey, u64)],
         page: u32,
+        catch_up: Option<CatchUpAsk>,
     ) -> Result<(Vec<SignedHead>, FirstPage, Subscription), ClientError> {
         let req = Request::Subscribe {
             authors: authors.to_vec(),
             page,
+            catch_up,
         };
         let (send, mut recv) = self.open(&req).await?;
         let heads = match self.frame(&mut recv).await? {
@@ -470,6 +474,7 @@ impl Client {
                 _send: send,
                 recv,
                 latest,
+                up_to: catch_up.map_or(0, |c| c.up_to),
                 counters: self.counters.clone(),
             },
         ))
@@ -507,13 +512,16 @@ pub struct Subscription {
     recv: RecvStream,
     /// The newest seq this subscription brought per author (or the one held, at first).
     latest: HashMap<PublicKey, u64>,
+    /// The largest catch-up asked to come with a head (0: none).
+    up_to: u32,
     counters: Arc<Counters>,
 }
 
 impl Subscription {
     /// The next head, checked against its signature, the authors subscribed to, and what the
-    /// subscription brought before; `None` when the peer ends the subscription.
-    pub async fn next(&mut self) -> Option<Result<SignedHead, ClientError>> {
+    /// subscription brought before, with its catch-up if one came (see [`verify::pushed`]);
+    /// `None` when the peer ends the subscription.
+    pub async fn next(&mut self) -> Option<Result<Pushed, ClientError>> {
         let (frame, len) = match read_frame_sized::<Response>(&mut self.recv).await {
             Ok(f) => f,
             Err(WireError::Closed | WireError::Io(_)) => return None,
@@ -523,9 +531,13 @@ impl Subscription {
             .bytes_in
             .fetch_add(len as u64, Ordering::Relaxed);
         Some(match frame {
-            Response::Head { head } => {
-                verify::pushed_head(&head, &mut self.latest).map_err(ClientError::from)
-            }
+            Response::Head {
+                head,
+                bodies,
+                mentions,
+            } => verify::pushed(&head, &bodies, mentions, &mut self.latest, self.up_to)
+                .inspect(|p| self.counters.took(&p.catch_up))
+                .map_err(ClientError::from),
             _ => Err(Fault::UnexpectedFrame("a head").into()),
         })
     }

@@ -22,5 +22,5 @@ pub mod wire;
 pub use client::{Client, ClientError, CountersSnapshot, FirstPage, Rejection, Subscription};
 pub use net::{NetOptions, Ticket, bind_endpoint, transport_config};
 pub use server::{Limits, Server, SyncProtocol, close};
-pub use verify::{Batch, Fault, PageAnswer, RangeAnswer};
-pub use wire::ALPN;
+pub use verify::{Batch, Fault, PageAnswer, Pushed, RangeAnswer};
+pub use wire::{ALPN, CatchUpAsk};

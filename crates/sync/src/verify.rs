@@ -214,6 +214,54 @@ pub fn pushed_head(
     Ok(h)
 }
 
+/// A pushed head with what came with it.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The head, checked as [`pushed_head`] checks it.
+    pub head: SignedHead,
+    /// Its catch-up ([`crate::wire::CatchUpAsk`]): bodies by its author newer than the seq
+    /// this subscription had of them (older ones dropped), and `mentions` nodes of its tree,
+    /// each checked against its id and found from the root down. Empty when none came. What
+    /// it is worth is known only once the asker rebuilds the new `messages` tree from the
+    /// bodies and finds the nodes complete the delta on its range: else it asks.
+    pub catch_up: Batch,
+}
+
+/// Checks a pushed head (as [`pushed_head`]) and its catch-up: at most `up_to` bodies (0: none
+/// was asked for), each signed by the head's author; nodes of the head's `mentions` tree, no
+/// more than that tree can have.
+pub fn pushed(
+    head: &[u8],
+    bodies: &[Vec<u8>],
+    mentions: Vec<Vec<u8>>,
+    latest: &mut HashMap<PublicKey, u64>,
+    up_to: u32,
+) -> Result<Pushed, Fault> {
+    let before = SignedHead::decode(head)
+        .ok()
+        .and_then(|h| latest.get(&h.head().author).copied());
+    let head = pushed_head(head, latest)?;
+    let mut catch_up = Batch::default();
+    if bodies.is_empty() && mentions.is_empty() {
+        return Ok(Pushed { head, catch_up });
+    }
+    if up_to == 0 || bodies.len() > up_to as usize {
+        return Err(Fault::OverAnswer {
+            max: u64::from(up_to),
+        });
+    }
+    let h = head.head();
+    let since = before.unwrap_or(0);
+    catch_up.bodies = NodeStream::bodies_since(h.author, since, u64::from(up_to))
+        .frame(vec![], bodies, false)?
+        .bodies;
+    let entries = rookery_feed::Index::Mentions.max_entries(h.seq);
+    catch_up.nodes = NodeStream::diff(h.roots.mentions, h.author, false, entries)
+        .frame(mentions, &[], false)?
+        .nodes;
+    Ok(Pushed { head, catch_up })
+}
+
 /// Checks a `Range` answer: the proof against `root` (which the asker took from a signed
 /// head), and the bodies against the entries the proof shows.
 pub fn range(
@@ -682,6 +730,92 @@ mod tests {
         assert!(matches!(
             s.frame(vec![], &many, false),
             Err(Fault::OverAnswer { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pushed_catch_up_is_checked_like_the_answers_it_replaces() {
+        let (a, b) = (key(1), key(2));
+        let (p, root, _) = tree(300);
+        let signed = |seq: u64| {
+            let h = Head {
+                author: a.public(),
+                seq,
+                timestamp_ms: seq,
+                roots: Roots {
+                    mentions: root,
+                    ..Roots::empty()
+                },
+                about: None,
+            };
+            SignedHead::sign(h, &a).unwrap().bytes().to_vec()
+        };
+        let bytes = |m: SignedMessage| m.bytes().to_vec();
+        let top = p.store().get(&root).unwrap().unwrap();
+        let child = rookery_prolly::Node::decode(&top).unwrap().entries[0]
+            .child_id()
+            .unwrap();
+        let child = p.store().get(&child).unwrap().unwrap();
+        let latest = || HashMap::from([(a.public(), 5)]);
+
+        // A head alone, whatever was asked.
+        let alone = pushed(&signed(6), &[], vec![], &mut latest(), 0).unwrap();
+        assert!(alone.catch_up.bodies.is_empty() && alone.catch_up.nodes.is_empty());
+        // Bodies newer than what the subscription had, by the author; older ones and someone
+        // else's dropped; the mentions nodes from the head's root down.
+        let mut l = latest();
+        let sent: Vec<Vec<u8>> = (4..=8)
+            .map(|q| bytes(body(&a, q)))
+            .chain([bytes(body(&b, 7))])
+            .collect();
+        let got = pushed(
+            &signed(8),
+            &sent,
+            vec![top.clone(), child.clone()],
+            &mut l,
+            32,
+        )
+        .unwrap();
+        let seqs: Vec<u64> = got
+            .catch_up
+            .bodies
+            .iter()
+            .map(|m| m.message().seq)
+            .collect();
+        assert_eq!(seqs, vec![6, 7, 8]);
+        assert_eq!(got.catch_up.nodes.len(), 2);
+        assert_eq!(l[&a.public()], 8);
+        // The same head again.
+        assert!(matches!(
+            pushed(&signed(8), &[], vec![], &mut l, 32),
+            Err(Fault::RepeatedHead)
+        ));
+        // A catch-up not asked for, or larger than asked.
+        let one = [bytes(body(&a, 6))];
+        assert!(matches!(
+            pushed(&signed(6), &one, vec![], &mut latest(), 0),
+            Err(Fault::OverAnswer { .. })
+        ));
+        let many: Vec<Vec<u8>> = (6..=40).map(|q| bytes(body(&a, q))).collect();
+        assert!(matches!(
+            pushed(&signed(40), &many, vec![], &mut latest(), 32),
+            Err(Fault::OverAnswer { .. })
+        ));
+        // A node that is not under the head's root first, a bad node, a forged body.
+        assert!(matches!(
+            pushed(&signed(6), &one, vec![child], &mut latest(), 32),
+            Err(Fault::UnaskedNode)
+        ));
+        let mut bad = top.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 1;
+        assert!(pushed(&signed(6), &one, vec![bad], &mut latest(), 32).is_err());
+        let mut forged = bytes(body(&a, 6));
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(
+            pushed(&signed(6), &[forged], vec![top], &mut latest(), 32),
+            Err(Fault::Signed { .. })
         ));
     }
 

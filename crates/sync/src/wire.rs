@@ -27,8 +27,9 @@ pub const ALPN: &[u8] = b"rookery/sync/2";
 /// the one-shot `Heads` and `Newer` (a subscription's first frame answers both); version 3
 /// added a first page to `Subscribe` (a version-2 server would take it for a malformed
 /// request); version 4 compresses frames (a version-3 peer would read a compressed frame's
-/// length as over the limit) and lets a `Diff` ask for the bodies alone.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// length as over the limit) and lets a `Diff` ask for the bodies alone; version 5 lets a
+/// subscription ask for each small catch-up to come with its head ([`CatchUpAsk`]).
+pub const PROTOCOL_VERSION: u32 = 5;
 /// The top bit of a frame's length: the frame is zstd-compressed.
 pub const COMPRESSED: u32 = 1 << 31;
 /// Frames shorter than this go as they are: a hello, a request, a pushed head gain nothing.
@@ -50,6 +51,8 @@ pub const MAX_RANGE_LIMIT: u32 = 1000;
 pub const MAX_BOUND_KEY: usize = rookery_prolly::MAX_KEY_LEN;
 /// The most posts of a subscription's first page.
 pub const MAX_PAGE_LIMIT: u32 = 64;
+/// The most new messages a catch-up pushed with a head may hold ([`CatchUpAsk::up_to`]).
+pub const MAX_CATCH_UP: u32 = 64;
 
 /// Close code: a normal goodbye.
 pub const CLOSE_NORMAL: u32 = 0;
@@ -91,6 +94,20 @@ impl From<WireRange> for rookery_prolly::KeyRange {
             end: r.end,
         }
     }
+}
+
+/// What a subscriber asks to come with each head it is shown of an author it holds, when the
+/// head is at most `up_to` messages newer than the one held: the bodies of the new messages
+/// (from which it rebuilds the `messages` tree on the path it holds, as after a bodies-only
+/// `Diff`) and the `mentions` nodes of that head it lacks on the range of `mentions_of` (as a
+/// `Diff` of that range from the root it holds would bring). Catching up is then no request
+/// at all: the head and what it needs arrive in one frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatchUpAsk {
+    /// The largest gap, in messages, that comes with its head (at most [`MAX_CATCH_UP`]).
+    pub up_to: u32,
+    /// Whose mentions (the subscriber's own key).
+    pub mentions_of: PublicKey,
 }
 
 /// What an asker wants. Variant order is the wire tag; new requests go at the end.
@@ -157,6 +174,9 @@ pub enum Request {
         authors: Vec<(PublicKey, u64)>,
         /// How many posts of a first page (0: none).
         page: u32,
+        /// Small catch-ups pushed with their heads (`None`: heads alone). A head that comes
+        /// with its catch-up is not in the first `Heads` frame: it follows it as a `Head`.
+        catch_up: Option<CatchUpAsk>,
     },
 }
 
@@ -204,10 +224,15 @@ pub enum Response {
         /// Another `Nodes` frame follows.
         more: bool,
     },
-    /// A head pushed to a subscriber.
+    /// A head pushed to a subscriber, with its catch-up if the subscription asked for one
+    /// and the gap is small enough ([`CatchUpAsk`]; both empty otherwise).
     Head {
         /// The signed head.
         head: Vec<u8>,
+        /// Signed bodies of the author's messages newer than the seq the subscriber holds.
+        bodies: Vec<Vec<u8>>,
+        /// Encoded `mentions` nodes of the head new on the subscriber's range, root first.
+        mentions: Vec<Vec<u8>>,
     },
     /// A subscription's first page. `lowest` is the key of the `page`-th newest post across
     /// the feeds held (`None`: they hold fewer, and all of them is here). For every feed with
@@ -286,6 +311,9 @@ impl Request {
             Request::Subscribe { page, .. } if *page > MAX_PAGE_LIMIT => {
                 Err(WireError::OverLimit("page"))
             }
+            Request::Subscribe {
+                catch_up: Some(c), ..
+            } if c.up_to > MAX_CATCH_UP => Err(WireError::OverLimit("catch-up")),
             Request::Range { range, .. } | Request::Diff { range, .. } if !bound_ok(range) => {
                 Err(WireError::OverLimit("range key"))
             }

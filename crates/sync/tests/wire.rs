@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use rookery_feed::{Index, MessageId, SecretKey};
 use rookery_prolly::Hash;
 use rookery_sync::wire::{
-    COMPRESSED, ErrorCode, Hello, MAX_FRAME, MAX_HASHES, MAX_PAGE_LIMIT, MAX_REQUEST_FRAME,
-    PROTOCOL_VERSION, Request, Response, WireError, WireRange, encode_frame, handshake, read_frame,
-    read_request_frame, write_frame,
+    COMPRESSED, CatchUpAsk, ErrorCode, Hello, MAX_CATCH_UP, MAX_FRAME, MAX_HASHES, MAX_PAGE_LIMIT,
+    MAX_REQUEST_FRAME, PROTOCOL_VERSION, Request, Response, WireError, WireRange, encode_frame,
+    handshake, read_frame, read_request_frame, write_frame,
 };
 
 fn requests() -> Vec<Request> {
@@ -44,6 +44,15 @@ fn requests() -> Vec<Request> {
         Request::Subscribe {
             authors: vec![(a, 0), (a, 3)],
             page: 32,
+            catch_up: None,
+        },
+        Request::Subscribe {
+            authors: vec![(a, 3)],
+            page: 0,
+            catch_up: Some(CatchUpAsk {
+                up_to: 32,
+                mentions_of: a,
+            }),
         },
     ]
 }
@@ -62,7 +71,16 @@ fn responses() -> Vec<Response> {
             bodies: vec![vec![7]],
             more: true,
         },
-        Response::Head { head: vec![5; 200] },
+        Response::Head {
+            head: vec![5; 200],
+            bodies: vec![],
+            mentions: vec![],
+        },
+        Response::Head {
+            head: vec![5; 200],
+            bodies: vec![vec![6; 300]],
+            mentions: vec![vec![1; 40]],
+        },
         Response::Page {
             lowest: Some(vec![3; 16]),
             proofs: vec![(0, Some(vec![2; 16]), vec![vec![1; 40]]), (2, None, vec![])],
@@ -279,6 +297,7 @@ fn requests_over_the_limits_are_refused() {
     let authors = Request::Subscribe {
         authors: vec![(a, 7); 5000],
         page: 0,
+        catch_up: None,
     };
     assert!(matches!(
         authors.check(),
@@ -287,11 +306,25 @@ fn requests_over_the_limits_are_refused() {
     let big_page = Request::Subscribe {
         authors: vec![(a, 0)],
         page: MAX_PAGE_LIMIT + 1,
+        catch_up: None,
     };
     assert!(matches!(
         big_page.check(),
         Err(WireError::OverLimit("page"))
     ));
+    let ask = |up_to| Request::Subscribe {
+        authors: vec![(a, 3)],
+        page: 0,
+        catch_up: Some(CatchUpAsk {
+            up_to,
+            mentions_of: a,
+        }),
+    };
+    assert!(matches!(
+        ask(MAX_CATCH_UP + 1).check(),
+        Err(WireError::OverLimit("catch-up"))
+    ));
+    assert!(ask(MAX_CATCH_UP).check().is_ok());
     let big_limit = Request::Range {
         author: a,
         index: Index::Messages,

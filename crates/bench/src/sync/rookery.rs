@@ -159,7 +159,8 @@ pub(crate) async fn catch_up_live(w: &World, rtt: Duration, runs: usize) -> anyh
         out.push(Run::since(t, relay.bytes() - bytes, 0));
         let c = b.net.counters(&a).context("no session")?;
         note = format!(
-            "live: the new head is pushed, then one diff of messages and one of my mentions, together: {} nodes, {} bodies",
+            "live: the new head is pushed with its catch-up (the new bodies and my mentions range's new nodes), nothing asked: {} requests, {} nodes, {} bodies",
+            c.requests() - c0.requests(),
             c.nodes_in - c0.nodes_in,
             c.bodies_in - c0.bodies_in
         );
@@ -198,8 +199,12 @@ pub(crate) async fn catch_up_reconnect(
         ));
         let c = net.counters(&a).context("no session")?;
         note = format!(
-            "online again: the QUIC handshake, the subscription (the newer head), one diff of messages and one of my mentions: {} nodes, {} bodies; frames {} B sent, {} B received",
-            c.nodes_in, c.bodies_in, c.bytes_out, c.bytes_in
+            "online again (from the node's start): the QUIC handshake, the subscription (its answer the newer head with its catch-up): {} requests, {} nodes, {} bodies; frames {} B sent, {} B received",
+            c.requests(),
+            c.nodes_in,
+            c.bodies_in,
+            c.bytes_out,
+            c.bytes_in
         );
         net.shutdown().await;
     }
@@ -324,9 +329,12 @@ impl Notify {
                 let b = self.feeds[i].posts(1, Some((&me, 1)))?;
                 self.hub.node.import(&b)?;
             }
+            // Online, and the clock starts as the peer is dialled (full-log's endpoint is bound
+            // before its clock starts too). The node dials no one on its own here: the hub is
+            // not followed.
+            let net = self.me.start(behind_relay(false)).await?;
             let bytes = relay.bytes();
             let t = Instant::now();
-            let net = self.me.start(behind_relay(false)).await?;
             net.connect(&through).await?;
             let unread = || self.me.notifications(0).map(|n| n.unread).unwrap_or(0);
             until("the notifications", Duration::from_secs(60), || {
@@ -344,9 +352,9 @@ impl Notify {
             ));
             let c = net.counters(&hub).context("no session")?;
             note = format!(
-                "online again: the QUIC handshake, one subscription naming {} authors with their seqs (its first frame the 5 newer heads), then their mentions: {} diffs, {} nodes, {} bodies; frames {} B sent, {} B received",
+                "online again (from the dial, the node started): the QUIC handshake, one subscription naming {} authors with their seqs, its answer the 5 newer heads each with its catch-up: {} requests, {} nodes, {} bodies; frames {} B sent, {} B received",
                 self.feeds.len(),
-                c.diff,
+                c.requests(),
                 c.nodes_in,
                 c.bodies_in,
                 c.bytes_out,

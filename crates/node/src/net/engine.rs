@@ -22,7 +22,7 @@ use iroh::endpoint::Connection;
 use rookery_feed::{Content, Index, MessageId, PublicKey, SignedHead};
 use rookery_prolly::Hash;
 use rookery_sync::wire::{CLOSE_NORMAL, CLOSE_PROTOCOL};
-use rookery_sync::{ALPN, Client, close};
+use rookery_sync::{ALPN, Batch, Client, close};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -63,11 +63,12 @@ pub(crate) enum Input {
         conn: usize,
         held: Vec<PublicKey>,
     },
-    /// A session's subscription showed a head.
+    /// A session's subscription showed a head (with its catch-up, if one came).
     HeadShown {
         peer: PublicKey,
         conn: usize,
         head: SignedHead,
+        catch_up: Batch,
     },
     /// A session broke the protocol.
     Misbehaved {
@@ -113,6 +114,8 @@ struct AuthorSync {
     backfill: bool,
     /// Set to ask a running catch-up to stop after the index it is on.
     yield_now: Option<Arc<AtomicBool>>,
+    /// The catch-up pushed with the newest head shown, for that head's first screen.
+    pushed: Option<(SignedHead, Batch)>,
     /// (index, root) whose catch-up was asked for as one `Diff`: later rounds use `Fetch`.
     started: HashSet<(Index, Hash)>,
 }
@@ -267,9 +270,14 @@ impl Engine {
                     }
                 }
             }
-            Input::HeadShown { peer, conn, head } => {
+            Input::HeadShown {
+                peer,
+                conn,
+                head,
+                catch_up,
+            } => {
                 if self.session_is(&peer, conn) {
-                    self.head_shown(peer, head);
+                    self.head_shown(peer, head, catch_up);
                 }
             }
             Input::Misbehaved { peer, conn, error } => {
@@ -493,8 +501,8 @@ impl Engine {
 
     // ----- heads and first screens -----
 
-    /// A head a peer showed us.
-    fn head_shown(&mut self, peer: PublicKey, head: SignedHead) {
+    /// A head a peer showed us, and the catch-up that came with it.
+    fn head_shown(&mut self, peer: PublicKey, head: SignedHead, catch_up: Batch) {
         let (author, seq) = (head.head().author, head.head().seq);
         let wanted = if author == self.shared.node.id() {
             self.restoring
@@ -520,6 +528,8 @@ impl Engine {
             return;
         }
         *shown = seq;
+        let state = self.authors.entry(author).or_default();
+        state.pushed = (!catch_up.bodies.is_empty()).then(|| (head.clone(), catch_up));
         self.take_head(peer, head);
     }
 
@@ -578,11 +588,17 @@ impl Engine {
         s.first_screens += 1;
         s.view.fetching = Some(Fetching::FirstScreen(author));
         let client = s.view.client.clone();
-        self.authors.entry(author).or_default().busy = true;
+        let state = self.authors.entry(author).or_default();
+        state.busy = true;
+        let pushed = state
+            .pushed
+            .take()
+            .filter(|(h, _)| h.bytes() == head.bytes())
+            .map(|(_, b)| b);
         self.report(&peer);
         let (shared, inputs) = (self.shared.clone(), self.inputs.clone());
         self.tasks.spawn(async move {
-            let result = first_screen::run(&shared, &client, &head, held.as_ref()).await;
+            let result = first_screen::run(&shared, &client, &head, held.as_ref(), pushed).await;
             let _ = inputs
                 .send(Input::FirstScreenDone {
                     author,

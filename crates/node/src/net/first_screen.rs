@@ -17,12 +17,14 @@ use super::{FIRST_SCREEN, NetError, Shared};
 const DIFF_UP_TO: u64 = 1024;
 
 /// Fetches and imports the first screen of `head`'s author from `client`; `held` is the head
-/// held before, if any.
+/// held before, if any, and `pushed` what came with the head (a catch-up: see
+/// [`rookery_sync::CatchUpAsk`]). What `pushed` gives is not asked for.
 pub(crate) async fn run(
     shared: &Arc<Shared>,
     client: &Client,
     head: &SignedHead,
     held: Option<&SignedHead>,
+    pushed: Option<Batch>,
 ) -> Result<(), NetError> {
     let node = &shared.node;
     let h = head.head();
@@ -38,7 +40,16 @@ pub(crate) async fn run(
         .is_some_and(|s| s.bytes() == head.bytes())
         && node.has_first_screen(&author);
     let peer = client.peer();
+    // Bodies pushed that did not rebuild the tree would not if asked for again.
+    let bodies_tried = near.is_some() && pushed.is_some();
+    let (pushed_screen, pushed_mentions) = match (near, pushed) {
+        (Some(old), Some(p)) => node.take_pushed(old, head, p)?,
+        _ => (None, None),
+    };
     let screen = async {
+        if let Some(b) = pushed_screen {
+            return Ok(b);
+        }
         match near {
             None if shown => Ok(Batch::default()),
             None => {
@@ -49,7 +60,7 @@ pub(crate) async fn run(
                     .map(|a| a.batch)
                     .map_err(|e| NetError::client(peer, e))
             }
-            Some(old) => catch_up(shared, client, old, head).await,
+            Some(old) => catch_up(shared, client, old, head, bodies_tried).await,
         }
     };
     let old_mentions = held.map_or(EMPTY_ROOT, |o| o.head().roots.mentions);
@@ -57,7 +68,15 @@ pub(crate) async fn run(
     // Every mention of me new since the head held is a post new since it, which the diff of
     // messages brings with its body: the mentions diff then needs no bodies of its own.
     let bodies = near.is_none();
-    let mentions = collect_diff(client, head, Index::Mentions, &old_mentions, &mine, bodies);
+    let mentions = async {
+        match pushed_mentions {
+            Some(nodes) => Ok(Batch {
+                nodes,
+                bodies: vec![],
+            }),
+            None => collect_diff(client, head, Index::Mentions, &old_mentions, &mine, bodies).await,
+        }
+    };
     let about = async {
         match h.about {
             Some(id) if node.store().body(&id)?.is_none() => {
@@ -87,12 +106,15 @@ pub(crate) async fn run(
 /// `messages` tree is rebuilt here and checked against the root `head` signs — the nodes
 /// would only repeat what the bodies and the path held already give. Where it cannot be
 /// rebuilt (or the root does not match), the nodes are asked for, with the bodies again
-/// (those received are not trusted then): one more round trip, only then.
+/// (those received are not trusted then): one more round trip, only then. With
+/// `bodies_tried`, the bodies came with the head and did not rebuild it: the nodes are asked
+/// for at once.
 async fn catch_up(
     shared: &Shared,
     client: &Client,
     old: &SignedHead,
     head: &SignedHead,
+    bodies_tried: bool,
 ) -> Result<Batch, NetError> {
     let h = head.head();
     let peer = client.peer();
@@ -100,6 +122,11 @@ async fn catch_up(
     let all = KeyRange::all();
     if from == h.roots.messages {
         return Ok(Batch::default());
+    }
+    if bodies_tried {
+        return collect_diff(client, head, Index::Messages, &from, &all, true)
+            .await
+            .map_err(|e| NetError::client(peer, e));
     }
     let mut bodies = Vec::new();
     client

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use iroh::endpoint::Connection;
 use rookery_feed::{PublicKey, SignedHead};
-use rookery_sync::{Batch, Client, ClientError};
+use rookery_sync::{Batch, CatchUpAsk, Client, ClientError};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -56,6 +56,10 @@ impl Session {
     }
 }
 
+/// The largest catch-up (in messages) asked to come with its head: a few screens' worth of
+/// bodies arrive unasked, more are asked for as a `Diff`.
+const PUSHED_CATCH_UP: u32 = 32;
+
 /// The subscription: one request naming `authors` with the seqs held, whose first frame has
 /// the heads newer than them, then every change, each sent to the engine. Ends when the peer
 /// ends it; a peer that misbehaves is reported.
@@ -89,7 +93,14 @@ pub(crate) async fn watch(
             held.push((*a, seq));
         }
         // With Home's first page across the people held not at all, merged by the peer.
-        let (mut newer, page, mut sub) = client.subscribe(&held, FIRST_SCREEN as u32).await?;
+        // With each small catch-up pushed with its head: catching up is then no request.
+        let ask = CatchUpAsk {
+            up_to: PUSHED_CATCH_UP,
+            mentions_of: shared.node.id(),
+        };
+        let (mut newer, page, mut sub) = client
+            .subscribe(&held, FIRST_SCREEN as u32, Some(ask))
+            .await?;
         let page = match page {
             None => Batch::default(),
             Some(Ok(p)) => p.batch,
@@ -120,7 +131,14 @@ pub(crate) async fn watch(
                 .map_err(|e| ClientError::Local(Box::new(e)))?;
         }
         for head in newer {
-            let _ = inputs.send(Input::HeadShown { peer, conn, head }).await;
+            let catch_up = Batch::default();
+            let shown = Input::HeadShown {
+                peer,
+                conn,
+                head,
+                catch_up,
+            };
+            let _ = inputs.send(shown).await;
         }
         // Feeds held but perhaps not complete yet resume in the background.
         let held = held
@@ -129,14 +147,15 @@ pub(crate) async fn watch(
             .map(|(a, _)| *a)
             .collect();
         let _ = inputs.send(Input::Subscribed { peer, conn, held }).await;
-        while let Some(head) = sub.next().await {
-            let _ = inputs
-                .send(Input::HeadShown {
-                    peer,
-                    conn,
-                    head: head?,
-                })
-                .await;
+        while let Some(pushed) = sub.next().await {
+            let pushed = pushed?;
+            let shown = Input::HeadShown {
+                peer,
+                conn,
+                head: pushed.head,
+                catch_up: pushed.catch_up,
+            };
+            let _ = inputs.send(shown).await;
         }
         Ok::<_, ClientError>(())
     };

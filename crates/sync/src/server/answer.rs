@@ -35,7 +35,7 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// The message id an index value names, if it is one.
-fn id_of(v: &[u8]) -> Option<MessageId> {
+pub(crate) fn id_of(v: &[u8]) -> Option<MessageId> {
     <[u8; 32]>::try_from(v).ok().map(MessageId)
 }
 
@@ -57,6 +57,10 @@ impl Answers {
 
     pub(crate) fn store(&self) -> &Store {
         self.trees.store()
+    }
+
+    pub(crate) fn trees(&self) -> &Prolly<Arc<Store>> {
+        &self.trees
     }
 
     /// The frames that answer `req` (a subscription is answered elsewhere).

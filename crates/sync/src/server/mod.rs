@@ -14,6 +14,7 @@
 
 mod answer;
 mod budget;
+mod push;
 
 pub use budget::Limits;
 
@@ -31,8 +32,8 @@ use answer::Answers;
 use budget::{Budget, Violation};
 
 use crate::wire::{
-    CLOSE_NORMAL, CLOSE_OVER_BUDGET, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response,
-    WireError, encode_frame, read_request_frame,
+    CLOSE_NORMAL, CLOSE_OVER_BUDGET, CatchUpAsk, ErrorCode, Hello, PROTOCOL_VERSION, Request,
+    Response, WireError, encode_frame, read_request_frame,
 };
 
 /// Ends a connection with a close code (see [`crate::wire`]) and a reason the peer can log.
@@ -157,10 +158,20 @@ impl Server {
             // The asker gave up on this request (it may, e.g. when it re-subscribes).
             return Ok(());
         }
-        if let Request::Subscribe { authors, page } = req {
+        if let Request::Subscribe {
+            authors,
+            page,
+            catch_up,
+        } = req
+        {
             // A subscription is long-lived: it does not hold a request slot.
             drop(permit);
-            self.subscription(send, authors, page, subscriptions).await;
+            let ask = Ask {
+                authors,
+                page,
+                catch_up,
+            };
+            self.subscription(send, ask, subscriptions).await;
             return Ok(());
         }
         let answer = async {
@@ -202,13 +213,12 @@ impl Server {
     /// A subscription: where the authors are now, then every change until the peer goes away
     /// or subscribes again beyond the limit (the oldest subscription ends, the connection
     /// stays: a peer re-subscribes when its follows change).
-    async fn subscription(
-        &self,
-        mut send: SendStream,
-        authors: Vec<(PublicKey, u64)>,
-        page: u32,
-        subscriptions: &Subscriptions,
-    ) {
+    async fn subscription(&self, mut send: SendStream, ask: Ask, subscriptions: &Subscriptions) {
+        let Ask {
+            authors,
+            page,
+            catch_up,
+        } = ask;
         let cancel = Arc::new(Notify::new());
         {
             let mut subs = subscriptions.lock().unwrap_or_else(|e| e.into_inner());
@@ -221,18 +231,29 @@ impl Server {
         }
         // Listening starts before the snapshot is read, so no change falls between the two.
         let changes = self.changes.subscribe();
-        let now = self.answers.heads(&authors);
+        let mut now = self.answers.heads(&authors);
         // What the asker has per author: pushes are only ever newer than that.
         let mut sent: HashMap<PublicKey, u64> = authors.iter().copied().collect();
         let mut shown = Vec::new();
-        if let Response::Heads { heads } = &now {
-            for h in heads
-                .iter()
-                .filter_map(|b| rookery_feed::SignedHead::from_stored(b).ok())
-            {
-                sent.insert(h.head().author, h.head().seq);
-                shown.push(h.head().clone());
+        // Heads that come with their catch-up, as `Head` frames after the first one.
+        let mut with_catch_up = Vec::new();
+        if let Response::Heads { heads } = &mut now {
+            let mut alone = Vec::new();
+            for b in std::mem::take(heads) {
+                let Ok(h) = rookery_feed::SignedHead::from_stored(&b) else {
+                    continue;
+                };
+                let since = sent.insert(h.head().author, h.head().seq).unwrap_or(0);
+                let pushed = catch_up.map(|c| self.answers.catch_up(&h, since, &c));
+                match pushed {
+                    Some(p) if !p.bodies.is_empty() => with_catch_up.push(head_frame(&h, p)),
+                    _ => {
+                        shown.push(h.head().clone());
+                        alone.push(b);
+                    }
+                }
             }
+            *heads = alone;
         }
         // The first page across the people the asker holds nothing of, in the same round trip.
         let new: std::collections::HashSet<PublicKey> = authors
@@ -249,10 +270,14 @@ impl Server {
             if !feeds.is_empty() {
                 write(&mut send, &self.answers.page(&feeds, page)).await?;
             }
+            for f in &with_catch_up {
+                write(&mut send, f).await?;
+            }
             Ok::<_, WireError>(())
         };
         if first.await.is_ok() {
-            self.push_changes(send, sent, changes, &cancel).await;
+            self.push_changes(send, sent, catch_up, changes, &cancel)
+                .await;
         }
         subscriptions
             .lock()
@@ -267,6 +292,7 @@ impl Server {
         &self,
         mut send: SendStream,
         mut sent: HashMap<PublicKey, u64>,
+        catch_up: Option<CatchUpAsk>,
         mut changes: broadcast::Receiver<PublicKey>,
         cancel: &Notify,
     ) {
@@ -289,15 +315,31 @@ impl Server {
             if let Ok(Some(h)) = self.answers.store().head(&author)
                 && h.head().seq > *last
             {
+                let pushed = catch_up
+                    .map(|c| self.answers.catch_up(&h, *last, &c))
+                    .unwrap_or_default();
                 *last = h.head().seq;
-                let frame = Response::Head {
-                    head: h.bytes().to_vec(),
-                };
-                if write(&mut send, &frame).await.is_err() {
+                if write(&mut send, &head_frame(&h, pushed)).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// What a `Subscribe` asks.
+struct Ask {
+    authors: Vec<(PublicKey, u64)>,
+    page: u32,
+    catch_up: Option<CatchUpAsk>,
+}
+
+/// A `Head` frame: the head, and what is pushed with it.
+fn head_frame(h: &rookery_feed::SignedHead, pushed: push::Pushed) -> Response {
+    Response::Head {
+        head: h.bytes().to_vec(),
+        bodies: pushed.bodies,
+        mentions: pushed.mentions,
     }
 }
 
