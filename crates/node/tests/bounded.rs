@@ -70,7 +70,11 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
         Request::Subscribe { authors, page, .. } => {
             let heads = vec![held.bytes().to_vec()];
             frame(&mut send, &Response::Heads { heads }).await?;
-            if *page > 0 && authors.iter().any(|(a, seq)| *a == s.author && *seq == 0) {
+            if *page > 0
+                && authors
+                    .iter()
+                    .any(|(a, seq)| *a == wire::key_prefix(&s.author) && *seq == 0)
+            {
                 // A peer that does not merge a first page: the first screens do the work.
                 let refusal = Response::Error {
                     code: wire::ErrorCode::NotFound,

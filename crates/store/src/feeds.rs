@@ -98,6 +98,36 @@ impl Store {
         })
     }
 
+    /// The heads held of authors whose keys start with each of `prefixes` (at most `each` per
+    /// prefix), in one read transaction: what a subscription naming authors by a prefix of
+    /// their key is answered from.
+    pub fn heads_by_prefix(
+        &self,
+        prefixes: &[[u8; 16]],
+        each: usize,
+    ) -> Result<Vec<Vec<SignedHead>>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(HEADS)?;
+            let mut out = Vec::with_capacity(prefixes.len());
+            for p in prefixes {
+                let (mut lo, mut hi) = ([0u8; 32], [0xffu8; 32]);
+                lo[..16].copy_from_slice(p);
+                hi[..16].copy_from_slice(p);
+                let mut found = Vec::new();
+                for row in table.range::<&[u8; 32]>(&lo..=&hi)?.take(each) {
+                    let (_, v) = row?;
+                    found.push(
+                        SignedHead::from_stored(v.value())
+                            .map_err(|e| self.undecodable("head", e))?,
+                    );
+                }
+                out.push(found);
+            }
+            Ok(out)
+        })
+    }
+
     /// Forgets the head held of `author` (the trees under it are no longer reached): what
     /// starting a lost feed over does.
     pub fn remove_head(&self, author: &PublicKey) -> Result<(), Error> {
@@ -196,6 +226,30 @@ impl Store {
             Store::put_nodes_in(&txn, p.nodes)?;
             txn.commit()?;
             Ok(())
+        })
+    }
+
+    /// The seq held of each of `authors`, in one read transaction: 0 for an author not held, or
+    /// whose head is held alone (what a subscription names them with).
+    pub fn held_seqs(&self, authors: &[PublicKey]) -> Result<Vec<u64>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let (heads, alone) = (txn.open_table(HEADS)?, txn.open_table(ALONE)?);
+            let mut out = Vec::with_capacity(authors.len());
+            for a in authors {
+                let seq = match heads.get(a.as_bytes())? {
+                    Some(_) if alone.get(a.as_bytes())?.is_some() => 0,
+                    Some(v) => {
+                        SignedHead::from_stored(v.value())
+                            .map_err(|e| self.undecodable("head", e))?
+                            .head()
+                            .seq
+                    }
+                    None => 0,
+                };
+                out.push(seq);
+            }
+            Ok(out)
         })
     }
 

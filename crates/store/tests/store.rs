@@ -360,3 +360,40 @@ fn truncated_files_give_an_error_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn held_seqs_and_heads_by_prefix_read_in_one_go() {
+    use rookery_feed::{Head, Roots, SecretKey, SignedHead};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let signed = |k: &SecretKey, seq: u64| {
+        let h = Head {
+            author: k.public(),
+            seq,
+            timestamp_ms: seq,
+            roots: Roots::empty(),
+            about: None,
+        };
+        SignedHead::sign(h, k).unwrap()
+    };
+    let (a, b, c) = (
+        SecretKey::from_bytes(&[1; 32]),
+        SecretKey::from_bytes(&[2; 32]),
+        SecretKey::from_bytes(&[3; 32]),
+    );
+    store.import(&signed(&a, 7), &[], &[]).unwrap();
+    // B's head taken alone (its trees not fetched): named as nothing held.
+    store.import_new_heads(&[signed(&b, 4)], &[], &[]).unwrap();
+    let keys = [a.public(), b.public(), c.public()];
+    assert_eq!(store.held_seqs(&keys).unwrap(), vec![7, 0, 0]);
+    let prefix = |k: &SecretKey| -> [u8; 16] { k.public().as_bytes()[..16].try_into().unwrap() };
+    let found = store
+        .heads_by_prefix(&[prefix(&a), prefix(&c), prefix(&b)], 4)
+        .unwrap();
+    let seqs: Vec<Vec<u64>> = found
+        .iter()
+        .map(|hs| hs.iter().map(|h| h.head().seq).collect())
+        .collect();
+    assert_eq!(seqs, vec![vec![7], vec![], vec![4]]);
+    assert!(store.heads_by_prefix(&[prefix(&a)], 0).unwrap()[0].is_empty());
+}

@@ -19,7 +19,7 @@ use rookery_prolly::{Hash, KeyRange, Query};
 use crate::verify::{self, Batch, Fault, NodeStream, PageAnswer, Pushed, RangeAnswer};
 use crate::wire::{
     CatchUpAsk, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response, WireError, WireRange,
-    encode_frame, read_frame_sized,
+    encode_frame, key_prefix, read_frame_sized,
 };
 
 /// Why an exchange with a peer failed.
@@ -425,7 +425,7 @@ impl Client {
         catch_up: Option<CatchUpAsk>,
     ) -> Result<(Vec<SignedHead>, FirstPage, Subscription), ClientError> {
         let req = Request::Subscribe {
-            authors: authors.to_vec(),
+            authors: authors.iter().map(|(a, s)| (key_prefix(a), *s)).collect(),
             page,
             catch_up,
         };

@@ -17,6 +17,8 @@ use rookery_feed::{
 use rookery_prolly::node::Val;
 use rookery_prolly::{Hash, KeyRange, KeyValue, NodeBytes, Query, RangeProof, verify_node};
 
+use crate::wire::{KeyPrefix, SAME_PREFIX, key_prefix};
+
 /// Why a peer's answer was refused. Each is the peer's fault.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -175,13 +177,18 @@ fn filter_bodies(
 pub fn heads(heads: &[Vec<u8>], asked: &HashMap<PublicKey, u64>) -> Result<Vec<SignedHead>, Fault> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(heads.len());
+    // Authors asked, and those answered for sharing a prefix with one (see `KeyPrefix`).
+    let mut known = std::borrow::Cow::Borrowed(asked);
     for bytes in heads {
         let h = SignedHead::decode(bytes).map_err(|source| Fault::Signed {
             what: "head",
             source,
         })?;
         let author = h.head().author;
-        let held = asked.get(&author).ok_or(Fault::UnaskedHead)?;
+        if !known.contains_key(&author) && shares_prefix(&known, &author) {
+            known.to_mut().insert(author, 0);
+        }
+        let held = known.get(&author).ok_or(Fault::UnaskedHead)?;
         if !seen.insert(author) {
             return Err(Fault::UnaskedHead);
         }
@@ -191,6 +198,16 @@ pub fn heads(heads: &[Vec<u8>], asked: &HashMap<PublicKey, u64>) -> Result<Vec<S
         out.push(h);
     }
     Ok(out)
+}
+
+/// Whether `author`, not among `known`, shares its key's prefix with one who is (and fewer than
+/// [`SAME_PREFIX`] do): a subscription names authors by prefix, so a peer holding keys made to
+/// share one answers with them all ([`KeyPrefix`]). The asker takes what is signed and keeps to
+/// whom it follows.
+fn shares_prefix(known: &HashMap<PublicKey, u64>, author: &PublicKey) -> bool {
+    let p = key_prefix(author);
+    let n = known.keys().filter(|k| key_prefix(k) == p).count();
+    n > 0 && n < SAME_PREFIX
 }
 
 /// Checks a head pushed on a subscription: its signature, that its author was subscribed to,
@@ -204,7 +221,11 @@ pub fn pushed_head(
         what: "head",
         source,
     })?;
-    let Some(seq) = latest.get_mut(&h.head().author) else {
+    let author = h.head().author;
+    if !latest.contains_key(&author) && shares_prefix(latest, &author) {
+        latest.insert(author, 0);
+    }
+    let Some(seq) = latest.get_mut(&author) else {
         return Err(Fault::UnaskedHead);
     };
     if h.head().seq <= *seq {
@@ -296,9 +317,16 @@ pub fn range(
 /// timestamp and seq) is highest — only they can have posts on a page of `page` — newest
 /// first, ties by author. Both sides compute it, so the asker knows what the page must cover.
 pub fn page_feeds(heads: &[Head], new: &HashSet<PublicKey>, page: u32) -> Vec<Head> {
+    // A prefix standing for two authors shown is left out: the peer and the asker do not see
+    // the same `new` for it (the peer knows only the prefix asked).
+    let mut per_prefix: HashMap<KeyPrefix, usize> = HashMap::new();
+    for h in heads {
+        *per_prefix.entry(key_prefix(&h.author)).or_default() += 1;
+    }
     let mut feeds: Vec<Head> = heads
         .iter()
         .filter(|h| h.seq > 0 && new.contains(&h.author))
+        .filter(|h| per_prefix[&key_prefix(&h.author)] == 1)
         .cloned()
         .collect();
     feeds.sort_by(|a, b| {
@@ -650,6 +678,55 @@ mod tests {
         ));
         assert!(pushed_head(&head(&a, 5), &mut latest).is_err());
         assert!(pushed_head(&head(&b, 9), &mut latest).is_err());
+    }
+
+    /// Valid keys (curve points, no secret known) whose first 16 bytes are `k`'s.
+    fn siblings(k: &PublicKey, n: usize) -> Vec<PublicKey> {
+        (0u16..)
+            .filter_map(|i| {
+                let mut b = *k.as_bytes();
+                b[16..18].copy_from_slice(&i.to_be_bytes());
+                PublicKey::from_bytes(&b).ok().filter(|p| p != k)
+            })
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn a_head_sharing_an_asked_prefix_is_taken_up_to_a_bound() {
+        let a = key(1);
+        let (near, far) = (siblings(&a.public(), 4), key(2).public());
+        // Asked about one key; a peer answering for its prefix shows another one sharing it
+        // (keys made to share a prefix): taken, as nothing held, not a fault.
+        let asked = HashMap::from([(near[0], 5)]);
+        let got = heads(&[head(&a, 3)], &asked).unwrap();
+        assert_eq!(got[0].head().author, a.public());
+        let mut latest = asked.clone();
+        assert!(pushed_head(&head(&a, 4), &mut latest).is_ok());
+        assert_eq!(latest[&a.public()], 4);
+        // A key sharing no prefix asked is not.
+        let other = HashMap::from([(far, 5)]);
+        assert!(matches!(
+            heads(&[head(&a, 3)], &other),
+            Err(Fault::UnaskedHead)
+        ));
+        // Nor one prefix for more than `SAME_PREFIX` keys.
+        let crowded: HashMap<PublicKey, u64> = near.iter().map(|k| (*k, 1)).collect();
+        assert!(heads(&[head(&a, 3)], &crowded).is_err());
+        assert!(pushed_head(&head(&a, 3), &mut crowded.clone()).is_err());
+        // A first page leaves out a prefix that two heads shown share: the peer, knowing
+        // only the prefix, cannot tell which of them the asker holds nothing of.
+        let h = |author: PublicKey, seq: u64| Head {
+            author,
+            seq,
+            timestamp_ms: seq,
+            roots: Roots::empty(),
+            about: None,
+        };
+        let new = HashSet::from([a.public(), far, near[0]]);
+        let feeds = page_feeds(&[h(a.public(), 3), h(near[0], 2), h(far, 1)], &new, 32);
+        let authors: Vec<PublicKey> = feeds.iter().map(|f| f.author).collect();
+        assert_eq!(authors, vec![far]);
     }
 
     /// A tree of `n` entries whose values are the ids of `n` bodies.

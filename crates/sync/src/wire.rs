@@ -96,6 +96,25 @@ impl From<WireRange> for rookery_prolly::KeyRange {
     }
 }
 
+/// How a subscription names an author: the first 16 bytes of their key. Half the bytes of a
+/// subscription naming hundreds of people (which then fits the first flight of a connection
+/// and is answered a round trip sooner), and 128 bits: no key can be made to share the prefix
+/// of someone else's (that takes about 2^128 tries). Two keys someone made to share one
+/// (about 2^64 tries) are both answered; the asker takes the one it follows and ignores the
+/// other.
+pub type KeyPrefix = [u8; 16];
+
+/// The most authors one [`KeyPrefix`] of a subscription stands for (keys made to share a
+/// prefix are answered, up to this many; more is a fault).
+pub const SAME_PREFIX: usize = 4;
+
+/// The [`KeyPrefix`] of `key`.
+pub fn key_prefix(key: &PublicKey) -> KeyPrefix {
+    let mut p = [0u8; 16];
+    p.copy_from_slice(&key.as_bytes()[..16]);
+    p
+}
+
 /// What a subscriber asks to come with each head it is shown of an author it holds, when the
 /// head is at most `up_to` messages newer than the one held: the bodies of the new messages
 /// (from which it rebuilds the `messages` tree on the path it holds, as after a bodies-only
@@ -170,8 +189,8 @@ pub enum Request {
     /// ([`crate::verify::page_feeds`]), merged by the peer — a newcomer's home timeline with
     /// the heads, in the same round trip.
     Subscribe {
-        /// Whose, and the seq the asker holds (0: none).
-        authors: Vec<(PublicKey, u64)>,
+        /// Whose (by [`KeyPrefix`]), and the seq the asker holds (0: none).
+        authors: Vec<(KeyPrefix, u64)>,
         /// How many posts of a first page (0: none).
         page: u32,
         /// Small catch-ups pushed with their heads (`None`: heads alone). A head that comes

@@ -9,7 +9,7 @@ use rookery_prolly::Hash;
 use rookery_sync::wire::{
     COMPRESSED, CatchUpAsk, ErrorCode, Hello, MAX_CATCH_UP, MAX_FRAME, MAX_HASHES, MAX_PAGE_LIMIT,
     MAX_REQUEST_FRAME, PROTOCOL_VERSION, Request, Response, WireError, WireRange, encode_frame,
-    handshake, read_frame, read_request_frame, write_frame,
+    handshake, key_prefix, read_frame, read_request_frame, write_frame,
 };
 
 fn requests() -> Vec<Request> {
@@ -42,12 +42,12 @@ fn requests() -> Vec<Request> {
             leaf_bodies: true,
         },
         Request::Subscribe {
-            authors: vec![(a, 0), (a, 3)],
+            authors: vec![(key_prefix(&a), 0), (key_prefix(&a), 3)],
             page: 32,
             catch_up: None,
         },
         Request::Subscribe {
-            authors: vec![(a, 3)],
+            authors: vec![(key_prefix(&a), 3)],
             page: 0,
             catch_up: Some(CatchUpAsk {
                 up_to: 32,
@@ -295,7 +295,7 @@ fn requests_over_the_limits_are_refused() {
     assert!(fetch(MAX_HASHES / 2, MAX_HASHES / 2).check().is_ok());
     let a = SecretKey::from_bytes(&[1; 32]).public();
     let authors = Request::Subscribe {
-        authors: vec![(a, 7); 5000],
+        authors: vec![(key_prefix(&a), 7); 5000],
         page: 0,
         catch_up: None,
     };
@@ -304,7 +304,7 @@ fn requests_over_the_limits_are_refused() {
         Err(WireError::OverLimit("authors"))
     ));
     let big_page = Request::Subscribe {
-        authors: vec![(a, 0)],
+        authors: vec![(key_prefix(&a), 0)],
         page: MAX_PAGE_LIMIT + 1,
         catch_up: None,
     };
@@ -313,7 +313,7 @@ fn requests_over_the_limits_are_refused() {
         Err(WireError::OverLimit("page"))
     ));
     let ask = |up_to| Request::Subscribe {
-        authors: vec![(a, 3)],
+        authors: vec![(key_prefix(&a), 3)],
         page: 0,
         catch_up: Some(CatchUpAsk {
             up_to,

@@ -333,23 +333,39 @@ impl Notify {
             // before its clock starts too). The node dials no one on its own here: the hub is
             // not followed.
             let net = self.me.start(behind_relay(false)).await?;
+            // The notifications as the node tells the UI of them (events, as full-log counts
+            // the mentions as they arrive), not by reading the list every millisecond.
+            let mut events = self.me.subscribe();
             let bytes = relay.bytes();
             let t = Instant::now();
             net.connect(&through).await?;
-            let unread = || self.me.notifications(0).map(|n| n.unread).unwrap_or(0);
-            until("the notifications", Duration::from_secs(60), || {
-                unread() == 5
-            })
-            .await
-            .with_context(|| match self.me.notifications(0) {
-                Ok(n) => format!("{} unread of 5, {} pending", n.unread, n.pending),
-                Err(e) => format!("the notifications: {e}"),
-            })?;
+            let mut told = 0;
+            let five = async {
+                while told < 5 {
+                    match events.recv().await {
+                        Ok(rookery_node::NodeEvent::Notification(_)) => told += 1,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(e) => return Err(anyhow::anyhow!("node events: {e}")),
+                    }
+                }
+                Ok(())
+            };
+            tokio::time::timeout(Duration::from_secs(60), five)
+                .await
+                .context("timed out waiting for the notifications")??;
             out.push(Run::since(
                 t,
                 relay.bytes() - bytes,
                 net.setup_bytes(&hub).unwrap_or(0),
             ));
+            // And the list says so: the five are there to read, unread.
+            let n = self.me.notifications(0)?;
+            anyhow::ensure!(
+                n.unread == 5,
+                "{} unread of 5, {} pending",
+                n.unread,
+                n.pending
+            );
             let c = net.counters(&hub).context("no session")?;
             note = format!(
                 "online again (from the dial, the node started): the QUIC handshake, one subscription naming {} authors with their seqs, its answer the 5 newer heads each with its catch-up: {} requests, {} nodes, {} bodies; frames {} B sent, {} B received",

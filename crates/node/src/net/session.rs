@@ -72,26 +72,14 @@ pub(crate) async fn watch(
     let peer = client.peer();
     let conn = client.connection().stable_id();
     let r = async {
-        let mut held = Vec::with_capacity(authors.len());
-        for a in &authors {
-            let head = shared
-                .node
-                .store()
-                .head(a)
-                .map_err(|e| ClientError::Local(Box::new(e)))?;
-            // A head taken alone (its first screen not fetched yet) counts as nothing held,
-            // so the peer shows it again and the first screen is fetched.
-            let alone = shared
-                .node
-                .store()
-                .head_alone(a)
-                .map_err(|e| ClientError::Local(Box::new(e)))?;
-            let seq = match head {
-                Some(h) if !alone => h.head().seq,
-                _ => 0,
-            };
-            held.push((*a, seq));
-        }
+        // A head taken alone (its first screen not fetched yet) counts as nothing held, so
+        // the peer shows it again and the first screen is fetched.
+        let seqs = shared
+            .node
+            .store()
+            .held_seqs(&authors)
+            .map_err(|e| ClientError::Local(Box::new(e)))?;
+        let held: Vec<(PublicKey, u64)> = authors.iter().copied().zip(seqs).collect();
         // With Home's first page across the people held not at all, merged by the peer.
         // With each small catch-up pushed with its head: catching up is then no request.
         let ask = CatchUpAsk {
@@ -101,6 +89,7 @@ pub(crate) async fn watch(
         let (mut newer, page, mut sub) = client
             .subscribe(&held, FIRST_SCREEN as u32, Some(ask))
             .await?;
+        tracing::debug!(peer = %peer.fmt_short(), newer = newer.len(), "subscribed");
         let page = match page {
             None => Batch::default(),
             Some(Ok(p)) => p.batch,

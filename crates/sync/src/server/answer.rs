@@ -13,7 +13,7 @@ use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
 
-use crate::wire::{ErrorCode, MAX_FRAME, Request, Response};
+use crate::wire::{ErrorCode, KeyPrefix, MAX_FRAME, Request, Response, SAME_PREFIX};
 
 /// The target size of one `Nodes` frame (well under [`MAX_FRAME`]).
 const FRAME_TARGET: usize = 1 << 20;
@@ -243,17 +243,26 @@ impl Answers {
         }
     }
 
-    /// The heads held for `authors`, each only if newer than the seq given with it.
-    pub(crate) fn heads(&self, authors: &[(PublicKey, u64)]) -> Response {
-        let mut heads = Vec::new();
+    /// The heads held for `authors` (named by key prefix: at most [`SAME_PREFIX`] heads for
+    /// one), each only if newer than the seq given with it.
+    pub(crate) fn heads(&self, authors: &[(KeyPrefix, u64)]) -> Response {
         let mut seen = std::collections::HashSet::new();
-        for (a, since) in authors.iter().filter(|(a, _)| seen.insert(*a)) {
-            match self.store().head(a) {
-                Ok(Some(h)) if h.head().seq > *since => heads.push(h.bytes().to_vec()),
-                Ok(_) => {}
-                Err(e) => return internal(e),
-            }
-        }
+        let asked: Vec<(KeyPrefix, u64)> = authors
+            .iter()
+            .copied()
+            .filter(|(a, _)| seen.insert(*a))
+            .collect();
+        let prefixes: Vec<KeyPrefix> = asked.iter().map(|(p, _)| *p).collect();
+        let found = match self.store().heads_by_prefix(&prefixes, SAME_PREFIX) {
+            Ok(f) => f,
+            Err(e) => return internal(e),
+        };
+        let heads = asked
+            .iter()
+            .zip(found)
+            .flat_map(|((_, since), hs)| hs.into_iter().filter(move |h| h.head().seq > *since))
+            .map(|h| h.bytes().to_vec())
+            .collect();
         Response::Heads { heads }
     }
 

@@ -32,8 +32,8 @@ use answer::Answers;
 use budget::{Budget, Violation};
 
 use crate::wire::{
-    CLOSE_NORMAL, CLOSE_OVER_BUDGET, CatchUpAsk, ErrorCode, Hello, PROTOCOL_VERSION, Request,
-    Response, WireError, encode_frame, read_request_frame,
+    CLOSE_NORMAL, CLOSE_OVER_BUDGET, CatchUpAsk, ErrorCode, Hello, KeyPrefix, PROTOCOL_VERSION,
+    Request, Response, WireError, encode_frame, key_prefix, read_request_frame,
 };
 
 /// Ends a connection with a close code (see [`crate::wire`]) and a reason the peer can log.
@@ -233,7 +233,7 @@ impl Server {
         let changes = self.changes.subscribe();
         let mut now = self.answers.heads(&authors);
         // What the asker has per author: pushes are only ever newer than that.
-        let mut sent: HashMap<PublicKey, u64> = authors.iter().copied().collect();
+        let mut sent = Sent::new(&authors);
         let mut shown = Vec::new();
         // Heads that come with their catch-up, as `Head` frames after the first one.
         let mut with_catch_up = Vec::new();
@@ -243,7 +243,8 @@ impl Server {
                 let Ok(h) = rookery_feed::SignedHead::from_stored(&b) else {
                     continue;
                 };
-                let since = sent.insert(h.head().author, h.head().seq).unwrap_or(0);
+                let since = sent.last(&h.head().author).unwrap_or(0);
+                sent.set(h.head().author, h.head().seq);
                 let pushed = catch_up.map(|c| self.answers.catch_up(&h, since, &c));
                 match pushed {
                     Some(p) if !p.bodies.is_empty() => with_catch_up.push(head_frame(&h, p)),
@@ -256,10 +257,10 @@ impl Server {
             *heads = alone;
         }
         // The first page across the people the asker holds nothing of, in the same round trip.
-        let new: std::collections::HashSet<PublicKey> = authors
+        let new: std::collections::HashSet<PublicKey> = shown
             .iter()
-            .filter(|(_, seq)| *seq == 0)
-            .map(|(a, _)| *a)
+            .filter(|h| sent.asked.get(&key_prefix(&h.author)) == Some(&0))
+            .map(|h| h.author)
             .collect();
         let feeds: Vec<_> = crate::verify::page_feeds(&shown, &new, page)
             .iter()
@@ -291,7 +292,7 @@ impl Server {
     async fn push_changes(
         &self,
         mut send: SendStream,
-        mut sent: HashMap<PublicKey, u64>,
+        mut sent: Sent,
         catch_up: Option<CatchUpAsk>,
         mut changes: broadcast::Receiver<PublicKey>,
         cancel: &Notify,
@@ -309,16 +310,16 @@ impl Server {
                     return;
                 }
             };
-            let Some(last) = sent.get_mut(&author) else {
+            let Some(last) = sent.last(&author) else {
                 continue;
             };
             if let Ok(Some(h)) = self.answers.store().head(&author)
-                && h.head().seq > *last
+                && h.head().seq > last
             {
                 let pushed = catch_up
-                    .map(|c| self.answers.catch_up(&h, *last, &c))
+                    .map(|c| self.answers.catch_up(&h, last, &c))
                     .unwrap_or_default();
-                *last = h.head().seq;
+                sent.set(author, h.head().seq);
                 if write(&mut send, &head_frame(&h, pushed)).await.is_err() {
                     return;
                 }
@@ -327,9 +328,35 @@ impl Server {
     }
 }
 
+/// What a subscription has sent: the seq asked per key prefix, and the newest seq sent per
+/// author since.
+struct Sent {
+    asked: HashMap<KeyPrefix, u64>,
+    sent: HashMap<PublicKey, u64>,
+}
+
+impl Sent {
+    fn new(authors: &[(KeyPrefix, u64)]) -> Self {
+        Sent {
+            asked: authors.iter().copied().collect(),
+            sent: HashMap::new(),
+        }
+    }
+
+    /// The newest seq the asker has of `author`, if it asked about them.
+    fn last(&self, author: &PublicKey) -> Option<u64> {
+        let asked = self.asked.get(&key_prefix(author))?;
+        Some(self.sent.get(author).copied().unwrap_or(*asked))
+    }
+
+    fn set(&mut self, author: PublicKey, seq: u64) {
+        self.sent.insert(author, seq);
+    }
+}
+
 /// What a `Subscribe` asks.
 struct Ask {
-    authors: Vec<(PublicKey, u64)>,
+    authors: Vec<(KeyPrefix, u64)>,
     page: u32,
     catch_up: Option<CatchUpAsk>,
 }
