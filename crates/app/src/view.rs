@@ -320,6 +320,9 @@ pub struct Notifications {
     pub items: Vec<Notification>,
     /// Unread, in all (not only among `items`).
     pub unread: u64,
+    /// People whose mentions of me are still arriving (a first screen in flight): their new
+    /// ones are not counted yet.
+    pub pending: u64,
 }
 
 impl From<&rookery_node::Notifications> for Notifications {
@@ -327,6 +330,7 @@ impl From<&rookery_node::Notifications> for Notifications {
         Notifications {
             items: n.items.iter().map(Notification::from).collect(),
             unread: n.unread,
+            pending: n.pending,
         }
     }
 }

@@ -77,6 +77,8 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
         .await
         .unwrap();
     assert!(n.items.iter().all(|i| !i.read));
+    // Everyone's mentions are in: no one is still pending.
+    assert_eq!(n.pending, 0);
     // One marked read: it stays in the list, read, and the count drops.
     let one = n.items[1].message.id.clone();
     let after = a

@@ -225,7 +225,12 @@ items: Array<Notification>,
 /**
  * Unread, in all (not only among `items`).
  */
-unread: number, };
+unread: number, 
+/**
+ * People whose mentions of me are still arriving (a first screen in flight): their new
+ * ones are not counted yet.
+ */
+pending: number, };
 /**
  * A sync session with a peer, as shown.
  */
