@@ -8,7 +8,7 @@ use iroh::endpoint::{Connection, ConnectionError, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use rookery_feed::{MessageId, PublicKey, SignedHead};
 use rookery_node::{Bundle, NetConfig, Network, Node};
-use rookery_prolly::{KeyRange, Prolly, Query};
+use rookery_prolly::{Hash, KeyRange, Prolly, Query};
 use rookery_sync::wire::{
     self, CLOSE_OVER_BUDGET, CLOSE_PROTOCOL, Hello, PROTOCOL_VERSION, Request, Response,
 };
@@ -40,6 +40,10 @@ enum Mode {
     PageTooShort,
     /// Home's first page, honest proofs, no bodies.
     PageNoBodies,
+    /// A newer head pushed with a catch-up whose first body's signature is broken.
+    CatchUpForged,
+    /// A newer head pushed with a catch-up whose node is not under the head's `mentions` root.
+    CatchUpStrayNode,
 }
 
 /// What the hostile peer serves, besides its lies.
@@ -51,6 +55,8 @@ struct Script {
     author: PublicKey,
     older: Vec<u8>,
     fork: Vec<u8>,
+    /// The newer head and the bodies since `older`.
+    newer: Bundle,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +129,27 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
                     },
                 )
                 .await?;
+            }
+            Mode::CatchUpForged | Mode::CatchUpStrayNode => {
+                // Nothing in the first frame; then the newer head, as if it came with its
+                // catch-up.
+                frame(&mut send, &Response::Heads { heads: vec![] }).await?;
+                let mut bodies = s.newer.bodies.clone();
+                let mut mentions = vec![];
+                if s.mode == Mode::CatchUpForged {
+                    let last = bodies[0].len() - 1;
+                    bodies[0][last] ^= 1;
+                } else {
+                    let root = SignedHead::decode(&s.newer.head)?.head().roots.mentions;
+                    let stray = s.newer.nodes.iter().find(|n| Hash::of_node(n) != root);
+                    mentions.extend(stray.cloned());
+                }
+                let head = Response::Head {
+                    head: s.newer.head.clone(),
+                    bodies: bodies[..10].to_vec(),
+                    mentions,
+                };
+                frame(&mut send, &head).await?;
             }
             Mode::WrongNodeBytes | Mode::PageOmits | Mode::PageTooShort | Mode::PageNoBodies => {
                 frame(
@@ -319,6 +346,8 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
         Mode::PageOmits,
         Mode::PageTooShort,
         Mode::PageNoBodies,
+        Mode::CatchUpForged,
+        Mode::CatchUpStrayNode,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let node = Arc::new(Node::open(dir.path()).unwrap());
@@ -328,6 +357,9 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
             node.import(&w.older).unwrap();
             node.import(&w.newer).unwrap();
         }
+        if matches!(mode, Mode::CatchUpForged | Mode::CatchUpStrayNode) {
+            node.import(&w.older).unwrap();
+        }
         let net = node.start(loopback(false)).await.unwrap();
         let (router, ticket) = hostile_endpoint(Script {
             mode,
@@ -335,6 +367,7 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
             author: w.author,
             older: w.older.head.clone(),
             fork: w.fork.head.clone(),
+            newer: w.newer.clone(),
         })
         .await;
         // Dialling caches the peer's address; that is the only write before its data.
