@@ -212,7 +212,7 @@ async fn answer(s: &Script, mut send: SendStream, mut recv: RecvStream) -> anyho
 /// What the hostile peer sends as a subscription's first page, over the feed whose messages
 /// root is `root`: in WrongNodeBytes, the whole feed with a node altered; the Page modes' lies;
 /// otherwise a refusal (a peer that does not merge).
-fn first_page(s: &Script, root: &rookery_prolly::Hash) -> Response {
+fn first_page(s: &Script, root: &Hash) -> Response {
     let trees = Prolly::new(s.holder.store());
     // The honest proof of the newest `limit` entries, from the last of them up, and bodies.
     let newest = |limit: usize| {
@@ -445,7 +445,7 @@ async fn a_greedy_or_malformed_asker_is_disconnected() {
     let mut greedy = hello.clone();
     greedy.extend(
         wire::encode_frame(&Request::Fetch {
-            nodes: vec![rookery_prolly::Hash([1; 32]); 10_000],
+            nodes: vec![Hash([1; 32]); 10_000],
             bodies: vec![],
             leaf_bodies: false,
         })
@@ -504,9 +504,7 @@ async fn connections_beyond_the_cap_are_refused() {
         // Asked once, so the server has taken up the connection before the next one comes.
         let client = rookery_sync::Client::new(conn.clone(), Duration::from_secs(5));
         let asked = client
-            .fetch(None, &[rookery_prolly::Hash([1; 32])], &[], false, |_| {
-                Ok(())
-            })
+            .fetch(None, &[Hash([1; 32])], &[], false, |_| Ok(()))
             .await;
         conns.push((ep, conn, asked.is_ok()));
     }
@@ -525,9 +523,7 @@ async fn connections_beyond_the_cap_are_refused() {
         let conn = ep.connect(net.ticket().0, ALPN).await.unwrap();
         let client = rookery_sync::Client::new(conn.clone(), Duration::from_secs(5));
         if client
-            .fetch(None, &[rookery_prolly::Hash([1; 32])], &[], false, |_| {
-                Ok(())
-            })
+            .fetch(None, &[Hash([1; 32])], &[], false, |_| Ok(()))
             .await
             .is_ok()
         {
@@ -560,7 +556,7 @@ async fn more_than_its_share_of_requests_is_a_disconnect() {
     let mut asked = 0;
     loop {
         asked += 1;
-        let missing = [rookery_prolly::Hash([1; 32])];
+        let missing = [Hash([1; 32])];
         let r = client.fetch(None, &missing, &[], false, |_| Ok(())).await;
         if r.is_err() || asked > 100 {
             break;
