@@ -374,9 +374,25 @@ async fn a_lying_peer_is_dropped_and_changes_nothing() {
         node.remember_peer(&ticket).unwrap();
         let before = node.store().digest().unwrap();
         let export_before = node.export(&w.author).ok();
+        let mut events = node.subscribe();
         net.connect(&ticket).await.unwrap();
         let liar = ticket.0.id;
-        until(&format!("{mode:?}: the liar is dropped"), || {
+        // Dropped: its session closed (the list of peers alone may be read before the session
+        // is in it).
+        let closed = async {
+            loop {
+                if let Ok(rookery_node::NodeEvent::Peer(p)) = events.recv().await
+                    && p.key == liar
+                    && !p.connected
+                {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), closed)
+            .await
+            .unwrap_or_else(|_| panic!("{mode:?}: the liar is dropped"));
+        until(&format!("{mode:?}: the liar is gone"), || {
             net.peers().iter().all(|p| p.key != liar)
         })
         .await;

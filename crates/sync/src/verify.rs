@@ -217,6 +217,14 @@ pub fn pushed_head(
     bytes: &[u8],
     latest: &mut HashMap<PublicKey, u64>,
 ) -> Result<SignedHead, Fault> {
+    newer_head(bytes, latest).map(|(h, _)| h)
+}
+
+/// [`pushed_head`], and the seq the subscription had of the author before it.
+fn newer_head(
+    bytes: &[u8],
+    latest: &mut HashMap<PublicKey, u64>,
+) -> Result<(SignedHead, u64), Fault> {
     let h = SignedHead::decode(bytes).map_err(|source| Fault::Signed {
         what: "head",
         source,
@@ -231,8 +239,8 @@ pub fn pushed_head(
     if h.head().seq <= *seq {
         return Err(Fault::RepeatedHead);
     }
-    *seq = h.head().seq;
-    Ok(h)
+    let before = std::mem::replace(seq, h.head().seq);
+    Ok((h, before))
 }
 
 /// A pushed head with what came with it.
@@ -258,10 +266,7 @@ pub fn pushed(
     latest: &mut HashMap<PublicKey, u64>,
     up_to: u32,
 ) -> Result<Pushed, Fault> {
-    let before = SignedHead::decode(head)
-        .ok()
-        .and_then(|h| latest.get(&h.head().author).copied());
-    let head = pushed_head(head, latest)?;
+    let (head, since) = newer_head(head, latest)?;
     let mut catch_up = Batch::default();
     if bodies.is_empty() && mentions.is_empty() {
         return Ok(Pushed { head, catch_up });
@@ -272,7 +277,6 @@ pub fn pushed(
         });
     }
     let h = head.head();
-    let since = before.unwrap_or(0);
     catch_up.bodies = NodeStream::bodies_since(h.author, since, u64::from(up_to))
         .frame(vec![], bodies, false)?
         .bodies;
