@@ -182,6 +182,13 @@ fn entries(msg: &Message, id: MessageId, delete: bool) -> IndexEdits {
     e
 }
 
+/// The entries `msg` (with id `id`) puts in the indexes for itself, as inserts, leaving out
+/// what it removes: what a Delete amounts to when the message it deletes is in neither tree
+/// (posted and deleted since the root it is applied to).
+pub fn own_entries(msg: &Message, id: MessageId) -> IndexEdits {
+    entries(msg, id, false)
+}
+
 /// How publishing `msg` (whose id is `id`) changes the author's indexes. Every message enters
 /// `messages`; a post enters `mentions` once per mentioned key and `replies` when it replies;
 /// a Follow sets `follows[target]` and an Unfollow removes it. A Delete removes its target

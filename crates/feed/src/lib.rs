@@ -22,7 +22,7 @@ mod message;
 pub use error::FeedError;
 pub use head::{Head, HeadUpdate, Roots, SignedHead};
 pub use id::MessageId;
-pub use index::{Index, IndexEdits, index_edits, keys};
+pub use index::{Index, IndexEdits, index_edits, keys, own_entries};
 pub use iroh_base::{PublicKey, SecretKey, Signature};
 #[doc(hidden)]
 pub use known::forget as forget_checked_keys;

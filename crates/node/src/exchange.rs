@@ -150,15 +150,7 @@ impl Node {
                 // neither tree, so the delete only adds itself). If it was older, the root
                 // rebuilt is not the one signed, and the nodes are asked for.
                 (rookery_feed::Content::Delete { .. }, None) => {
-                    let mm = m.message();
-                    let own = (
-                        keys::message(mm.timestamp_ms, mm.seq),
-                        Some(m.id().as_bytes().to_vec()),
-                    );
-                    rookery_feed::IndexEdits {
-                        messages: vec![own],
-                        ..Default::default()
-                    }
+                    rookery_feed::own_entries(m.message(), m.id())
                 }
                 _ => match rookery_feed::index_edits(
                     m.message(),

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rookery_feed::{MessageId, PublicKey};
+use rookery_feed::{MessageId, PublicKey, SignedHead};
 use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
@@ -244,8 +244,9 @@ impl Answers {
     }
 
     /// The heads held for `authors` (named by key prefix: at most [`SAME_PREFIX`] heads for
-    /// one), each only if newer than the seq given with it.
-    pub(crate) fn heads(&self, authors: &[(KeyPrefix, u64)]) -> Response {
+    /// one), each only if newer than the seq given with it; a failure of our store as the
+    /// answer to send instead.
+    pub(crate) fn heads(&self, authors: &[(KeyPrefix, u64)]) -> Result<Vec<SignedHead>, Response> {
         let mut seen = std::collections::HashSet::new();
         let asked: Vec<(KeyPrefix, u64)> = authors
             .iter()
@@ -253,17 +254,15 @@ impl Answers {
             .filter(|(a, _)| seen.insert(*a))
             .collect();
         let prefixes: Vec<KeyPrefix> = asked.iter().map(|(p, _)| *p).collect();
-        let found = match self.store().heads_by_prefix(&prefixes, SAME_PREFIX) {
-            Ok(f) => f,
-            Err(e) => return internal(e),
-        };
-        let heads = asked
+        let found = self
+            .store()
+            .heads_by_prefix(&prefixes, SAME_PREFIX)
+            .map_err(internal)?;
+        Ok(asked
             .iter()
             .zip(found)
             .flat_map(|((_, since), hs)| hs.into_iter().filter(move |h| h.head().seq > *since))
-            .map(|h| h.bytes().to_vec())
-            .collect();
-        Response::Heads { heads }
+            .collect())
     }
 
     fn range(

@@ -231,31 +231,30 @@ impl Server {
         }
         // Listening starts before the snapshot is read, so no change falls between the two.
         let changes = self.changes.subscribe();
-        let mut now = self.answers.heads(&authors);
         // What the asker has per author: pushes are only ever newer than that.
         let mut sent = Sent::new(&authors);
         let mut shown = Vec::new();
         // Heads that come with their catch-up, as `Head` frames after the first one.
         let mut with_catch_up = Vec::new();
-        if let Response::Heads { heads } = &mut now {
-            let mut alone = Vec::new();
-            for b in std::mem::take(heads) {
-                let Ok(h) = rookery_feed::SignedHead::from_stored(&b) else {
-                    continue;
-                };
-                let since = sent.last(&h.head().author).unwrap_or(0);
-                sent.set(h.head().author, h.head().seq);
-                let pushed = catch_up.map(|c| self.answers.catch_up(&h, since, &c));
-                match pushed {
-                    Some(p) if !p.bodies.is_empty() => with_catch_up.push(head_frame(&h, p)),
-                    _ => {
-                        shown.push(h.head().clone());
-                        alone.push(b);
+        let now = match self.answers.heads(&authors) {
+            Err(refusal) => refusal,
+            Ok(held) => {
+                let mut alone = Vec::new();
+                for h in held {
+                    let since = sent.last(&h.head().author).unwrap_or(0);
+                    sent.set(h.head().author, h.head().seq);
+                    let pushed = catch_up.map(|c| self.answers.catch_up(&h, since, &c));
+                    match pushed {
+                        Some(p) if !p.bodies.is_empty() => with_catch_up.push(head_frame(&h, p)),
+                        _ => {
+                            shown.push(h.head().clone());
+                            alone.push(h.bytes().to_vec());
+                        }
                     }
                 }
+                Response::Heads { heads: alone }
             }
-            *heads = alone;
-        }
+        };
         // The first page across the people the asker holds nothing of, in the same round trip.
         let new: std::collections::HashSet<PublicKey> = shown
             .iter()

@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use rookery_feed::{Content, SignedHead, SignedMessage, index_edits, keys};
+use rookery_feed::{Content, SignedHead, SignedMessage, index_edits, keys, own_entries};
 use rookery_prolly::{Edit, KeyRange, Overlay, Prolly, Query};
 
 use super::answer::{Answers, id_of};
@@ -106,7 +106,7 @@ impl Answers {
                     }
                 }
                 _ => {
-                    let made = index_edits(m.message(), m.id(), None).ok()?;
+                    let made = own_entries(m.message(), m.id());
                     undo.extend(made.mentions.into_iter().map(|(k, _)| (k, None)));
                 }
             }
