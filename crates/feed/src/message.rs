@@ -192,17 +192,72 @@ impl SignedMessage {
     /// Decodes and checks signed bytes from anywhere: size, canonical encoding, the message's
     /// own rules, and the author's signature.
     pub fn decode(bytes: &[u8]) -> Result<Self, FeedError> {
+        let m = Self::unverified(bytes)?;
+        m.verify()?;
+        Ok(m)
+    }
+
+    /// Decodes many, each checked as [`decode`](Self::decode) does, their signatures checked
+    /// together (batch verification: one multiscalar multiplication, one author's terms merged,
+    /// about a fifth of the cost of checking them one by one; the rule is the same, see
+    /// `known.rs`). The first refusal is returned: a malformed message before any bad
+    /// signature, then the first bad signature in order.
+    pub fn decode_many<B: AsRef<[u8]>>(all: &[B]) -> Result<Vec<Self>, FeedError> {
+        /// Below this many, checking each alone costs less than setting up a batch.
+        const BATCH_FROM: usize = 4;
+        let out = all
+            .iter()
+            .map(|b| Self::unverified(b.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if out.len() >= BATCH_FROM {
+            let mut batch = crate::known::Batch::default();
+            for m in &out {
+                batch.queue(&m.message.author, &m.signed(), signature_of(&m.bytes));
+            }
+            if batch.verify() {
+                return Ok(out);
+            }
+        }
+        // Alone, or which one failed: batch and single checks agree, so the first that fails
+        // alone.
+        for m in &out {
+            m.verify()?;
+        }
+        Ok(out)
+    }
+
+    /// Size, canonical encoding and the message's own rules, not the signature.
+    fn unverified(bytes: &[u8]) -> Result<Self, FeedError> {
         if bytes.len() > MAX_MESSAGE_BYTES {
             return Err(FeedError::TooLarge { len: bytes.len() });
         }
-        let (message, body) = decode_signed::<Message>(bytes, "message")?;
+        let (message, _) = decode_signed::<Message>(bytes, "message")?;
         message.validate()?;
-        verify(&message.author, MESSAGE_DOMAIN, body, bytes, "message")?;
         Ok(SignedMessage {
             message,
             bytes: bytes.to_vec(),
             id: MessageId::of(bytes),
         })
+    }
+
+    /// What the signature is over: the domain, then the body.
+    fn signed(&self) -> Vec<u8> {
+        [
+            MESSAGE_DOMAIN,
+            &self.bytes[..self.bytes.len() - SIGNATURE_LEN],
+        ]
+        .concat()
+    }
+
+    /// The author's signature, checked alone.
+    fn verify(&self) -> Result<(), FeedError> {
+        let ok = crate::known::verify(
+            &self.message.author,
+            &self.signed(),
+            signature_of(&self.bytes),
+        );
+        ok.then_some(())
+            .ok_or(FeedError::BadSignature { what: "message" })
     }
 
     /// Decodes bytes this node verified before it stored them: the same strict decode, without
@@ -278,6 +333,13 @@ where
     Ok((value, body))
 }
 
+/// The signature at the end of signed bytes (whose length [`decode_signed`] checked).
+fn signature_of(bytes: &[u8]) -> &[u8; SIGNATURE_LEN] {
+    bytes[bytes.len() - SIGNATURE_LEN..]
+        .try_into()
+        .expect("decode_signed checked the length")
+}
+
 /// Verifies the signature at the end of `bytes` over `domain ‖ body`.
 pub(crate) fn verify(
     author: &PublicKey,
@@ -286,9 +348,7 @@ pub(crate) fn verify(
     bytes: &[u8],
     what: &'static str,
 ) -> Result<(), FeedError> {
-    let mut sig = [0u8; SIGNATURE_LEN];
-    sig.copy_from_slice(&bytes[bytes.len() - SIGNATURE_LEN..]);
-    if crate::known::verify(author, &[domain, body].concat(), &sig) {
+    if crate::known::verify(author, &[domain, body].concat(), signature_of(bytes)) {
         Ok(())
     } else {
         Err(FeedError::BadSignature { what })

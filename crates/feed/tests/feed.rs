@@ -326,6 +326,43 @@ proptest! {
         prop_assert!(SignedMessage::decode(&b).is_err());
     }
 
+    /// Messages checked in a batch are taken or refused exactly as each would be alone: a frame
+    /// of two authors' messages, some with a flipped bit, is refused iff one of them is, with
+    /// the error the first refused one gets alone.
+    #[test]
+    fn a_batch_decodes_as_each_message_alone(n in 0usize..24, flips in prop::collection::vec((any::<usize>(), any::<usize>(), 0u8..8), 0..3)) {
+        let (a, b) = (key(1), key(2));
+        let mut all: Vec<Vec<u8>> = (0..n as u64)
+            .map(|i| {
+                let k = if i % 3 == 0 { &b } else { &a };
+                SignedMessage::sign(post(k, i + 1, "hello there", vec![]), k).unwrap().bytes().to_vec()
+            })
+            .collect();
+        for (which, pos, bit) in flips {
+            if let Some(m) = all.get_mut(which % n.max(1)) {
+                let i = pos % m.len();
+                m[i] ^= 1 << bit;
+            }
+        }
+        let alone: Result<Vec<SignedMessage>, FeedError> =
+            all.iter().map(|m| SignedMessage::decode(m)).collect();
+        let together = SignedMessage::decode_many(&all);
+        match (alone, together) {
+            (Ok(x), Ok(y)) => prop_assert_eq!(x, y),
+            (Err(FeedError::BadSignature { .. }), Err(e)) => {
+                // A malformed message is reported before any bad signature.
+                let malformed = all.iter().find_map(|m| SignedMessage::decode(m).err().filter(|e| !matches!(e, FeedError::BadSignature { .. })));
+                prop_assert_eq!(e.to_string(), malformed.unwrap_or(FeedError::BadSignature { what: "message" }).to_string());
+            }
+            (Err(x), Err(y)) => {
+                // Malformed first alone: the batch reports a malformed one too.
+                let signature_only = matches!(y, FeedError::BadSignature { .. });
+                prop_assert!(!signature_only, "alone: {}, together: {}", x, y);
+            }
+            (x, y) => prop_assert!(false, "alone {:?}, together {:?}", x.map(|v| v.len()), y.map(|v| v.len())),
+        }
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let _ = SignedMessage::decode(&bytes);

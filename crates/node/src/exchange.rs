@@ -72,11 +72,7 @@ impl Node {
                 bytes: b.clone(),
             })
             .collect();
-        let bodies = bundle
-            .bodies
-            .iter()
-            .map(|b| SignedMessage::decode(b))
-            .collect::<Result<Vec<_>, _>>()?;
+        let bodies = SignedMessage::decode_many(&bundle.bodies)?;
         self.import_checked(&head, &nodes, &bodies)
     }
 

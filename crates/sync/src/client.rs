@@ -16,7 +16,7 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use rookery_feed::{Head, Index, MessageId, PublicKey, SignedHead};
 use rookery_prolly::{Hash, KeyRange, Query};
 
-use crate::verify::{self, Batch, Fault, NodeStream, PageAnswer, Pushed, RangeAnswer};
+use crate::verify::{self, Batch, Decoded, Fault, NodeStream, PageAnswer, Pushed, RangeAnswer};
 use crate::wire::{
     CatchUpAsk, ErrorCode, Hello, PROTOCOL_VERSION, Request, Response, WireError, WireRange,
     encode_frame, key_prefix, read_frame_sized,
@@ -88,6 +88,10 @@ impl From<Rejection> for ClientError {
 const MIN_ANSWER_RATE: f64 = (64 << 10) as f64;
 /// The longest any one answer may take.
 const MAX_ANSWER_TIME: Duration = Duration::from_secs(600);
+
+/// A frame with at least this many bodies has them checked on other threads while the frame
+/// before is taken; a smaller one is checked in place (a thread hand-off costs more).
+const PIPELINE_FROM: usize = 64;
 
 /// The deadline for a whole answer that can hold up to `max_bytes`: two frame deadlines, and the
 /// time those bytes take at [`MIN_ANSWER_RATE`], at most [`MAX_ANSWER_TIME`]. A peer that keeps
@@ -385,30 +389,62 @@ impl Client {
         .map_err(|_| ClientError::Timeout)?
     }
 
+    /// Pipelined: while one frame's batch is taken (stored, by `on_batch`), the next frame's
+    /// signatures are checked on other threads. A batch verified is taken before any error
+    /// that follows it is returned, as if frames were taken one at a time.
     async fn read_nodes(
         &self,
         recv: &mut RecvStream,
         stream: &mut NodeStream,
         on_batch: &mut impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
+        let mut ready: Option<Batch> = None;
         loop {
-            let (nodes, bodies, more) = match self.frame(recv).await? {
-                Response::Nodes {
+            let read = match self.frame(recv).await {
+                Ok(Response::Nodes {
                     nodes,
                     bodies,
                     more,
-                } => (nodes, bodies, more),
-                Response::Error { code, message } => {
-                    return Err(ClientError::Refused { code, message });
+                }) => Ok((nodes, bodies, more)),
+                Ok(Response::Error { code, message }) => {
+                    Err(ClientError::Refused { code, message })
                 }
-                _ => return Err(Fault::UnexpectedFrame("nodes").into()),
+                Ok(_) => Err(Fault::UnexpectedFrame("nodes").into()),
+                Err(e) => Err(e),
             };
-            let batch = stream.frame(nodes, &bodies, more)?;
+            let (nodes, bodies, more) = match read {
+                Ok(frame) => frame,
+                Err(e) => {
+                    if let Some(b) = ready.take() {
+                        on_batch(b)?;
+                    }
+                    return Err(e);
+                }
+            };
+            let decoded = if bodies.len() < PIPELINE_FROM {
+                if let Some(b) = ready.take() {
+                    on_batch(b)?;
+                }
+                Decoded::of(&bodies)
+            } else {
+                let decoding = tokio::task::spawn_blocking(move || Decoded::of(&bodies));
+                if let Some(b) = ready.take() {
+                    on_batch(b)?;
+                }
+                // A checking thread only panics if the decoder does (the fuzzers rule it
+                // out): a bad frame all the same.
+                decoding.await.map_err(|_| Fault::Signed {
+                    what: "body",
+                    source: rookery_feed::FeedError::WrongAuthor,
+                })?
+            };
+            let batch = stream.frame_decoded(nodes, decoded, more)?;
             self.counters.took(&batch);
-            on_batch(batch)?;
             if !more {
+                on_batch(batch)?;
                 return Ok(());
             }
+            ready = Some(batch);
         }
     }
 

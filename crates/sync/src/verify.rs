@@ -110,11 +110,12 @@ pub struct PageAnswer {
     pub batch: Batch,
 }
 
-/// Bodies decode one frame's worth over the cores: signature checks are most of the cost of
-/// taking in a feed. Below this many, one thread is faster than starting others.
+/// Bodies decode one frame's worth over the cores, each core's share checked as one batch:
+/// signature checks are most of the cost of taking in a feed. Below this many, one thread is
+/// faster than starting others.
 const PARALLEL_FROM: usize = 256;
 
-/// Decodes signed messages, checking every signature.
+/// Decodes signed messages, checking every signature (in batches: `decode_many`).
 pub fn decode_bodies(bodies: &[Vec<u8>]) -> Result<Vec<SignedMessage>, Fault> {
     let bad = |source| Fault::Signed {
         what: "body",
@@ -124,22 +125,13 @@ pub fn decode_bodies(bodies: &[Vec<u8>]) -> Result<Vec<SignedMessage>, Fault> {
         .map_or(1, |n| n.get())
         .min(8);
     if bodies.len() < PARALLEL_FROM || cores == 1 {
-        return bodies
-            .iter()
-            .map(|b| SignedMessage::decode(b).map_err(bad))
-            .collect();
+        return SignedMessage::decode_many(bodies).map_err(bad);
     }
     let chunk = bodies.len().div_ceil(cores);
     std::thread::scope(|scope| {
         let parts: Vec<_> = bodies
             .chunks(chunk)
-            .map(|c| {
-                scope.spawn(move || {
-                    c.iter()
-                        .map(|b| SignedMessage::decode(b))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
+            .map(|c| scope.spawn(move || SignedMessage::decode_many(c)))
             .collect();
         let mut out = Vec::with_capacity(bodies.len());
         for p in parts {
@@ -150,6 +142,26 @@ pub fn decode_bodies(bodies: &[Vec<u8>]) -> Result<Vec<SignedMessage>, Fault> {
         }
         Ok(out)
     })
+}
+
+/// A frame's bodies decoded and their signatures checked ([`decode_bodies`]), with their
+/// count and size for the frame's other checks.
+#[derive(Debug)]
+pub struct Decoded {
+    count: usize,
+    bytes: usize,
+    messages: Result<Vec<SignedMessage>, Fault>,
+}
+
+impl Decoded {
+    /// Decodes `bodies`.
+    pub fn of(bodies: &[Vec<u8>]) -> Self {
+        Decoded {
+            count: bodies.len(),
+            bytes: bodies.iter().map(Vec::len).sum(),
+            messages: decode_bodies(bodies),
+        }
+    }
 }
 
 /// Checks decoded bodies: each must be `named`; with `author`, bodies by anyone else are left
@@ -551,11 +563,23 @@ impl NodeStream {
         bodies: &[Vec<u8>],
         more: bool,
     ) -> Result<Batch, Fault> {
-        let size: usize = nodes.iter().chain(bodies).map(Vec::len).sum();
+        self.frame_decoded(nodes, Decoded::of(bodies), more)
+    }
+
+    /// [`frame`](Self::frame) with the bodies decoded already (elsewhere, perhaps while the
+    /// frame before was being stored). Their signatures' verdict counts only after the
+    /// frame's other checks, as in `frame`.
+    pub fn frame_decoded(
+        &mut self,
+        nodes: Vec<Vec<u8>>,
+        bodies: Decoded,
+        more: bool,
+    ) -> Result<Batch, Fault> {
+        let size = nodes.iter().map(Vec::len).sum::<usize>() + bodies.bytes;
         if more && size < MIN_FULL_FRAME {
             return Err(Fault::ShortFrame);
         }
-        let items = (nodes.len() + bodies.len()) as u64;
+        let items = (nodes.len() + bodies.count) as u64;
         self.left = self
             .left
             .checked_sub(items)
@@ -584,7 +608,7 @@ impl NodeStream {
             }
             batch.nodes.push(NodeBytes { id, bytes });
         }
-        let decoded = decode_bodies(bodies)?;
+        let decoded = bodies.messages?;
         let mut taken = Vec::with_capacity(decoded.len());
         if let Some(since) = self.since {
             for m in decoded {
