@@ -89,6 +89,12 @@ const MIN_ANSWER_RATE: f64 = (64 << 10) as f64;
 /// The longest any one answer may take.
 const MAX_ANSWER_TIME: Duration = Duration::from_secs(600);
 
+/// Where a frame's bodies are checked: in place, or on a blocking thread.
+enum Check {
+    Here(Vec<Vec<u8>>),
+    Elsewhere(tokio::task::JoinHandle<Decoded>),
+}
+
 /// A frame with at least this many bodies has them checked on other threads while the frame
 /// before is taken; a smaller one is checked in place (a thread hand-off costs more).
 const PIPELINE_FROM: usize = 64;
@@ -412,31 +418,27 @@ impl Client {
                 Ok(_) => Err(Fault::UnexpectedFrame("nodes").into()),
                 Err(e) => Err(e),
             };
-            let (nodes, bodies, more) = match read {
-                Ok(frame) => frame,
-                Err(e) => {
-                    if let Some(b) = ready.take() {
-                        on_batch(b)?;
-                    }
-                    return Err(e);
-                }
-            };
-            let decoded = if bodies.len() < PIPELINE_FROM {
-                if let Some(b) = ready.take() {
-                    on_batch(b)?;
-                }
-                Decoded::of(&bodies)
-            } else {
-                let decoding = tokio::task::spawn_blocking(move || Decoded::of(&bodies));
-                if let Some(b) = ready.take() {
-                    on_batch(b)?;
-                }
+            // This frame's bodies start being checked, then the frame before is stored.
+            let checking = read.map(|(nodes, bodies, more)| {
+                let check = if bodies.len() < PIPELINE_FROM {
+                    Check::Here(bodies)
+                } else {
+                    Check::Elsewhere(tokio::task::spawn_blocking(move || Decoded::of(&bodies)))
+                };
+                (nodes, check, more)
+            });
+            if let Some(b) = ready.take() {
+                on_batch(b)?;
+            }
+            let (nodes, check, more) = checking?;
+            let decoded = match check {
+                Check::Here(bodies) => Decoded::of(&bodies),
                 // A checking thread only panics if the decoder does (the fuzzers rule it
                 // out): a bad frame all the same.
-                decoding.await.map_err(|_| Fault::Signed {
+                Check::Elsewhere(h) => h.await.map_err(|_| Fault::Signed {
                     what: "body",
                     source: rookery_feed::FeedError::WrongAuthor,
-                })?
+                })?,
             };
             let batch = stream.frame_decoded(nodes, decoded, more)?;
             self.counters.took(&batch);
