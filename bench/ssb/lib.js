@@ -136,6 +136,18 @@ function dirBytes (dir) {
   return total
 }
 
+// The bytes the disk holds for every file under dir: allocated blocks, as du counts them (a
+// sparse file's holes hold none). dirBytes gives the files' lengths.
+function dirAllocated (dir) {
+  let total = 0
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) total += dirAllocated(p)
+    else if (e.isFile()) total += fs.statSync(p).blocks * 512
+  }
+  return total
+}
+
 function median (xs) {
   const s = xs.slice().sort((a, b) => a - b)
   const n = s.length
@@ -207,5 +219,5 @@ function writeOut (s) {
 
 module.exports = {
   log, sleep, now, state, setStep, cleanup, fail, install, makeTmp, freePort, startPeer,
-  dirBytes, median, round1, figure, mb, list, finish, writeOut, checkHandshakes, currentHandshake, expectKeys,
+  dirBytes, dirAllocated, median, round1, figure, mb, list, finish, writeOut, checkHandshakes, currentHandshake, expectKeys,
 }

@@ -191,19 +191,46 @@ pub(crate) async fn delayed_addr(
     Ok((relay, through))
 }
 
-/// The bytes of every file under `dir`.
-pub(crate) fn disk_bytes(dir: &Path) -> u64 {
+/// The space the files under `dir` take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Disk {
+    /// Bytes the disk holds for them: allocated blocks (`du`). A file grown with `set_len`
+    /// (redb preallocates this way, doubling the file) holds no blocks where nothing was written.
+    pub(crate) allocated: u64,
+    /// The files' lengths (`ls -l`).
+    pub(crate) files: u64,
+}
+
+impl Disk {
+    /// Both figures divided by `n`.
+    pub(crate) fn per(self, n: u64) -> Disk {
+        Disk {
+            allocated: self.allocated / n.max(1),
+            files: self.files / n.max(1),
+        }
+    }
+}
+
+/// The space every file under `dir` takes.
+pub(crate) fn disk_bytes(dir: &Path) -> Disk {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return Disk::default();
     };
     entries
         .flatten()
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => disk_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
+            Ok(m) => Disk {
+                allocated: m.blocks() * 512,
+                files: m.len(),
+            },
+            Err(_) => Disk::default(),
         })
-        .sum()
+        .fold(Disk::default(), |a, b| Disk {
+            allocated: a.allocated + b.allocated,
+            files: a.files + b.files,
+        })
 }
 
 /// The repository's root.

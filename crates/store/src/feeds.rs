@@ -7,8 +7,7 @@ use rookery_prolly::{Hash, NodeBytes, verify_node};
 
 use crate::{Error, Store};
 
-/// Message bodies by id: `id → signed message bytes`.
-pub(crate) const BODIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("bodies");
+pub(crate) use crate::log::BODIES;
 /// The latest accepted head per author: `author → signed head bytes`.
 pub(crate) const HEADS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("heads");
 /// The root last seen per (author, index): `author ‖ index byte → root`.
@@ -26,7 +25,7 @@ pub(crate) const ALONE: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::ne
 
 /// Creates the feed tables (part of a new database, and of migration 1 → 2).
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
-    txn.open_table(BODIES)?;
+    BODIES.create(txn)?;
     txn.open_table(HEADS)?;
     txn.open_table(LAST_SEEN)?;
     txn.open_table(PEERS)?;
@@ -165,10 +164,10 @@ impl Store {
     pub fn bodies(&self, ids: &[MessageId]) -> Result<Vec<Option<SignedMessage>>, Error> {
         self.guard(|| {
             let txn = self.db.begin_read()?;
-            let table = txn.open_table(BODIES)?;
+            let table = BODIES.read(&txn)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let bytes = table.get(id.as_bytes())?.map(|v| v.value().to_vec());
+                let bytes = table.get(id.as_bytes())?;
                 out.push(match bytes {
                     None => None,
                     Some(b) => {
@@ -206,8 +205,9 @@ impl Store {
                     .message()
                     .check_follows(held_seq.filter(|s| *s > 0))?;
                 heads.insert(author.as_bytes(), p.head.bytes())?;
-                txn.open_table(BODIES)?
-                    .insert(p.message.id().as_bytes(), p.message.bytes())?;
+                BODIES
+                    .write(&txn)?
+                    .put(p.message.id().as_bytes(), p.message.bytes())?;
                 if let rookery_feed::Content::Block { target } = &p.message.message().content {
                     txn.open_table(BLOCKED)?
                         .insert(target.as_bytes(), p.message.message().seq)?;
@@ -300,9 +300,9 @@ impl Store {
                         taken.push(h.clone());
                     }
                 }
-                let mut table = txn.open_table(BODIES)?;
+                let mut log = BODIES.write(&txn)?;
                 for b in bodies {
-                    table.insert(b.id().as_bytes(), b.bytes())?;
+                    log.put(b.id().as_bytes(), b.bytes())?;
                 }
             }
             Store::put_nodes_in(&txn, nodes)?;
@@ -369,9 +369,9 @@ impl Store {
             };
             let first = txn.open_table(ALONE)?.remove(author.as_bytes())?.is_some();
             {
-                let mut table = txn.open_table(BODIES)?;
+                let mut log = BODIES.write(&txn)?;
                 for b in bodies {
-                    table.insert(b.id().as_bytes(), b.bytes())?;
+                    log.put(b.id().as_bytes(), b.bytes())?;
                 }
             }
             Store::put_nodes_in(&txn, nodes)?;
@@ -389,12 +389,7 @@ impl Store {
     pub fn scan_bodies(&self, mut f: impl FnMut(&[u8])) -> Result<(), Error> {
         self.guard(|| {
             let txn = self.db.begin_read()?;
-            let table = txn.open_table(BODIES)?;
-            for row in table.iter()? {
-                let (_, v) = row?;
-                f(v.value());
-            }
-            Ok(())
+            BODIES.read(&txn)?.each_value(&mut f)
         })
     }
 
@@ -486,9 +481,9 @@ impl Store {
         self.guard(|| {
             let txn = self.db.begin_write()?;
             {
-                let mut table = txn.open_table(BODIES)?;
+                let mut log = BODIES.write(&txn)?;
                 for b in bodies {
-                    table.insert(b.id().as_bytes(), b.bytes())?;
+                    log.put(b.id().as_bytes(), b.bytes())?;
                 }
             }
             txn.commit()?;
@@ -507,10 +502,10 @@ impl Store {
                     h.update(part);
                 }
             };
-            for row in txn.open_table(crate::NODES)?.iter()? {
-                let (k, v) = row?;
-                feed("nodes", k.value(), v.value());
-            }
+            crate::NODES
+                .read(&txn)?
+                .each_by_id(|k, v| feed("nodes", k, v))?;
+            BODIES.read(&txn)?.each_by_id(|k, v| feed("bodies", k, v))?;
             macro_rules! table32 {
                 ($t:expr, $name:literal) => {
                     for row in txn.open_table($t)?.iter()? {
@@ -519,7 +514,6 @@ impl Store {
                     }
                 };
             }
-            table32!(BODIES, "bodies");
             table32!(HEADS, "heads");
             table32!(PEERS, "peers");
             table32!(FORKS, "forks");

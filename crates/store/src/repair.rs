@@ -1,7 +1,9 @@
 //! Repairing a damaged database (`rookery repair`). The file is first copied beside itself, as
 //! it is; then redb's own integrity check and repair run, and every row of Rookery's tables is
 //! checked as if it came from outside — nodes against their ids and the strict decoder, bodies
-//! and heads against their signatures — and what fails is dropped. A table that cannot be read
+//! and heads against their signatures — and what fails is dropped. The indexes of the logs
+//! (nodes and bodies by id) are derived again from the values that verify, and rewritten if
+//! they differ. A table that cannot be read
 //! through is emptied. A file redb cannot repair in place is rebuilt: a new file holding every
 //! row of the copy that can still be read and verifies. What was dropped is fetched again by
 //! sync (the catch-up bookkeeping is reset so it looks). The copy is deleted if nothing was
@@ -30,6 +32,9 @@ pub struct RepairReport {
     pub bodies_dropped: u64,
     /// Heads dropped.
     pub heads_dropped: u64,
+    /// Indexes by id (of nodes, of bodies) that did not match their values and were derived
+    /// again from them.
+    pub indexes_rebuilt: u64,
     /// Tables that could not be read through: what could not be read of them is gone.
     pub tables_unreadable: Vec<String>,
     /// Rows checked in all.
@@ -44,13 +49,14 @@ impl RepairReport {
         self.redb_repaired
             || self.rebuilt
             || self.nodes_dropped + self.bodies_dropped + self.heads_dropped > 0
+            || self.indexes_rebuilt > 0
             || !self.tables_unreadable.is_empty()
     }
 }
 
 type Keyed = TableDefinition<'static, &'static [u8; 32], &'static [u8]>;
-use crate::NODES;
-use crate::feeds::{BODIES, HEADS};
+use crate::feeds::HEADS;
+use crate::log::{BODIES, Log, NODES};
 
 /// How a row of a table keyed by 32 bytes is checked.
 #[derive(Clone, Copy)]
@@ -79,7 +85,21 @@ impl Check {
             }
         }
     }
+
+    /// The id a log's value is stored under, if the value verifies (see `log.rs`: the id is
+    /// a function of the value).
+    fn id_of(self, value: &[u8]) -> Option<[u8; 32]> {
+        let id = match self {
+            Check::Node => Hash::of_node(value).0,
+            Check::Body => SignedMessage::decode(value).ok()?.id().0,
+            Check::Head => return None,
+        };
+        self.passes(&id, value).then_some(id)
+    }
 }
+
+/// The logs, whose values are checked and whose indexes are derived from them.
+const LOGS: [(Log, Check); 2] = [(NODES, Check::Node), (BODIES, Check::Body)];
 
 impl Store {
     /// Checks the database at `path` and repairs what can be repaired (see the module docs).
@@ -143,16 +163,79 @@ fn repair_from(path: &Path, copy: &Path, report: &mut RepairReport) -> Result<()
     Ok(())
 }
 
-/// The tables whose every row is checked, and how.
-const CHECKED: [(Keyed, Check); 3] = [
-    (NODES, Check::Node),
-    (BODIES, Check::Body),
-    (HEADS, Check::Head),
-];
+/// The tables keyed by 32 bytes whose every row is checked, and how.
+const CHECKED: [(Keyed, Check); 1] = [(HEADS, Check::Head)];
 
-/// Checks every row of the checked tables in place and removes those that fail. Returns
-/// false, having changed nothing, if a table cannot be read through (the file is rebuilt).
+/// What a check of one log found: the index it should have, and the values to drop.
+struct LogPlan {
+    log: Log,
+    index: Vec<([u8; 32], u64)>,
+    drop: Vec<u64>,
+    rewrite_index: bool,
+}
+
+/// Checks every value of `log` in place: those that fail (and second copies of one id) are to
+/// be dropped, and the index is to be rewritten if it is not the one the values give. `None`
+/// if the values or the index cannot be read through.
+fn check_log(
+    db: &Database,
+    path: &Path,
+    log: Log,
+    check: Check,
+    report: &mut RepairReport,
+) -> Option<LogPlan> {
+    let mut index = Vec::new();
+    let mut drop = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let whole = read_values(db, path, log, |n, v| {
+        report.rows_checked += 1;
+        match check.id_of(&v) {
+            Some(id) if seen.insert(id) => index.push((id, n)),
+            _ => drop.push(n),
+        }
+    });
+    if !whole.unwrap_or(false) {
+        return None;
+    }
+    check.count(report, drop.len() as u64);
+    index.sort_unstable();
+    let held = guard(path, || {
+        let txn = db.begin_read()?;
+        let mut rows = Vec::new();
+        // A file of an older schema: its tables are checked once migrated (by the next repair).
+        let t = match txn.open_table(log.ids) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(rows),
+            Err(e) => return Err(e.into()),
+        };
+        for row in t.iter()? {
+            let (k, n) = row?;
+            rows.push((*k.value(), n.value()));
+        }
+        Ok(rows)
+    })
+    .ok()?;
+    let rewrite_index = held != index;
+    report.indexes_rebuilt += u64::from(rewrite_index);
+    Some(LogPlan {
+        log,
+        index,
+        drop,
+        rewrite_index,
+    })
+}
+
+/// Checks every row of the checked tables and logs in place and removes those that fail.
+/// Returns false, having changed nothing, if a table cannot be read through (the file is
+/// rebuilt).
 fn drop_bad_rows(db: &Database, path: &Path, report: &mut RepairReport) -> Result<bool, Error> {
+    let mut plans = Vec::new();
+    for (log, check) in LOGS {
+        match check_log(db, path, log, check, report) {
+            Some(plan) => plans.push(plan),
+            None => return Ok(false),
+        }
+    }
     let mut bad = Vec::new();
     for (table, check) in CHECKED {
         let mut failed = Vec::new();
@@ -169,7 +252,9 @@ fn drop_bad_rows(db: &Database, path: &Path, report: &mut RepairReport) -> Resul
         check.count(report, failed.len() as u64);
         bad.push((table, failed));
     }
-    if bad.iter().all(|(_, keys)| keys.is_empty()) {
+    if bad.iter().all(|(_, keys)| keys.is_empty())
+        && plans.iter().all(|p| p.drop.is_empty() && !p.rewrite_index)
+    {
         return Ok(true);
     }
     let removed = guard(path, || {
@@ -180,10 +265,67 @@ fn drop_bad_rows(db: &Database, path: &Path, report: &mut RepairReport) -> Resul
                 t.remove(k)?;
             }
         }
+        for p in &plans {
+            let mut values = txn.open_table(p.log.values)?;
+            for n in &p.drop {
+                values.remove(n)?;
+            }
+            if p.rewrite_index {
+                txn.delete_table(p.log.ids)?;
+                let mut ids = txn.open_table(p.log.ids)?;
+                for (id, n) in &p.index {
+                    ids.insert(id, n)?;
+                }
+            }
+        }
         txn.commit()?;
         Ok(())
     });
     Ok(removed.is_ok())
+}
+
+/// Reads every value of `log` that can still be read, one of [`SLICES`] of the arrival
+/// numbers at a time (see [`read_slices`]); hands each to `each` with its number. Returns
+/// whether every slice was read.
+fn read_values(
+    db: &Database,
+    path: &Path,
+    log: Log,
+    mut each: impl FnMut(u64, Vec<u8>),
+) -> Result<bool, Error> {
+    let txn = guard(path, || Ok(db.begin_read()?))?;
+    let end = guard(path, || match txn.open_table(log.values) {
+        Ok(t) => Ok(Some(t.last()?.map_or(0, |(k, _)| k.value() + 1))),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    });
+    let end = match end {
+        Ok(None) => return Ok(true),
+        Ok(Some(end)) => end,
+        Err(_) => return Ok(false),
+    };
+    let step = end / u64::from(SLICES) + 1;
+    let mut whole = true;
+    for lo in (0..end).step_by(step as usize) {
+        let rows = guard(path, || {
+            let t = txn.open_table(log.values)?;
+            let mut rows = Vec::new();
+            for row in t.range(lo..(lo + step).min(end))? {
+                let (k, v) = row?;
+                rows.push((k.value(), v.value().to_vec()));
+            }
+            Ok(rows)
+        });
+        match rows {
+            Ok(rows) => {
+                for (n, v) in rows {
+                    each(n, v);
+                }
+            }
+            Err(_) => whole = false,
+        }
+    }
+    Ok(whole)
 }
 
 /// Slices of the key space read one at a time by a repair (the first 12 bits of the key).
@@ -271,6 +413,34 @@ fn copy_into(fresh: &Store, from: &Path, report: &mut RepairReport) -> Result<()
         report.tables_unreadable.push("all".into());
         return Ok(());
     };
+    for (log, check) in LOGS {
+        let txn = fresh.guard(|| Ok(fresh.db.begin_write()?))?;
+        let mut dropped = 0;
+        let whole = {
+            let mut w = log.write(&txn)?;
+            let mut failed = None;
+            let whole = read_values(&old, from, log, |_, v| {
+                report.rows_checked += 1;
+                match check.id_of(&v) {
+                    Some(id) => match w.put(&id, &v) {
+                        Ok(true) => report.rows_salvaged += 1,
+                        Ok(false) => dropped += 1,
+                        Err(e) => failed = Some(e),
+                    },
+                    None => dropped += 1,
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            whole
+        };
+        fresh.guard(|| Ok(txn.commit()?))?;
+        if !whole.unwrap_or(false) {
+            report.tables_unreadable.push(log.values.name().to_string());
+        }
+        check.count(report, dropped);
+    }
     for (table, check) in CHECKED {
         let txn = fresh.guard(|| Ok(fresh.db.begin_write()?))?;
         let mut dropped = 0;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use rookery_testkit::{FeedBuilder, Rng};
 
-use crate::measure::{self, Figure};
+use crate::measure::{self, Disk, Figure};
 
 /// Options of the `sync` scenario.
 #[derive(clap::Args, Debug)]
@@ -68,7 +68,7 @@ const PEERS: [&str; 4] = ["rookery", "full_log", "ssb", "iroh_docs"];
 #[derive(Default)]
 struct Side {
     figures: BTreeMap<String, Figure>,
-    disk_per_message: Option<u64>,
+    disk_per_message: Option<Disk>,
 }
 
 /// Rookery and the full-log peer at each delay, measured in this process.
@@ -189,7 +189,10 @@ fn external(name: &str, args: &Args, rtt: Duration) -> Result<Side, String> {
         }
     };
     let mut side = Side {
-        disk_per_message: v["disk_bytes_per_message"].as_u64(),
+        disk_per_message: v["disk_bytes_per_message"]
+            .as_u64()
+            .zip(v["disk_file_bytes_per_message"].as_u64())
+            .map(|(allocated, files)| Disk { allocated, files }),
         ..Side::default()
     };
     for case in CASES {
@@ -230,7 +233,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     let mut report: Report = BTreeMap::new();
     let mut notes = Vec::new();
-    let mut disk = BTreeMap::new();
+    let (mut disk, mut disk_files) = (BTreeMap::new(), BTreeMap::new());
     for name in PEERS {
         let runs = &sides[name];
         let (at_0, at_rtt) = (&runs[0], &runs[runs.len() - 1]);
@@ -248,7 +251,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                         .insert(name.into(), f);
                 }
                 if let Some(d) = side.disk_per_message {
-                    disk.insert(name.to_string(), d);
+                    disk.insert(name.to_string(), d.allocated);
+                    disk_files.insert(name.to_string(), d.files);
                 }
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -268,6 +272,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         v["runs"] = args.runs.into();
         v["posts"] = args.posts.into();
         v["disk_bytes_per_message"] = serde_json::to_value(&disk)?;
+        v["disk_file_bytes_per_message"] = serde_json::to_value(&disk_files)?;
         v["catch_up_10_bound_bytes"] = bound.into();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -282,7 +287,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     println!(
         "\n(× = that peer's figure divided by Rookery's: above 1, Rookery is ahead; bytes × compares bytes with handshakes)"
     );
-    println!("disk bytes per message held: {disk:?}");
+    println!(
+        "disk bytes per message held: {disk:?} (allocated blocks, as du counts); the files' lengths: {disk_files:?}"
+    );
     println!("catch_up_10 bound: 2 × (10 new entries and bodies) + one path = {bound} bytes");
     goals(&report, &disk, bound);
     for n in notes {

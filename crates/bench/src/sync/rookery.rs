@@ -9,7 +9,7 @@ use rookery_feed::{MessageId, PublicKey, SecretKey};
 use rookery_node::{Bundle, FIRST_SCREEN, NetConfig, NetOptions, Network, Node, Ticket};
 use rookery_testkit::{FeedBuilder, Rng};
 
-use crate::measure::{Figure, Run, delayed, disk_bytes, until};
+use crate::measure::{Disk, Figure, Run, delayed, disk_bytes, until};
 
 /// Loopback networking, relays and discovery off: 127.0.0.1 for the serving nodes.
 pub(crate) fn loopback(background: bool) -> NetConfig {
@@ -216,10 +216,10 @@ pub(crate) async fn full_sync(
     w: &World,
     rtt: Duration,
     runs: usize,
-) -> anyhow::Result<(Figure, u64)> {
+) -> anyhow::Result<(Figure, Disk)> {
     let a = w.id();
     let mut out = Vec::new();
-    let (mut note, mut disk) = (String::new(), 0);
+    let (mut note, mut disk) = (String::new(), Disk::default());
     for _ in 0..runs {
         let (relay, through) = delayed(&w.author.net.ticket(), rtt).await?;
         let b = peer(behind_relay(true)).await?;
@@ -242,8 +242,27 @@ pub(crate) async fn full_sync(
             c.bodies_in
         );
         b.net.shutdown().await;
-        let held = b.node.store().head(&a)?.map_or(0, |h| h.head().seq);
-        disk = disk_bytes(b.dir.path()) / held.max(1);
+        let held = b.node.store().head(&a)?.map_or(0, |h| h.head().seq).max(1);
+        disk = disk_bytes(b.dir.path()).per(held);
+        let s = b.node.store().space()?;
+        let per = |t: &rookery_store::TableSpace| {
+            format!(
+                "{} entries, {} B stored + {} B structure + {} B empty per message",
+                t.entries,
+                t.stored / held,
+                t.metadata / held,
+                t.fragmented / held
+            )
+        };
+        note = format!(
+            "{note}; on disk {} B per message held ({} B the file's length): nodes {}; bodies {}; other tables {} B, unused {} B per message",
+            disk.allocated,
+            s.file / held,
+            per(&s.nodes),
+            per(&s.bodies),
+            s.other / held,
+            s.unused / held
+        );
     }
     Ok((Figure::of(&out, note), disk))
 }
