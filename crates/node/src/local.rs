@@ -108,7 +108,7 @@ impl Node {
         for entry in self.trees.range(&head.head().roots.messages, all) {
             ids.push(id_of(&entry?.1)?);
         }
-        Ok(self.store.bodies(&ids)?.iter().all(Option::is_some))
+        Ok(self.store.held_bodies(&ids)?.into_iter().all(|h| h))
     }
 }
 

@@ -531,6 +531,36 @@ async fn a_broken_catch_up_resumes_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_feed_comes_in_one_stream_per_index_each_body_once() {
+    // 3,000 posts, some mentioning or replying (the testkit's mix), every 7th mentioning B:
+    // the four indexes are completed side by side, and a body comes with the first screen
+    // (newest posts, mentions of B) and once with the messages stream, never again for the
+    // indexes that name it.
+    let a = peer(true).await;
+    let b = peer(true).await;
+    let mut feed = FeedBuilder::new(a.node.secret_key().clone(), Rng::new(11));
+    grow(&a, &mut feed, 3_000, Some((&b.node.id(), 7)));
+    follow(&b.net, &a.net);
+    until("A's feed in full", || {
+        b.node.is_complete(&a.node.id()).unwrap_or(false)
+    })
+    .await;
+    let mine = b.node.export(&a.node.id()).unwrap();
+    let theirs = a.node.export(&a.node.id()).unwrap();
+    let set = |v: &Vec<Vec<u8>>| v.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(set(&mine.nodes), set(&theirs.nodes));
+    assert_eq!(mine.bodies.len(), 3_000);
+    let c = b.net.counters(&a.node.id()).unwrap();
+    assert!(
+        c.bodies_in <= 3_000 + FIRST_SCREEN as u64 + 3_000u64.div_ceil(7),
+        "bodies came twice: {c:?}"
+    );
+    assert_eq!(c.fetch, 0, "{c:?}");
+    a.net.shutdown().await;
+    b.net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avatars_travel_as_blobs() {
     let a = peer(true).await;
     let b = peer(true).await;

@@ -184,6 +184,15 @@ impl Store {
         })
     }
 
+    /// Which of `ids` have their body here: a look at the index alone, no body is read.
+    pub fn held_bodies(&self, ids: &[MessageId]) -> Result<Vec<bool>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = BODIES.read(&txn)?;
+            ids.iter().map(|id| table.contains(id.as_bytes())).collect()
+        })
+    }
+
     /// Writes a message of the local identity: its index nodes, its body and the new head,
     /// in one transaction. The head must be exactly one seq past the one held.
     pub fn publish(&self, p: &Published<'_>) -> Result<(), Error> {

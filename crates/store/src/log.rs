@@ -122,6 +122,11 @@ impl LogReader {
         }
     }
 
+    /// Whether something is stored under `id`.
+    pub(crate) fn contains(&self, id: &[u8; 32]) -> Result<bool, Error> {
+        Ok(self.ids.get(id)?.is_some())
+    }
+
     /// Values stored.
     pub(crate) fn len(&self) -> Result<u64, Error> {
         use redb::ReadableTableMetadata;

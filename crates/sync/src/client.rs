@@ -270,19 +270,7 @@ impl Client {
         &self,
         recv: &mut RecvStream,
     ) -> Result<T, ClientError> {
-        let (f, len) = self
-            .timed(async {
-                read_frame_sized::<T>(recv).await.map_err(|e| match e {
-                    WireError::Io(e) => ClientError::Connection(e.to_string()),
-                    WireError::Closed => ClientError::Connection("stream closed".into()),
-                    e => e.into(),
-                })
-            })
-            .await?;
-        self.counters
-            .bytes_in
-            .fetch_add(len as u64, Ordering::Relaxed);
-        Ok(f)
+        Ok(read_counted(recv, self.timeout, &self.counters).await?.0)
     }
 
     /// The first `query.limit` entries of `query.range` in `author`'s tree under `root`, proven
@@ -388,25 +376,56 @@ impl Client {
     ) -> Result<(), ClientError> {
         let deadline = answer_deadline(self.timeout, stream.max_bytes());
         tokio::time::timeout(deadline, async {
-            let (_send, mut recv) = self.open(req).await?;
-            self.read_nodes(&mut recv, &mut stream, &mut on_batch).await
+            let (_send, recv) = self.open(req).await?;
+            let mut ahead = self.read_ahead(recv);
+            self.read_nodes(&mut ahead, &mut stream, &mut on_batch)
+                .await
         })
         .await
         .map_err(|_| ClientError::Timeout)?
     }
 
+    /// Reads `recv`'s frames on a task of their own, up to [`READ_AHEAD`] bytes of frames
+    /// ahead of the caller: the stream is drained while the caller stores what came before,
+    /// so the peer's flow-control window reopens at once instead of after each store, and
+    /// frames are decoded (and decompressed) off the caller's path. Ends after the last frame of a
+    /// `Nodes` answer, at the first frame that is not one, or at an error; stops (and drops the
+    /// stream) when the caller drops the receiver.
+    fn read_ahead(&self, mut recv: RecvStream) -> ReadAhead {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (timeout, counters) = (self.timeout, self.counters.clone());
+        let room = Arc::new(tokio::sync::Semaphore::new(READ_AHEAD));
+        let task = tokio::spawn(async move {
+            loop {
+                let read = read_counted::<Response>(&mut recv, timeout, &counters).await;
+                let last = !matches!(read, Ok((Response::Nodes { more: true, .. }, _)));
+                let len = read.as_ref().map_or(0, |(_, len)| *len);
+                // Held until the caller takes the frame.
+                let n = len.clamp(1, READ_AHEAD) as u32;
+                let Ok(permit) = room.clone().acquire_many_owned(n).await else {
+                    return;
+                };
+                if tx.send((read.map(|(f, _)| f), permit)).is_err() || last {
+                    return;
+                }
+            }
+        });
+        ReadAhead { rx, task }
+    }
+
     /// Pipelined: while one frame's batch is taken (stored, by `on_batch`), the next frame's
-    /// signatures are checked on other threads. A batch verified is taken before any error
-    /// that follows it is returned, as if frames were taken one at a time.
+    /// signatures are checked on other threads (and the frames after it are read, see
+    /// [`Client::read_ahead`]). A batch verified is taken before any error that follows it is
+    /// returned, as if frames were taken one at a time.
     async fn read_nodes(
         &self,
-        recv: &mut RecvStream,
+        recv: &mut ReadAhead,
         stream: &mut NodeStream,
         on_batch: &mut impl FnMut(Batch) -> Result<(), Rejection>,
     ) -> Result<(), ClientError> {
         let mut ready: Option<Batch> = None;
         loop {
-            let read = match self.frame(recv).await {
+            let read = match recv.next().await {
                 Ok(Response::Nodes {
                     nodes,
                     bodies,
@@ -578,5 +597,55 @@ impl Subscription {
                 .map_err(ClientError::from),
             _ => Err(Fault::UnexpectedFrame("a head").into()),
         })
+    }
+}
+
+/// One frame from `recv` within `timeout`, with its length on the wire, counted in.
+async fn read_counted<T: serde::de::DeserializeOwned>(
+    recv: &mut RecvStream,
+    timeout: Duration,
+    counters: &Counters,
+) -> Result<(T, usize), ClientError> {
+    let (f, len) = tokio::time::timeout(timeout, read_frame_sized::<T>(recv))
+        .await
+        .map_err(|_| ClientError::Timeout)?
+        .map_err(|e| match e {
+            WireError::Io(e) => ClientError::Connection(e.to_string()),
+            WireError::Closed => ClientError::Connection("stream closed".into()),
+            e => e.into(),
+        })?;
+    counters.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
+    Ok((f, len))
+}
+
+/// Bytes of frames (as they came on the wire) a stream may hold read ahead of the caller (see
+/// [`Client::read_ahead`]); at most one frame more waits for room.
+const READ_AHEAD: usize = 8 << 20;
+
+/// A frame read ahead, with the room it takes until the caller takes it.
+type Ahead = (
+    Result<Response, ClientError>,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+/// The frames of one stream, read ahead by a task of their own (see [`Client::read_ahead`]).
+struct ReadAhead {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Ahead>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReadAhead {
+    /// The next frame, or why there is none.
+    async fn next(&mut self) -> Result<Response, ClientError> {
+        match self.rx.recv().await {
+            Some((frame, _room)) => frame,
+            None => Err(ClientError::Connection("stream closed".into())),
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

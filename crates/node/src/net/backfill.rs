@@ -1,12 +1,14 @@
-//! Catch-up in the background: completing every index of one author's current head. A local
-//! delta from the root last known complete names exactly what is missing, level by level; the
-//! first round for a (index, root) is one `Diff` stream (everything at once), later rounds —
-//! after a break — `Fetch` exactly what is still missing. Batches are imported as they arrive,
+//! Catch-up in the background: completing every index of one author's current head, the four
+//! side by side (each its own stream: the small ones travel while the messages stream is still
+//! being stored). A local delta from the root last known complete names exactly what is
+//! missing, level by level; the first round for a (index, root) is one `Diff` stream
+//! (everything at once), later rounds — after a break — `Fetch` exactly what is still
+//! missing. Batches are imported as they arrive,
 //! so a broken connection loses nothing, and the next session resumes where this one stopped.
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rookery_feed::{Index, MessageId, PublicKey, SignedHead};
 use rookery_prolly::{Hash, KeyRange};
@@ -41,66 +43,101 @@ pub(crate) struct Job<'a> {
     pub(crate) inputs: &'a mpsc::Sender<Input>,
     /// Set by the engine when a newer head of this author waits.
     pub(crate) yield_now: &'a AtomicBool,
+    /// Rounds in flight: the status "fetching" is cleared when the last one ends.
+    pub(crate) in_flight: AtomicUsize,
 }
 
 impl Job<'_> {
-    /// Completes the author's indexes one after the other.
+    /// Completes the author's indexes, side by side. Ends with the first failure, else
+    /// `NoPeer` if an index could not be completed, else `Yielded` if one stopped for a newer
+    /// head.
     pub(crate) async fn run(
         &self,
         started: &mut HashSet<(Index, Hash)>,
     ) -> Result<BackfillEnd, NetError> {
+        let shared = Mutex::new(std::mem::take(started));
+        let [a, b, c, d] = Index::ALL;
+        let ends = tokio::join!(
+            self.complete(a, &shared),
+            self.complete(b, &shared),
+            self.complete(c, &shared),
+            self.complete(d, &shared),
+        );
+        *started = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut end = BackfillEnd::Complete;
+        for e in [ends.0, ends.1, ends.2, ends.3] {
+            match (e?, &end) {
+                (BackfillEnd::NoPeer, _) => end = BackfillEnd::NoPeer,
+                (BackfillEnd::Yielded, BackfillEnd::Complete) => end = BackfillEnd::Yielded,
+                _ => {}
+            }
+        }
+        Ok(end)
+    }
+
+    /// Completes one index of the author's current head.
+    async fn complete(
+        &self,
+        index: Index,
+        started: &Mutex<HashSet<(Index, Hash)>>,
+    ) -> Result<BackfillEnd, NetError> {
         let node = &self.shared.node;
-        for index in Index::ALL {
-            if self.yield_now.load(Ordering::Relaxed) {
-                return Ok(BackfillEnd::Yielded);
-            }
-            let Some(head) = node.store().head(&self.author)? else {
-                return Ok(BackfillEnd::Complete);
+        if self.yield_now.load(Ordering::Relaxed) {
+            return Ok(BackfillEnd::Yielded);
+        }
+        let Some(head) = node.store().head(&self.author)? else {
+            return Ok(BackfillEnd::Complete);
+        };
+        let root = head.head().roots.get(index);
+        let from = node.backfilled(&self.author, index)?;
+        if from == root {
+            return Ok(BackfillEnd::Complete);
+        }
+        let mut rounds = 0;
+        loop {
+            let d = node.trees().delta(&from, &root, &KeyRange::all())?;
+            // Every index names the author's own messages, and their bodies travel with the
+            // messages index: only its rounds look for bodies (the others, run beside it,
+            // would otherwise ask again for what its stream is bringing).
+            let missing_bodies: Vec<MessageId> = if d.missing.is_empty() && index == Index::Messages
+            {
+                let ids: Vec<MessageId> = d
+                    .values
+                    .iter()
+                    .filter_map(|v| <[u8; 32]>::try_from(v.as_slice()).ok().map(MessageId))
+                    .collect();
+                let held = node.store().held_bodies(&ids)?;
+                ids.iter()
+                    .zip(held)
+                    .filter(|(_, held)| !held)
+                    .map(|(id, _)| *id)
+                    .collect()
+            } else {
+                vec![]
             };
-            let root = head.head().roots.get(index);
-            let from = node.backfilled(&self.author, index)?;
-            if from == root {
-                continue;
+            if d.missing.is_empty() && missing_bodies.is_empty() {
+                node.set_backfilled(&self.author, index, &root)?;
+                break;
             }
-            let mut rounds = 0;
-            loop {
-                let d = node.trees().delta(&from, &root, &KeyRange::all())?;
-                let missing_bodies: Vec<MessageId> = if d.missing.is_empty() {
-                    let ids: Vec<MessageId> = d
-                        .values
-                        .iter()
-                        .filter_map(|v| <[u8; 32]>::try_from(v.as_slice()).ok().map(MessageId))
-                        .collect();
-                    let held = node.store().bodies(&ids)?;
-                    ids.iter()
-                        .zip(held)
-                        .filter(|(_, b)| b.is_none())
-                        .map(|(id, _)| *id)
-                        .collect()
-                } else {
-                    vec![]
-                };
-                if d.missing.is_empty() && missing_bodies.is_empty() {
-                    node.set_backfilled(&self.author, index, &root)?;
-                    break;
-                }
-                rounds += 1;
-                if rounds > MAX_ROUNDS {
-                    return Ok(BackfillEnd::NoPeer);
-                }
-                let first = started.insert((index, root));
-                let round = Round {
-                    head: &head,
-                    index,
-                    from: &from,
-                    root: &root,
-                    first,
-                    nodes: &d.missing,
-                    bodies: &missing_bodies,
-                };
-                if !self.fetch(&round).await? {
-                    return Ok(BackfillEnd::NoPeer);
-                }
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                return Ok(BackfillEnd::NoPeer);
+            }
+            let first = started
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((index, root));
+            let round = Round {
+                head: &head,
+                index,
+                from: &from,
+                root: &root,
+                first,
+                nodes: &d.missing,
+                bodies: &missing_bodies,
+            };
+            if !self.fetch(&round).await? {
+                return Ok(BackfillEnd::NoPeer);
             }
         }
         Ok(BackfillEnd::Complete)
@@ -111,10 +148,13 @@ impl Job<'_> {
         for client in &self.clients {
             let peer = client.peer();
             let what = Some(Fetching::History(self.author, r.index));
+            self.in_flight.fetch_add(1, Ordering::Relaxed);
             let _ = self.inputs.send(Input::Fetching { peer, what }).await;
             let mut got = 0usize;
             let result = self.ask(client, r, &mut got).await;
-            let _ = self.inputs.send(Input::Fetching { peer, what: None }).await;
+            if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+                let _ = self.inputs.send(Input::Fetching { peer, what: None }).await;
+            }
             match result {
                 Err(ClientError::Local(e)) => {
                     return Err(NetError::client(peer, ClientError::Local(e)));

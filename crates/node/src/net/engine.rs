@@ -719,6 +719,7 @@ impl Engine {
                 clients,
                 inputs: &inputs,
                 yield_now: &yield_now,
+                in_flight: Default::default(),
             };
             let result = job.run(&mut started).await;
             let _ = inputs

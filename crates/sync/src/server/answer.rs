@@ -326,7 +326,15 @@ impl Answers {
             Ok(d) => d,
             Err(e) => return Box::new(std::iter::once(internal(e))),
         };
-        let values = if bodies {
+        let values = if bodies && *from == rookery_prolly::EMPTY_ROOT && d.is_some() {
+            // From nothing, every entry changed: they are the new leaves' values, which the
+            // delta has already walked.
+            let d = d.as_mut().map(|d| std::mem::take(&mut d.values));
+            d.unwrap_or_default()
+                .iter()
+                .filter_map(|v| id_of(v))
+                .collect()
+        } else if bodies {
             // The bodies of the entries that changed, when the old tree is here to tell; else
             // of every entry in the new leaves.
             let changed: Result<Vec<Vec<u8>>, _> = self
