@@ -609,6 +609,12 @@ fn repair(dir: &Path, start_over: bool, json: bool) -> anyhow::Result<()> {
             s.heads_dropped
         );
     }
+    if s.indexes_rebuilt > 0 {
+        say!(
+            "{} index(es) by id no longer matched what they index, and are derived again from it",
+            s.indexes_rebuilt
+        );
+    }
     if !s.tables_unreadable.is_empty() {
         say!(
             "could not be read through, and what could not be read is gone: {}",

@@ -3,9 +3,9 @@
 //! checked as if it came from outside — nodes against their ids and the strict decoder, bodies
 //! and heads against their signatures — and what fails is dropped. The indexes of the logs
 //! (nodes and bodies by id) are derived again from the values that verify, and rewritten if
-//! they differ. A table that cannot be read
-//! through is emptied. A file redb cannot repair in place is rebuilt: a new file holding every
-//! row of the copy that can still be read and verifies. What was dropped is fetched again by
+//! they differ. A table that cannot be read through is emptied. A file redb cannot repair in
+//! place is rebuilt: a new file holding every row of the copy that can still be read and
+//! verifies. What was dropped is fetched again by
 //! sync (the catch-up bookkeeping is reset so it looks). The copy is deleted if nothing was
 //! wrong, and kept otherwise.
 
