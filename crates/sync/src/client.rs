@@ -385,37 +385,14 @@ impl Client {
         .map_err(|_| ClientError::Timeout)?
     }
 
-    /// Reads `recv`'s frames on a task of their own, up to [`READ_AHEAD`] bytes of frames
-    /// ahead of the caller: the stream is drained while the caller stores what came before,
-    /// so the peer's flow-control window reopens at once instead of after each store, and
-    /// frames are decoded (and decompressed) off the caller's path. Ends after the last frame of a
-    /// `Nodes` answer, at the first frame that is not one, or at an error; stops (and drops the
-    /// stream) when the caller drops the receiver.
-    fn read_ahead(&self, mut recv: RecvStream) -> ReadAhead {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (timeout, counters) = (self.timeout, self.counters.clone());
-        let room = Arc::new(tokio::sync::Semaphore::new(READ_AHEAD));
-        let task = tokio::spawn(async move {
-            loop {
-                let read = read_counted::<Response>(&mut recv, timeout, &counters).await;
-                let last = !matches!(read, Ok((Response::Nodes { more: true, .. }, _)));
-                let len = read.as_ref().map_or(0, |(_, len)| *len);
-                // Held until the caller takes the frame.
-                let n = len.clamp(1, READ_AHEAD) as u32;
-                let Ok(permit) = room.clone().acquire_many_owned(n).await else {
-                    return;
-                };
-                if tx.send((read.map(|(f, _)| f), permit)).is_err() || last {
-                    return;
-                }
-            }
-        });
-        ReadAhead { rx, task }
+    /// See [`read_ahead`].
+    fn read_ahead(&self, recv: RecvStream) -> ReadAhead {
+        read_ahead(recv, self.timeout, self.counters.clone())
     }
 
     /// Pipelined: while one frame's batch is taken (stored, by `on_batch`), the next frame's
     /// signatures are checked on other threads (and the frames after it are read, see
-    /// [`Client::read_ahead`]). A batch verified is taken before any error that follows it is
+    /// [`read_ahead`]). A batch verified is taken before any error that follows it is
     /// returned, as if frames were taken one at a time.
     async fn read_nodes(
         &self,
@@ -600,9 +577,50 @@ impl Subscription {
     }
 }
 
+/// Reads `recv`'s frames on a task of their own, up to [`READ_AHEAD`] bytes of decoded frames
+/// ahead of the caller: the stream is drained while the caller stores what came before, so the
+/// peer's flow-control window reopens at once instead of after each store, and frames are
+/// decoded (and decompressed) off the caller's path. Ends after the last frame of a `Nodes`
+/// answer, at the first frame that is not one, or at an error; stops (and drops the stream)
+/// when the caller drops the [`ReadAhead`].
+fn read_ahead(
+    mut recv: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    timeout: Duration,
+    counters: Arc<Counters>,
+) -> ReadAhead {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let room = Arc::new(tokio::sync::Semaphore::new(READ_AHEAD));
+    let task = tokio::spawn(async move {
+        loop {
+            let read = read_counted::<Response>(&mut recv, timeout, &counters).await;
+            let last = !matches!(read, Ok((Response::Nodes { more: true, .. }, _)));
+            // Held until the caller takes the frame. A compressed frame holds more than it
+            // took on the wire: what it holds decoded is counted.
+            let held = match &read {
+                Ok((Response::Nodes { nodes, bodies, .. }, len)) => nodes
+                    .iter()
+                    .chain(bodies)
+                    .map(|b| b.len() + 8)
+                    .sum::<usize>()
+                    .max(*len),
+                Ok((_, len)) => *len,
+                Err(_) => 0,
+            };
+            let n = held.clamp(1, READ_AHEAD) as u32;
+            let Ok(permit) = room.clone().acquire_many_owned(n).await else {
+                return;
+            };
+            if tx.send((read.map(|(f, _)| f), permit)).is_err() || last {
+                return;
+            }
+        }
+    });
+    ReadAhead { rx, task }
+}
+
 /// One frame from `recv` within `timeout`, with its length on the wire, counted in.
 async fn read_counted<T: serde::de::DeserializeOwned>(
-    recv: &mut RecvStream,
+    recv: &mut (impl tokio::io::AsyncRead + Unpin),
     timeout: Duration,
     counters: &Counters,
 ) -> Result<(T, usize), ClientError> {
@@ -618,8 +636,8 @@ async fn read_counted<T: serde::de::DeserializeOwned>(
     Ok((f, len))
 }
 
-/// Bytes of frames (as they came on the wire) a stream may hold read ahead of the caller (see
-/// [`Client::read_ahead`]); at most one frame more waits for room.
+/// Bytes of frames, decoded, a stream may hold read ahead of the caller (see [`read_ahead`]);
+/// at most one frame more waits for room.
 const READ_AHEAD: usize = 8 << 20;
 
 /// A frame read ahead, with the room it takes until the caller takes it.
@@ -628,7 +646,7 @@ type Ahead = (
     tokio::sync::OwnedSemaphorePermit,
 );
 
-/// The frames of one stream, read ahead by a task of their own (see [`Client::read_ahead`]).
+/// The frames of one stream, read ahead by a task of their own (see [`read_ahead`]).
 struct ReadAhead {
     rx: tokio::sync::mpsc::UnboundedReceiver<Ahead>,
     task: tokio::task::JoinHandle<()>,
@@ -647,5 +665,51 @@ impl ReadAhead {
 impl Drop for ReadAhead {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_stream_is_read_ahead_only_as_far_as_its_decoded_frames_fit() {
+        // Frames of zeros: a few hundred bytes on the wire, 3 MiB each once decoded.
+        let frame = encode_frame(&Response::Nodes {
+            nodes: vec![vec![0; 1 << 20]; 3],
+            bodies: vec![],
+            more: true,
+        })
+        .unwrap();
+        assert!(frame.len() < 4096, "the frame goes compressed");
+        let len = frame.len() as u64;
+        let (mut tx, rx) = tokio::io::duplex(1 << 20);
+        let writer = tokio::spawn(async move {
+            for _ in 0..100 {
+                tx.write_all(&frame).await.unwrap();
+            }
+            tx
+        });
+        let counters = Arc::new(Counters::default());
+        let mut ahead = read_ahead(rx, Duration::from_secs(5), counters.clone());
+        let _tx = writer.await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // 8 MiB of room: two frames held, a third waiting for room, none beyond.
+        let frames = |c: &Counters| c.bytes_in.load(Ordering::Relaxed) / len;
+        assert!(
+            frames(&counters) <= 3,
+            "{} frames read ahead",
+            frames(&counters)
+        );
+        // Taking frames makes room for the next ones.
+        for _ in 0..10 {
+            assert!(matches!(
+                ahead.next().await,
+                Ok(Response::Nodes { more: true, .. })
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!((10..=13).contains(&frames(&counters)));
     }
 }
