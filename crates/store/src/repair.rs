@@ -5,9 +5,8 @@
 //! (nodes and bodies by id) are derived again from the values that verify, and rewritten if
 //! they differ. A table that cannot be read through is emptied. A file redb cannot repair in
 //! place is rebuilt: a new file holding every row of the copy that can still be read and
-//! verifies. What was dropped is fetched again by
-//! sync (the catch-up bookkeeping is reset so it looks). The copy is deleted if nothing was
-//! wrong, and kept otherwise.
+//! verifies. What was dropped is fetched again by sync (the catch-up bookkeeping is reset so
+//! it looks). The copy is deleted if nothing was wrong, and kept otherwise.
 
 use std::path::{Path, PathBuf};
 
@@ -193,6 +192,7 @@ fn check_log(
             Some(id) if seen.insert(id) => index.push((id, n)),
             _ => drop.push(n),
         }
+        Ok(())
     });
     if !whole.unwrap_or(false) {
         return None;
@@ -291,7 +291,7 @@ fn read_values(
     db: &Database,
     path: &Path,
     log: Log,
-    mut each: impl FnMut(u64, Vec<u8>),
+    mut each: impl FnMut(u64, Vec<u8>) -> Result<(), Error>,
 ) -> Result<bool, Error> {
     let txn = guard(path, || Ok(db.begin_read()?))?;
     let end = guard(path, || match txn.open_table(log.values) {
@@ -319,7 +319,7 @@ fn read_values(
         match rows {
             Ok(rows) => {
                 for (n, v) in rows {
-                    each(n, v);
+                    each(n, v)?;
                 }
             }
             Err(_) => whole = false,
@@ -418,22 +418,14 @@ fn copy_into(fresh: &Store, from: &Path, report: &mut RepairReport) -> Result<()
         let mut dropped = 0;
         let whole = {
             let mut w = log.write(&txn)?;
-            let mut failed = None;
-            let whole = read_values(&old, from, log, |_, v| {
+            read_values(&old, from, log, |_, v| {
                 report.rows_checked += 1;
                 match check.id_of(&v) {
-                    Some(id) => match w.put(&id, &v) {
-                        Ok(true) => report.rows_salvaged += 1,
-                        Ok(false) => dropped += 1,
-                        Err(e) => failed = Some(e),
-                    },
-                    None => dropped += 1,
+                    Some(id) if w.put(&id, &v)? => report.rows_salvaged += 1,
+                    _ => dropped += 1,
                 }
-            });
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            whole
+                Ok(())
+            })
         };
         fresh.guard(|| Ok(txn.commit()?))?;
         if !whole.unwrap_or(false) {

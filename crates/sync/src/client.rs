@@ -377,17 +377,12 @@ impl Client {
         let deadline = answer_deadline(self.timeout, stream.max_bytes());
         tokio::time::timeout(deadline, async {
             let (_send, recv) = self.open(req).await?;
-            let mut ahead = self.read_ahead(recv);
+            let mut ahead = read_ahead(recv, self.timeout, self.counters.clone());
             self.read_nodes(&mut ahead, &mut stream, &mut on_batch)
                 .await
         })
         .await
         .map_err(|_| ClientError::Timeout)?
-    }
-
-    /// See [`read_ahead`].
-    fn read_ahead(&self, recv: RecvStream) -> ReadAhead {
-        read_ahead(recv, self.timeout, self.counters.clone())
     }
 
     /// Pipelined: while one frame's batch is taken (stored, by `on_batch`), the next frame's

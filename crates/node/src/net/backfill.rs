@@ -3,8 +3,8 @@
 //! being stored). A local delta from the root last known complete names exactly what is
 //! missing, level by level; the first round for a (index, root) is one `Diff` stream
 //! (everything at once), later rounds — after a break — `Fetch` exactly what is still
-//! missing. Batches are imported as they arrive,
-//! so a broken connection loses nothing, and the next session resumes where this one stopped.
+//! missing. Batches are imported as they arrive, so a broken connection loses nothing, and
+//! the next session resumes where this one stopped.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

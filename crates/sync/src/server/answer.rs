@@ -326,34 +326,31 @@ impl Answers {
             Ok(d) => d,
             Err(e) => return Box::new(std::iter::once(internal(e))),
         };
-        let values = if bodies && *from == rookery_prolly::EMPTY_ROOT && d.is_some() {
-            // From nothing, every entry changed: they are the new leaves' values, which the
-            // delta has already walked.
-            let d = d.as_mut().map(|d| std::mem::take(&mut d.values));
-            d.unwrap_or_default()
-                .iter()
-                .filter_map(|v| id_of(v))
-                .collect()
-        } else if bodies {
+        let values = if bodies {
             // The bodies of the entries that changed, when the old tree is here to tell; else
-            // of every entry in the new leaves.
-            let changed: Result<Vec<Vec<u8>>, _> = self
-                .trees
-                .diff(from, to, range.clone())
-                .filter_map(|c| match c {
-                    Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
-                        Some(Ok(value))
-                    }
-                    Ok(Change::Removed { .. }) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect();
-            let values = match (changed, d.as_mut()) {
-                (Ok(v), _) => v,
-                (Err(_), Some(d)) => std::mem::take(&mut d.values),
-                (Err(_), None) => match delta() {
-                    Ok(d) => d.values,
-                    Err(e) => return Box::new(std::iter::once(internal(e))),
+            // of every entry in the new leaves. From nothing, every entry changed: they are
+            // the new leaves' values, which the delta has walked already.
+            let changed = || -> Result<Vec<Vec<u8>>, _> {
+                self.trees
+                    .diff(from, to, range.clone())
+                    .filter_map(|c| match c {
+                        Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
+                            Some(Ok(value))
+                        }
+                        Ok(Change::Removed { .. }) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect()
+            };
+            let values = match d.as_mut() {
+                Some(d) if *from == rookery_prolly::EMPTY_ROOT => std::mem::take(&mut d.values),
+                _ => match (changed(), d.as_mut()) {
+                    (Ok(v), _) => v,
+                    (Err(_), Some(d)) => std::mem::take(&mut d.values),
+                    (Err(_), None) => match delta() {
+                        Ok(d) => d.values,
+                        Err(e) => return Box::new(std::iter::once(internal(e))),
+                    },
                 },
             };
             values.iter().filter_map(|v| id_of(v)).collect()
