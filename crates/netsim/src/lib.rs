@@ -4,7 +4,10 @@
 //! [`DelayRelay::start`] listens on loopback in front of one target address. Every datagram a
 //! client sends to the relay reaches the target half a round trip later, from a socket of its
 //! own for that client (so the target sees one address per client), and every answer goes back
-//! the same way: a constant delay each way, order kept, nothing dropped. The relay also counts
+//! the same way: a constant delay each way, order kept, nothing dropped (its sockets ask for
+//! [`SOCKET_BUFFER`]: with the default buffer of about 200 KB, a sender's burst overflowed it
+//! while the relay's task waited for a busy core, and the loss cut the sender's congestion window
+//! — a loss no real link of that latency had). The relay also counts
 //! the UDP payload bytes in each direction — the same count for every peer measured through it.
 //!
 //! The relay listens on the other address family than the target's (`[::1]` in front of an
@@ -27,6 +30,20 @@ use tokio::time::Instant;
 
 /// The largest datagram relayed.
 const MAX_DATAGRAM: usize = 65_535;
+/// The receive and send buffers the relay's sockets ask for (the kernel caps them at
+/// `net.core.rmem_max` and `wmem_max`, 4 MiB on these machines): a few thousand datagrams.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A UDP socket bound to `addr` with [`SOCKET_BUFFER`]s.
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_recv_buffer_size(SOCKET_BUFFER)?;
+    socket.set_send_buffer_size(SOCKET_BUFFER)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
 
 /// Bytes relayed so far.
 #[derive(Debug, Default)]
@@ -48,7 +65,7 @@ impl DelayRelay {
     /// A relay in front of `target` adding `rtt` to every round trip (half each way); it
     /// listens on the other address family's loopback (see the module docs).
     pub async fn start(target: SocketAddr, rtt: Duration) -> std::io::Result<Self> {
-        let front = Arc::new(UdpSocket::bind(other_family(target)).await?);
+        let front = Arc::new(bind(other_family(target))?);
         let addr = front.local_addr()?;
         let counts = Arc::new(Counts::default());
         let mut tasks = JoinSet::new();
@@ -122,7 +139,7 @@ async fn relay(front: Arc<UdpSocket>, target: SocketAddr, one_way: Duration, cou
         let at = Instant::now() + one_way;
         counts.to_target.fetch_add(n as u64, Ordering::Relaxed);
         if let std::collections::hash_map::Entry::Vacant(slot) = upstream.entry(client) {
-            let Ok(up) = UdpSocket::bind(same_family(target)).await else {
+            let Ok(up) = bind(same_family(target)) else {
                 continue;
             };
             if up.connect(target).await.is_err() {
@@ -183,5 +200,35 @@ mod tests {
         // A whole round trip passed (never less: the delay is a floor, not a measurement).
         assert!(t.elapsed() >= Duration::from_millis(40));
         assert_eq!(relay.bytes(), 4000);
+    }
+
+    #[tokio::test]
+    async fn a_burst_larger_than_a_default_socket_buffer_is_not_dropped() {
+        // The target reads only after the whole burst was sent.
+        let target = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let relay = DelayRelay::start(target.local_addr().unwrap(), Duration::from_millis(10))
+            .await
+            .unwrap();
+        // 1,250 datagrams of 1,200 B sent at once from a blocking socket: this test's runtime
+        // has one thread, so the relay reads none of them until the burst is over. A default
+        // buffer (about 200 KB) would hold fewer than a hundred.
+        let client = std::net::UdpSocket::bind(other_family(target.local_addr().unwrap())).unwrap();
+        client.connect(relay.addr()).unwrap();
+        const N: u32 = 1250;
+        for i in 0..N {
+            let mut d = vec![0u8; 1200];
+            d[..4].copy_from_slice(&i.to_be_bytes());
+            client.send(&d).unwrap();
+        }
+        let mut buf = [0u8; 1500];
+        for i in 0..N {
+            let n = tokio::time::timeout(Duration::from_secs(5), target.recv(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("datagram {i} of {N} never came"))
+                .unwrap();
+            assert_eq!(n, 1200);
+            assert_eq!(buf[..4], i.to_be_bytes(), "in order, none lost");
+        }
+        assert_eq!(relay.bytes(), u64::from(N) * 1200);
     }
 }

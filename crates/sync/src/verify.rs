@@ -77,9 +77,12 @@ pub enum Fault {
     Refused(String),
 }
 
-/// The least a frame with more to follow must carry, in bytes of accepted nodes and bodies. The
-/// server fills frames to about 1 MiB; this leaves room for how the last node or body falls.
-pub const MIN_FULL_FRAME: usize = 256 << 10;
+/// The least the `k`-th frame of an answer (0 first) must carry when more follow, in bytes of
+/// accepted nodes and bodies: a quarter of what the server fills it to
+/// ([`crate::wire::frame_target`]), which leaves room for how the last node or body falls.
+pub fn min_full_frame(k: usize) -> usize {
+    crate::wire::frame_target(k) / 4
+}
 
 /// Verified nodes and bodies, as they arrive.
 #[derive(Debug, Default)]
@@ -467,7 +470,7 @@ pub fn page(
 /// first). A body is taken only if it was asked for or a leaf received names it (when leaves
 /// bring their bodies). Each node and body is taken at most once, the whole answer is at most
 /// what the request can have brought, and every frame but the last is a full one
-/// ([`MIN_FULL_FRAME`]) — so an answer is bounded in items, bytes and frames, and a peer that
+/// ([`min_full_frame`]) — so an answer is bounded in items, bytes and frames, and a peer that
 /// drips, repeats or pads it is found out at once.
 #[derive(Debug)]
 pub struct NodeStream {
@@ -483,6 +486,8 @@ pub struct NodeStream {
     /// Nodes and bodies the answer may still bring.
     left: u64,
     max: u64,
+    /// Frames taken so far.
+    frames: usize,
 }
 
 impl NodeStream {
@@ -503,6 +508,7 @@ impl NodeStream {
             since: None,
             left: max,
             max,
+            frames: 0,
         }
     }
 
@@ -521,6 +527,7 @@ impl NodeStream {
             since: Some(since),
             left: max,
             max,
+            frames: 0,
         }
     }
 
@@ -547,6 +554,7 @@ impl NodeStream {
             since: None,
             left: max,
             max,
+            frames: 0,
         }
     }
 
@@ -576,9 +584,10 @@ impl NodeStream {
         more: bool,
     ) -> Result<Batch, Fault> {
         let size = nodes.iter().map(Vec::len).sum::<usize>() + bodies.bytes;
-        if more && size < MIN_FULL_FRAME {
+        if more && size < min_full_frame(self.frames) {
             return Err(Fault::ShortFrame);
         }
+        self.frames += 1;
         let items = (nodes.len() + bodies.count) as u64;
         self.left = self
             .left

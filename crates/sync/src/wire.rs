@@ -28,14 +28,33 @@ pub const ALPN: &[u8] = b"rookery/sync/2";
 /// added a first page to `Subscribe` (a version-2 server would take it for a malformed
 /// request); version 4 compresses frames (a version-3 peer would read a compressed frame's
 /// length as over the limit) and lets a `Diff` ask for the bodies alone; version 5 lets a
-/// subscription ask for each small catch-up to come with its head ([`CatchUpAsk`]).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// subscription ask for each small catch-up to come with its head ([`CatchUpAsk`]); version 6
+/// fills a stream's first `Nodes` frames smaller ([`frame_target`]; a version-5 asker would take
+/// them for a dripping peer).
+pub const PROTOCOL_VERSION: u32 = 6;
 /// The top bit of a frame's length: the frame is zstd-compressed.
 pub const COMPRESSED: u32 = 1 << 31;
 /// Frames shorter than this go as they are: a hello, a request, a pushed head gain nothing.
 pub const COMPRESS_MIN: usize = 256;
 /// zstd's level for frames: its default (other levels were not measured).
 const ZSTD_LEVEL: i32 = 3;
+/// The size the first `Nodes` frame of an answer is filled to ([`frame_target`]).
+pub const FIRST_FRAME: usize = 64 << 10;
+/// The size the later `Nodes` frames of an answer are filled to ([`frame_target`]).
+pub const FULL_FRAME: usize = 1 << 20;
+
+/// The size the `k`-th `Nodes` frame of an answer (0 first) is filled to: [`FIRST_FRAME`],
+/// doubling frame by frame up to [`FULL_FRAME`]. A connection's first round trips carry little
+/// (QUIC's slow start opens its window from about 15 KB), and several streams share it: with
+/// whole-MiB frames from the start, nothing could be checked or stored until megabytes had
+/// come in. Small first frames let the asker work while the window opens.
+pub fn frame_target(k: usize) -> usize {
+    FIRST_FRAME
+        .checked_shl(k.min(16) as u32)
+        .unwrap_or(FULL_FRAME)
+        .min(FULL_FRAME)
+}
+
 /// The largest frame either side accepts: 4 MiB.
 pub const MAX_FRAME: usize = 4 << 20;
 /// The largest request frame a server reads: the largest request the limits allow (a `Fetch`

@@ -5,7 +5,7 @@
 //! A failure of our own store is logged here and answered as a bare `Internal` error: a peer
 //! never receives local error text.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use rookery_feed::{MessageId, PublicKey, SignedHead};
@@ -13,10 +13,7 @@ use rookery_prolly::node::Val;
 use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
 use rookery_store::Store;
 
-use crate::wire::{ErrorCode, KeyPrefix, MAX_FRAME, Request, Response, SAME_PREFIX};
-
-/// The target size of one `Nodes` frame (well under [`MAX_FRAME`]).
-const FRAME_TARGET: usize = 1 << 20;
+use crate::wire::{ErrorCode, KeyPrefix, MAX_FRAME, Request, Response, SAME_PREFIX, frame_target};
 /// Bodies read from the store in one read transaction while making frames.
 const BODY_BATCH: usize = 512;
 
@@ -247,7 +244,7 @@ impl Answers {
     /// one), each only if newer than the seq given with it; a failure of our store as the
     /// answer to send instead.
     pub(crate) fn heads(&self, authors: &[(KeyPrefix, u64)]) -> Result<Vec<SignedHead>, Response> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let asked: Vec<(KeyPrefix, u64)> = authors
             .iter()
             .copied()
@@ -357,8 +354,11 @@ impl Answers {
         } else {
             vec![]
         };
-        let nodes = d.map_or_else(Vec::new, |d| d.nodes.into_iter().map(|n| n.bytes).collect());
-        Box::new(self.frames(nodes, values))
+        let nodes: Vec<Vec<u8>> =
+            d.map_or_else(Vec::new, |d| d.nodes.into_iter().map(|n| n.bytes).collect());
+        // The asker takes a body of a diff with nodes only once a leaf it received names it.
+        let gated = !nodes.is_empty();
+        Box::new(self.frames(nodes, values, gated, HashSet::new()))
     }
 
     fn fetch(
@@ -375,6 +375,8 @@ impl Answers {
                 Err(e) => return Box::new(std::iter::once(internal(e))),
             }
         }
+        // Bodies asked for by id may go first; those a leaf names, after the leaf.
+        let free: HashSet<MessageId> = bodies.iter().copied().collect();
         if leaf_bodies {
             for n in &nodes {
                 if let Ok(node) = Node::decode(n) {
@@ -386,38 +388,52 @@ impl Answers {
             }
         }
         // Each body once, whoever named it.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         bodies.retain(|b| seen.insert(*b));
-        Box::new(self.frames(nodes, bodies))
+        Box::new(self.frames(nodes, bodies, leaf_bodies, free))
     }
 
-    /// `nodes`, then the held bodies among `bodies`, in `Nodes` frames of about
-    /// [`FRAME_TARGET`] bytes; bodies are read from the store only as frames are made.
+    /// `nodes` and the held bodies among `bodies`, in `Nodes` frames filled to
+    /// [`frame_target`] (growing to about 1 MiB); bodies are read from the store only as frames
+    /// are made. With `gated`, a body goes only once a node naming it has gone (or with the
+    /// last frames, if none does), since the asker takes only bodies named by a leaf it holds or
+    /// that it asked for (`free`). A body goes as soon as it may: a leaf's bodies follow it, so
+    /// the asker stores bodies from the first frames on instead of after every node.
     fn frames(
         &self,
         nodes: Vec<Vec<u8>>,
         bodies: Vec<MessageId>,
+        gated: bool,
+        free: HashSet<MessageId>,
     ) -> impl Iterator<Item = Response> + Send + '_ {
         let mut nodes = nodes.into_iter().peekable();
-        let mut ids = bodies.into_iter().peekable();
+        let mut ids: VecDeque<MessageId> = bodies.into();
+        let mut named = free;
         let mut ready: VecDeque<Vec<u8>> = VecDeque::new();
         let mut done = false;
+        let mut made = 0;
         std::iter::from_fn(move || {
             if done {
                 return None;
             }
+            let target = frame_target(made);
+            made += 1;
             let (mut out_nodes, mut out_bodies, mut size) = (Vec::new(), Vec::new(), 0usize);
-            while size < FRAME_TARGET {
-                if let Some(n) = nodes.next() {
-                    size += n.len() + 4;
-                    out_nodes.push(n);
+            while size < target {
+                if let Some(b) = ready.pop_front() {
+                    size += b.len() + 4;
+                    out_bodies.push(b);
                     continue;
                 }
-                if ready.is_empty() {
-                    let batch: Vec<MessageId> = ids.by_ref().take(BODY_BATCH).collect();
-                    if batch.is_empty() {
-                        break;
-                    }
+                // The next bodies that may go (all of them once no node is left to name them).
+                let all = !gated || nodes.peek().is_none();
+                let n = ids
+                    .iter()
+                    .take(BODY_BATCH)
+                    .take_while(|id| all || named.contains(id))
+                    .count();
+                if n > 0 {
+                    let batch: Vec<MessageId> = ids.drain(..n).collect();
                     match self.store().bodies(&batch) {
                         Ok(found) => {
                             ready.extend(found.into_iter().flatten().map(|b| b.bytes().to_vec()))
@@ -429,12 +445,17 @@ impl Answers {
                     }
                     continue;
                 }
-                if let Some(b) = ready.pop_front() {
-                    size += b.len() + 4;
-                    out_bodies.push(b);
+                let Some(n) = nodes.next() else { break };
+                if gated && let Ok(node) = Node::decode(&n) {
+                    named.extend(node.entries.iter().filter_map(|e| match &e.val {
+                        Val::Leaf(v) => id_of(v),
+                        Val::Child { .. } => None,
+                    }));
                 }
+                size += n.len() + 4;
+                out_nodes.push(n);
             }
-            let more = nodes.peek().is_some() || !ready.is_empty() || ids.peek().is_some();
+            let more = nodes.peek().is_some() || !ready.is_empty() || !ids.is_empty();
             done = !more;
             Some(Response::Nodes {
                 nodes: out_nodes,
@@ -442,5 +463,98 @@ impl Answers {
                 more,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{NodeStream, min_full_frame};
+    use rookery_feed::{Content, Head, Message, Post, Roots, SecretKey, SignedMessage, keys};
+    use rookery_prolly::{EMPTY_ROOT, MemStore};
+
+    #[test]
+    fn a_whole_feed_comes_in_growing_frames_each_leaf_followed_by_its_bodies() {
+        let k = SecretKey::from_bytes(&[1; 32]);
+        let author = k.public();
+        let n = 6_000u64;
+        let bodies: Vec<SignedMessage> = (1..=n)
+            .map(|seq| {
+                let m = Message {
+                    author,
+                    seq,
+                    timestamp_ms: 1_000 * seq,
+                    content: Content::Post(Post {
+                        text: format!("post {seq}: {}", "words ".repeat(30)),
+                        mentions: vec![],
+                        reply: None,
+                    }),
+                };
+                SignedMessage::sign(m, &k).unwrap()
+            })
+            .collect();
+        let mem = Prolly::new(MemStore::new());
+        let edits = bodies.iter().map(|b| {
+            let m = b.message();
+            (
+                keys::message(m.timestamp_ms, m.seq),
+                Some(b.id().0.to_vec()),
+            )
+        });
+        let root = mem.apply(&EMPTY_ROOT, edits).unwrap();
+        let nodes = mem
+            .delta(&EMPTY_ROOT, &root, &KeyRange::all())
+            .unwrap()
+            .nodes;
+        let head = Head {
+            author,
+            seq: n,
+            timestamp_ms: 1_000 * n,
+            roots: Roots {
+                messages: root,
+                ..Roots::empty()
+            },
+            about: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("db")).unwrap());
+        store
+            .import(&SignedHead::sign(head, &k).unwrap(), &nodes, &bodies)
+            .unwrap();
+        let answers = Answers::new(store);
+        let frames: Vec<Response> = answers
+            .diff(&author, &EMPTY_ROOT, &root, KeyRange::all(), true, true)
+            .collect();
+        // The asker's own checks: every body after a leaf naming it, each frame but the
+        // last at least a quarter of its target.
+        let mut stream = NodeStream::diff(root, author, true, n);
+        let (mut nodes_in, mut bodies_in) = (0, 0);
+        let count = frames.len();
+        for (i, f) in frames.into_iter().enumerate() {
+            let Response::Nodes {
+                nodes,
+                bodies,
+                more,
+            } = f
+            else {
+                panic!("frame {i} is not a Nodes frame");
+            };
+            assert_eq!(more, i + 1 < count);
+            let size: usize = nodes.iter().chain(&bodies).map(Vec::len).sum();
+            // Filled to its target, give or take the last item.
+            assert!(size <= frame_target(i) + 64 * 1024, "frame {i}: {size} B");
+            if more {
+                assert!(size >= frame_target(i) - 64 * 1024, "frame {i}: {size} B");
+                assert!(size >= min_full_frame(i));
+            }
+            // Bodies from the first frame on, not after every node.
+            assert!(!bodies.is_empty(), "frame {i} has no bodies");
+            let batch = stream.frame(nodes, &bodies, more).unwrap();
+            nodes_in += batch.nodes.len();
+            bodies_in += batch.bodies.len();
+        }
+        assert_eq!(frame_target(0), 64 << 10);
+        assert!(count > 5, "{count} frames");
+        assert_eq!((nodes_in, bodies_in), (nodes.len(), n as usize));
     }
 }

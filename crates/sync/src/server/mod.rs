@@ -10,7 +10,8 @@
 //! [`crate::wire::MAX_REQUEST_FRAME`] (64 KiB) and a connection has at most
 //! [`Limits::max_in_flight`] requests in flight, so partial requests buffer at most 2 MiB per
 //! connection; at most [`Limits::max_connections`] connections are served at once. Answers are
-//! made lazily, a frame (about 1 MiB) at a time.
+//! made lazily, a frame at a time (64 KiB first, growing to about 1 MiB:
+//! [`crate::wire::frame_target`]).
 
 mod answer;
 mod budget;
