@@ -232,3 +232,59 @@ fn a_file_that_is_not_a_database_is_kept_beside_not_deleted() {
     assert!(std::fs::read(aside).unwrap() == vec![0x5a; 8192]);
     Store::open(&path).unwrap();
 }
+
+#[test]
+fn a_body_under_another_id_is_never_handed_out() {
+    use rookery_feed::{Content, Message, Post, SecretKey, SignedMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rookery.redb");
+    let k = SecretKey::from_bytes(&[3; 32]);
+    let post = |seq: u64| {
+        let m = Message {
+            author: k.public(),
+            seq,
+            timestamp_ms: seq,
+            content: Content::Post(Post {
+                text: format!("post {seq}"),
+                mentions: vec![],
+                reply: None,
+            }),
+        };
+        SignedMessage::sign(m, &k).unwrap()
+    };
+    let (a, b) = (post(1), post(2));
+    let store = Store::open(&path).unwrap();
+    store.import_bodies(&[a.clone(), b.clone()]).unwrap();
+    // As stored, and checked against their ids: the very signed bytes.
+    let ids = [a.id(), b.id(), post(3).id()];
+    let got = store.body_bytes(&ids).unwrap();
+    assert_eq!(got[0].as_deref(), Some(a.bytes()));
+    assert_eq!(got[1].as_deref(), Some(b.bytes()));
+    assert_eq!(got[2], None);
+    drop(store);
+    // A's entry in the index by id now points at B's bytes.
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut ids = txn
+                .open_table(redb::TableDefinition::<&[u8; 32], u64>::new("body_ids"))
+                .unwrap();
+            let at_b = {
+                use redb::ReadableTable;
+                ids.get(b.id().as_bytes()).unwrap().unwrap().value()
+            };
+            ids.insert(a.id().as_bytes(), at_b).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let err = store.body_bytes(&[a.id()]).unwrap_err();
+    assert!(said(&err).contains("not under its id"), "{}", said(&err));
+    assert!(store.bodies(&[a.id()]).is_err());
+    // B itself is still handed out as it is.
+    assert_eq!(
+        store.body_bytes(&[b.id()]).unwrap()[0].as_deref(),
+        Some(b.bytes())
+    );
+}

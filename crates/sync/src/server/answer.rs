@@ -434,10 +434,8 @@ impl Answers {
                     .count();
                 if n > 0 {
                     let batch: Vec<MessageId> = ids.drain(..n).collect();
-                    match self.store().bodies(&batch) {
-                        Ok(found) => {
-                            ready.extend(found.into_iter().flatten().map(|b| b.bytes().to_vec()))
-                        }
+                    match self.store().body_bytes(&batch) {
+                        Ok(found) => ready.extend(found.into_iter().flatten()),
                         Err(e) => {
                             done = true;
                             return Some(internal(e));
