@@ -162,26 +162,15 @@ impl Store {
 
     /// Several bodies in one read transaction, in the order asked.
     pub fn bodies(&self, ids: &[MessageId]) -> Result<Vec<Option<SignedMessage>>, Error> {
-        self.guard(|| {
-            let txn = self.db.begin_read()?;
-            let table = BODIES.read(&txn)?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let bytes = table.get(id.as_bytes())?;
-                out.push(match bytes {
-                    None => None,
-                    Some(b) => {
-                        let m = SignedMessage::from_stored(&b)
-                            .map_err(|e| self.undecodable("message body", e))?;
-                        if m.id() != *id {
-                            return Err(self.damaged("a stored message body is not under its id"));
-                        }
-                        Some(m)
-                    }
-                });
-            }
-            Ok(out)
-        })
+        self.body_bytes(ids)?
+            .into_iter()
+            .map(|b| {
+                b.map(|b| {
+                    SignedMessage::from_stored(&b).map_err(|e| self.undecodable("message body", e))
+                })
+                .transpose()
+            })
+            .collect()
     }
 
     /// The signed bytes of the bodies of `ids` held here, as stored: each checked against its

@@ -45,7 +45,7 @@ pub const FULL_FRAME: usize = 1 << 20;
 
 /// The size the `k`-th `Nodes` frame of an answer (0 first) is filled to: [`FIRST_FRAME`],
 /// doubling frame by frame up to [`FULL_FRAME`]. A connection's first round trips carry little
-/// (QUIC's slow start opens its window from about 15 KB), and several streams share it: with
+/// (QUIC's slow start opens its window from 12,000 bytes), and several streams share it: with
 /// whole-MiB frames from the start, nothing could be checked or stored until megabytes had
 /// come in. Small first frames let the asker work while the window opens.
 pub fn frame_target(k: usize) -> usize {
