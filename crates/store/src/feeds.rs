@@ -162,32 +162,41 @@ impl Store {
 
     /// Several bodies in one read transaction, in the order asked.
     pub fn bodies(&self, ids: &[MessageId]) -> Result<Vec<Option<SignedMessage>>, Error> {
-        self.body_bytes(ids)?
-            .into_iter()
-            .map(|b| {
-                b.map(|b| {
-                    SignedMessage::from_stored(&b).map_err(|e| self.undecodable("message body", e))
-                })
-                .transpose()
-            })
-            .collect()
+        self.read_bodies(ids, |b| {
+            let m =
+                SignedMessage::from_stored(&b).map_err(|e| self.undecodable("message body", e))?;
+            Ok((m.id(), m))
+        })
     }
 
     /// The signed bytes of the bodies of `ids` held here, as stored: each checked against its
     /// id (a hash, so damage is found) but not decoded, for sending on as they are.
     pub fn body_bytes(&self, ids: &[MessageId]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.read_bodies(ids, |b| Ok((MessageId::of(&b), b)))
+    }
+
+    /// The bodies of `ids` in one read transaction, each made by `take` from its stored bytes
+    /// along with the id those bytes have (hashed once), which must be the one asked for.
+    fn read_bodies<T>(
+        &self,
+        ids: &[MessageId],
+        take: impl Fn(Vec<u8>) -> Result<(MessageId, T), Error>,
+    ) -> Result<Vec<Option<T>>, Error> {
         self.guard(|| {
             let txn = self.db.begin_read()?;
             let table = BODIES.read(&txn)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let bytes = table.get(id.as_bytes())?;
-                if let Some(b) = &bytes
-                    && MessageId::of(b) != *id
-                {
-                    return Err(self.damaged("a stored message body is not under its id"));
-                }
-                out.push(bytes);
+                out.push(match table.get(id.as_bytes())? {
+                    None => None,
+                    Some(b) => {
+                        let (got, t) = take(b)?;
+                        if got != *id {
+                            return Err(self.damaged("a stored message body is not under its id"));
+                        }
+                        Some(t)
+                    }
+                });
             }
             Ok(out)
         })

@@ -49,10 +49,7 @@ pub const FULL_FRAME: usize = 1 << 20;
 /// whole-MiB frames from the start, nothing could be checked or stored until megabytes had
 /// come in. Small first frames let the asker work while the window opens.
 pub fn frame_target(k: usize) -> usize {
-    FIRST_FRAME
-        .checked_shl(k.min(16) as u32)
-        .unwrap_or(FULL_FRAME)
-        .min(FULL_FRAME)
+    (FIRST_FRAME << k.min(16)).min(FULL_FRAME)
 }
 
 /// The largest frame either side accepts: 4 MiB.
