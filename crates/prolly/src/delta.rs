@@ -44,103 +44,210 @@ impl Delta {
 /// A node to look at: its id and the largest key before its subtree.
 type Frontier = Vec<(Hash, Option<Vec<u8>>)>;
 
+/// One node of a delta, as [`DeltaWalk`] gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeltaNode {
+    /// The node as stored (its canonical bytes, checked against its id).
+    pub node: NodeBytes,
+    /// For a leaf, its values in range, in key order; empty for an inner node.
+    pub values: Vec<Vec<u8>>,
+}
+
+/// Nodes read from the store at once while walking (one read of the store for each).
+const READ_BATCH: usize = 64;
+
+/// A delta walked lazily, node by node, parents before children: what [`delta`] collects, for
+/// a caller that sends the first nodes while the rest are still being read (a server's answer
+/// starts at once instead of after a walk of the whole tree). The walk stops after an error,
+/// and at the end of the first level with nodes the store lacks ([`DeltaWalk::missing`]).
+pub struct DeltaWalk<'s, S: ?Sized> {
+    loader: Loader<'s, S>,
+    range: KeyRange,
+    level: u8,
+    /// The new nodes of this level still to give, next first.
+    queue: std::collections::VecDeque<(Hash, Option<Vec<u8>>)>,
+    /// Read ahead from `queue`'s front (`None`: the store lacks it).
+    read: std::collections::VecDeque<Option<crate::store::Loaded>>,
+    /// The next level's frontier, as this one's nodes are given.
+    next_to: Frontier,
+    /// The ids of this level's frontier on the new side (the old side's differing nodes are
+    /// those not among them).
+    to_ids: HashSet<Hash>,
+    from_front: Frontier,
+    from_level: Option<u8>,
+    missing: Vec<Hash>,
+    done: bool,
+}
+
+impl<'s, S: NodeStore + ?Sized> DeltaWalk<'s, S> {
+    pub(crate) fn new(
+        store: &'s S,
+        from: &Hash,
+        to: &Hash,
+        range: &KeyRange,
+    ) -> Result<Self, Error> {
+        let mut w = DeltaWalk {
+            loader: Loader::new(store),
+            range: range.clone(),
+            level: 0,
+            queue: Default::default(),
+            read: Default::default(),
+            next_to: Vec::new(),
+            to_ids: HashSet::new(),
+            from_front: vec![(*from, None)],
+            from_level: None,
+            missing: Vec::new(),
+            done: true,
+        };
+        if from == to || *to == EMPTY_ROOT {
+            return Ok(w);
+        }
+        let Some(level) = w.load(to)?.map(|n| n.level) else {
+            w.missing.push(*to);
+            return Ok(w);
+        };
+        w.level = level;
+        // The old side's frontier and its level. A taller old tree is expanded down to the new
+        // tree's level first; a shorter one waits until the new side comes down to it.
+        w.from_level = w.load(from)?.map(|n| n.level);
+        while let Some(l) = w.from_level.filter(|l| *l > level) {
+            w.from_front = children_in(&w.from_front, range, &|id| w.load(id))?;
+            w.from_level = if w.from_front.is_empty() {
+                None
+            } else {
+                Some(l - 1)
+            };
+        }
+        w.done = false;
+        w.start_level(vec![(*to, None)]);
+        Ok(w)
+    }
+
+    /// The nodes of `to` the store lacks, once the walk has ended (all on one level).
+    pub fn missing(&self) -> &[Hash] {
+        &self.missing
+    }
+
+    fn load(&self, id: &Hash) -> Result<Option<Arc<Node>>, Error> {
+        match self.loader.load(id) {
+            Ok(n) => Ok(Some(n)),
+            Err(Error::MissingNodes(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes `to_front` as this level's frontier: its nodes not shared with the old side's
+    /// are queued (none: the walk is over).
+    fn start_level(&mut self, to_front: Frontier) {
+        let shared: HashSet<Hash> = if self.from_level == Some(self.level) {
+            self.from_front.iter().map(|(id, _)| *id).collect()
+        } else {
+            HashSet::new()
+        };
+        self.to_ids = to_front.iter().map(|(id, _)| *id).collect();
+        self.queue = to_front
+            .into_iter()
+            .filter(|(id, _)| !shared.contains(id))
+            .collect();
+        if self.queue.is_empty() {
+            self.done = true;
+        }
+    }
+
+    /// After a level's last node: down to the next level, or the end.
+    fn next_level(&mut self) -> Result<(), Error> {
+        if !self.missing.is_empty() || self.level == 0 {
+            self.done = true;
+            return Ok(());
+        }
+        if self.from_level == Some(self.level) {
+            // Subtrees both sides hold are done; only the differing old nodes go down.
+            let differing: Frontier = std::mem::take(&mut self.from_front)
+                .into_iter()
+                .filter(|(id, _)| !self.to_ids.contains(id))
+                .collect();
+            self.from_front = children_in(&differing, &self.range, &|id| self.load(id))?;
+            self.from_level = Some(self.level - 1);
+        }
+        self.level -= 1;
+        let next = std::mem::take(&mut self.next_to);
+        self.start_level(next);
+        Ok(())
+    }
+
+    /// The next node of this level that the store holds, if any is left on it.
+    fn step(&mut self) -> Result<Option<DeltaNode>, Error> {
+        while let Some((id, lower)) = self.queue.pop_front() {
+            if self.read.is_empty() {
+                let ids: Vec<Hash> = std::iter::once(id)
+                    .chain(self.queue.iter().map(|(id, _)| *id))
+                    .take(READ_BATCH)
+                    .collect();
+                self.read = self.loader.load_many(&ids)?.into();
+            }
+            let Some((node, bytes)) = self.read.pop_front().flatten() else {
+                self.missing.push(id);
+                continue;
+            };
+            if node.level != self.level {
+                return Err(Error::Inconsistent {
+                    id,
+                    reason: "child level is not one below its parent",
+                });
+            }
+            let mut values = Vec::new();
+            if node.is_leaf() {
+                for e in &node.entries {
+                    if let (true, Val::Leaf(v)) = (self.range.contains(&e.key), &e.val) {
+                        values.push(v.clone());
+                    }
+                }
+            } else {
+                push_children(&node, lower, &self.range, &mut self.next_to);
+            }
+            return Ok(Some(DeltaNode {
+                node: NodeBytes { id, bytes },
+                values,
+            }));
+        }
+        Ok(None)
+    }
+}
+
+impl<S: NodeStore + ?Sized> Iterator for DeltaWalk<'_, S> {
+    type Item = Result<DeltaNode, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let got = match self.step() {
+                Ok(Some(n)) => return Some(Ok(n)),
+                Ok(None) => self.next_level(),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = got {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        None
+    }
+}
+
 pub(crate) fn delta<S: NodeStore + ?Sized>(
     store: &S,
     from: &Hash,
     to: &Hash,
     range: &KeyRange,
 ) -> Result<Delta, Error> {
+    let mut walk = DeltaWalk::new(store, from, to, range)?;
     let mut out = Delta::default();
-    if from == to || *to == EMPTY_ROOT {
-        return Ok(out);
+    for n in walk.by_ref() {
+        let n = n?;
+        out.nodes.push(n.node);
+        out.values.extend(n.values);
     }
-    let loader = Loader::new(store);
-    let load = |id: &Hash| -> Result<Option<Arc<Node>>, Error> {
-        match loader.load(id) {
-            Ok(n) => Ok(Some(n)),
-            Err(Error::MissingNodes(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    };
-    let level_of = |id: &Hash| -> Result<Option<u8>, Error> { Ok(load(id)?.map(|n| n.level)) };
-    let Some(mut level) = level_of(to)? else {
-        out.missing.push(*to);
-        return Ok(out);
-    };
-    let mut to_front: Frontier = vec![(*to, None)];
-    // The old side's frontier and its level. A taller old tree is expanded down to the new
-    // tree's level first; a shorter one waits until the new side comes down to it.
-    let mut from_front: Frontier = vec![(*from, None)];
-    let mut from_level = level_of(from)?;
-    while let Some(l) = from_level.filter(|l| *l > level) {
-        from_front = children_in(&from_front, range, &load)?;
-        from_level = if from_front.is_empty() {
-            None
-        } else {
-            Some(l - 1)
-        };
-    }
-    loop {
-        let level_matches = from_level == Some(level);
-        let shared: HashSet<Hash> = if level_matches {
-            from_front.iter().map(|(id, _)| *id).collect()
-        } else {
-            HashSet::new()
-        };
-        let to_ids: HashSet<Hash> = to_front.iter().map(|(id, _)| *id).collect();
-        let new: Frontier = to_front
-            .into_iter()
-            .filter(|(id, _)| !shared.contains(id))
-            .collect();
-        if new.is_empty() {
-            return Ok(out);
-        }
-        let mut next_to = Vec::new();
-        let mut missing = Vec::new();
-        for (id, lower) in &new {
-            let Some(node) = load(id)? else {
-                missing.push(*id);
-                continue;
-            };
-            if node.level != level {
-                return Err(Error::Inconsistent {
-                    id: *id,
-                    reason: "child level is not one below its parent",
-                });
-            }
-            out.nodes.push(NodeBytes {
-                id: *id,
-                bytes: node.encode(),
-            });
-            if node.is_leaf() {
-                for e in &node.entries {
-                    if let (true, Val::Leaf(v)) = (range.contains(&e.key), &e.val) {
-                        out.values.push(v.clone());
-                    }
-                }
-            } else {
-                push_children(&node, lower.clone(), range, &mut next_to);
-            }
-        }
-        if !missing.is_empty() {
-            out.missing = missing;
-            return Ok(out);
-        }
-        if level == 0 {
-            return Ok(out);
-        }
-        if level_matches {
-            // Subtrees both sides hold are done; only the differing old nodes go down.
-            let differing: Frontier = from_front
-                .into_iter()
-                .filter(|(id, _)| !to_ids.contains(id))
-                .collect();
-            from_front = children_in(&differing, range, &load)?;
-            from_level = Some(level - 1);
-        }
-        to_front = next_to;
-        level -= 1;
-    }
+    out.missing = walk.missing;
+    Ok(out)
 }
 
 /// The children in `range` of the held nodes of `front`.

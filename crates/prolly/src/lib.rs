@@ -26,7 +26,7 @@ mod store;
 use std::sync::Arc;
 
 pub use cursor::{KeyRange, KeyValue, Query, Range};
-pub use delta::Delta;
+pub use delta::{Delta, DeltaNode, DeltaWalk};
 pub use diff::{Change, Diff};
 pub use error::{DecodeError, Error, StoreError};
 pub use hash::Hash;
@@ -133,6 +133,17 @@ impl<S: NodeStore> Prolly<S> {
     /// in [`Delta::missing`] (one tree level at a time), so a caller can fetch and walk again.
     pub fn delta(&self, from: &Hash, to: &Hash, range: &KeyRange) -> Result<Delta, Error> {
         delta::delta(&self.store, from, to, range)
+    }
+
+    /// [`Prolly::delta`] walked lazily, node by node (parents before children), for a caller
+    /// that uses the first nodes while the rest are still being read.
+    pub fn delta_walk(
+        &self,
+        from: &Hash,
+        to: &Hash,
+        range: &KeyRange,
+    ) -> Result<DeltaWalk<'_, S>, Error> {
+        DeltaWalk::new(&self.store, from, to, range)
     }
 
     /// Applies a batch of edits (later edits of a key win) and returns the new root with the

@@ -35,6 +35,11 @@ pub trait NodeStore {
     fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
         Ok(self.get(id)?.is_some())
     }
+
+    /// The bytes stored under each of `ids`, in order (one read, where the store has them).
+    fn get_many(&self, ids: &[Hash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        ids.iter().map(|id| self.get(id)).collect()
+    }
 }
 
 impl<T: NodeStore + ?Sized> NodeStore for &T {
@@ -43,6 +48,9 @@ impl<T: NodeStore + ?Sized> NodeStore for &T {
     }
     fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
         (**self).put_many(nodes)
+    }
+    fn get_many(&self, ids: &[Hash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).get_many(ids)
     }
     fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
         (**self).contains(id)
@@ -55,6 +63,9 @@ impl<T: NodeStore + ?Sized> NodeStore for Arc<T> {
     }
     fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
         (**self).put_many(nodes)
+    }
+    fn get_many(&self, ids: &[Hash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).get_many(ids)
     }
     fn contains(&self, id: &Hash) -> Result<bool, StoreError> {
         (**self).contains(id)
@@ -174,6 +185,9 @@ impl<S: NodeStore> NodeStore for Overlay<S> {
     }
 }
 
+/// A node as loaded: decoded, with the bytes it was decoded from.
+pub(crate) type Loaded = (Arc<Node>, Vec<u8>);
+
 /// Reads nodes for one operation: checks each node's bytes against its id and decodes them
 /// strictly, counts loads, and optionally caches decoded nodes (mutations revisit paths) or
 /// records the bytes it read (range proofs).
@@ -238,6 +252,30 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
             .get(id)
             .map_err(Error::Store)?
             .ok_or(Error::MissingNodes(vec![*id]))?;
+        Ok(self.check(id, bytes)?.0)
+    }
+
+    /// Loads `ids` in one read of the store, each with the bytes it was decoded from; `None`
+    /// for those the store lacks. Not cached, not recorded.
+    pub(crate) fn load_many(&self, ids: &[Hash]) -> Result<Vec<Option<Loaded>>, Error> {
+        let found = self.store.get_many(ids).map_err(Error::Store)?;
+        ids.iter()
+            .zip(found)
+            .map(|(id, bytes)| match bytes {
+                _ if *id == EMPTY_ROOT => {
+                    let empty = Node::empty_arc();
+                    let bytes = empty.encode();
+                    Ok(Some((empty, bytes)))
+                }
+                Some(b) => self.check(id, b).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Bytes read under `id`, checked against it and decoded strictly (then cached and
+    /// recorded, if this loader does).
+    fn check(&self, id: &Hash, bytes: Vec<u8>) -> Result<Loaded, Error> {
         self.loads.set(self.loads.get() + 1);
         let actual = Hash::of_node(&bytes);
         if actual != *id {
@@ -252,9 +290,12 @@ impl<'s, S: NodeStore + ?Sized> Loader<'s, S> {
             cache.borrow_mut().insert(*id, node.clone());
         }
         if let Some(rec) = &self.record {
-            rec.borrow_mut().push(NodeBytes { id: *id, bytes });
+            rec.borrow_mut().push(NodeBytes {
+                id: *id,
+                bytes: bytes.clone(),
+            });
         }
-        Ok(node)
+        Ok((node, bytes))
     }
 
     /// Loads a tree's root: an inner root with a single child is refused (that child is the

@@ -445,3 +445,66 @@ fn delta_on_a_range_and_on_a_sparse_store() {
     let whole = p.delta(&unknown, &grown, &KeyRange::all()).unwrap();
     assert_eq!(whole.nodes.len() as u64, p.stats(&grown).unwrap().nodes);
 }
+
+/// A store that counts the nodes read from it.
+struct Counting {
+    inner: MemStore,
+    reads: std::cell::Cell<usize>,
+}
+
+impl NodeStore for Counting {
+    fn get(&self, id: &Hash) -> Result<Option<Vec<u8>>, rookery_prolly::StoreError> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.get(id)
+    }
+    fn put_many(
+        &self,
+        nodes: &[rookery_prolly::NodeBytes],
+    ) -> Result<(), rookery_prolly::StoreError> {
+        self.inner.put_many(nodes)
+    }
+    fn get_many(&self, ids: &[Hash]) -> Result<Vec<Option<Vec<u8>>>, rookery_prolly::StoreError> {
+        self.reads.set(self.reads.get() + ids.len());
+        ids.iter().map(|id| self.inner.get(id)).collect()
+    }
+}
+
+/// A delta walked lazily gives its first nodes after reading a few (a server's answer starts
+/// at once, not after a walk of the whole tree), and in all gives what `delta` collects.
+#[test]
+fn a_delta_walk_reads_as_it_gives() {
+    let p = Prolly::new(Counting {
+        inner: MemStore::new(),
+        reads: Default::default(),
+    });
+    let n = 50_000u64;
+    let root = p
+        .apply(
+            &EMPTY_ROOT,
+            (0..n).map(|i| (common::ts_key(i), Some(common::ts_value(i)))),
+        )
+        .unwrap();
+    let nodes = p.stats(&root).unwrap().nodes;
+    assert!(nodes > 1_000, "{nodes} nodes");
+    p.store().reads.set(0);
+    let mut walk = p.delta_walk(&EMPTY_ROOT, &root, &KeyRange::all()).unwrap();
+    let first = walk.next().unwrap().unwrap();
+    assert_eq!(
+        first.node.id, root,
+        "parents before children: the root first"
+    );
+    assert!(first.values.is_empty());
+    let read = p.store().reads.get();
+    assert!(read <= 2, "{read} nodes read before the first was given");
+    let rest: Vec<_> = walk.map(Result::unwrap).collect();
+    assert!(p.store().reads.get() <= 2 * nodes as usize);
+    let whole = p.delta(&EMPTY_ROOT, &root, &KeyRange::all()).unwrap();
+    let walked: Vec<_> = std::iter::once(first).chain(rest).collect();
+    assert_eq!(
+        walked.iter().map(|d| d.node.clone()).collect::<Vec<_>>(),
+        whole.nodes
+    );
+    let values: Vec<Vec<u8>> = walked.into_iter().flat_map(|d| d.values).collect();
+    assert_eq!(values.len() as u64, n);
+    assert_eq!(values, whole.values);
+}

@@ -408,6 +408,15 @@ impl NodeStore for Store {
         Ok(self.get_node(id)?)
     }
 
+    /// One read transaction for the whole batch.
+    fn get_many(&self, ids: &[Hash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        Ok(self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = NODES.read(&txn)?;
+            ids.iter().map(|id| table.get(id.as_bytes())).collect()
+        })?)
+    }
+
     /// One write transaction for the whole batch.
     fn put_many(&self, nodes: &[NodeBytes]) -> Result<(), StoreError> {
         Ok(self.write_nodes(nodes)?)

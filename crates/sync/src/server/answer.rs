@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use rookery_feed::{MessageId, PublicKey, SignedHead};
 use rookery_prolly::node::Val;
-use rookery_prolly::{Change, Hash, KeyRange, Node, NodeStore, Prolly, Query};
+use rookery_prolly::{
+    Change, DeltaNode, Hash, KeyRange, Node, NodeBytes, NodeStore, Prolly, Query,
+};
 use rookery_store::Store;
 
 use crate::wire::{ErrorCode, KeyPrefix, MAX_FRAME, Request, Response, SAME_PREFIX, frame_target};
@@ -317,96 +319,113 @@ impl Answers {
         if let Err(r) = self.held(author) {
             return Box::new(std::iter::once(r));
         }
-        let delta = || self.trees.delta(from, to, &range);
-        // Without the nodes, the delta is only walked if the bodies need it (below).
-        let mut d = match nodes.then(delta).transpose() {
-            Ok(d) => d,
-            Err(e) => return Box::new(std::iter::once(internal(e))),
+        // The bodies of the entries that changed, when the old tree is here to tell (`None`:
+        // it is not, or from nothing every entry changed: the bodies are then those of every
+        // entry in the new leaves, taken as the leaves go).
+        let changed = || -> Option<Vec<MessageId>> {
+            if *from == rookery_prolly::EMPTY_ROOT {
+                return None;
+            }
+            self.trees
+                .diff(from, to, range.clone())
+                .filter_map(|c| match c {
+                    Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
+                        Some(Ok(id_of(&value)))
+                    }
+                    Ok(Change::Removed { .. }) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+                .map(|ids| ids.into_iter().flatten().collect())
         };
-        let values = if bodies {
-            // The bodies of the entries that changed, when the old tree is here to tell; else
-            // of every entry in the new leaves. From nothing, every entry changed: they are
-            // the new leaves' values, which the delta has walked already.
-            let changed = || -> Result<Vec<Vec<u8>>, _> {
-                self.trees
-                    .diff(from, to, range.clone())
-                    .filter_map(|c| match c {
-                        Ok(Change::Added { value, .. } | Change::Changed { new: value, .. }) => {
-                            Some(Ok(value))
-                        }
-                        Ok(Change::Removed { .. }) => None,
-                        Err(e) => Some(Err(e)),
-                    })
-                    .collect()
-            };
-            let values = match d.as_mut() {
-                Some(d) if *from == rookery_prolly::EMPTY_ROOT => std::mem::take(&mut d.values),
-                _ => match (changed(), d.as_mut()) {
-                    (Ok(v), _) => v,
-                    (Err(_), Some(d)) => std::mem::take(&mut d.values),
-                    (Err(_), None) => match delta() {
-                        Ok(d) => d.values,
-                        Err(e) => return Box::new(std::iter::once(internal(e))),
-                    },
+        if !nodes {
+            // Bodies alone: the delta is only walked if the old tree cannot tell what changed.
+            let ids = match bodies.then(changed).flatten() {
+                Some(ids) => ids,
+                None if !bodies => vec![],
+                None => match self.trees.delta(from, to, &range) {
+                    Ok(d) => d.values.iter().filter_map(|v| id_of(v)).collect(),
+                    Err(e) => return Box::new(std::iter::once(internal(e))),
                 },
             };
-            values.iter().filter_map(|v| id_of(v)).collect()
-        } else {
-            vec![]
+            return Box::new(self.frames(std::iter::empty(), ids, false, HashSet::new(), false));
+        }
+        // The nodes are read as the frames are made: the first frame goes at once, not after
+        // a walk of the whole tree.
+        let walk = match self.trees.delta_walk(from, to, &range) {
+            Ok(w) => w,
+            Err(e) => return Box::new(std::iter::once(internal(e))),
         };
-        let nodes: Vec<Vec<u8>> =
-            d.map_or_else(Vec::new, |d| d.nodes.into_iter().map(|n| n.bytes).collect());
+        let listed = if bodies { changed() } else { Some(vec![]) };
+        let of_leaves = listed.is_none();
         // The asker takes a body of a diff with nodes only once a leaf it received names it.
-        let gated = !nodes.is_empty();
-        Box::new(self.frames(nodes, values, gated, HashSet::new()))
+        Box::new(self.frames(
+            walk,
+            listed.unwrap_or_default(),
+            true,
+            HashSet::new(),
+            of_leaves,
+        ))
     }
 
-    fn fetch(
-        &self,
-        hashes: Vec<Hash>,
-        mut bodies: Vec<MessageId>,
-        leaf_bodies: bool,
-    ) -> Frames<'_> {
-        let mut nodes = Vec::new();
-        for h in hashes {
-            match self.store().get(&h) {
-                Ok(Some(bytes)) => nodes.push(bytes),
-                Ok(None) => {}
-                Err(e) => return Box::new(std::iter::once(internal(e))),
-            }
-        }
-        // Bodies asked for by id may go first; those a leaf names, after the leaf.
-        let free: HashSet<MessageId> = bodies.iter().copied().collect();
-        if leaf_bodies {
-            for n in &nodes {
-                if let Ok(node) = Node::decode(n) {
-                    bodies.extend(node.entries.iter().filter_map(|e| match &e.val {
-                        Val::Leaf(v) => id_of(v),
-                        Val::Child { .. } => None,
-                    }));
-                }
-            }
-        }
-        // Each body once, whoever named it.
+    fn fetch(&self, hashes: Vec<Hash>, bodies: Vec<MessageId>, leaf_bodies: bool) -> Frames<'_> {
+        let found = match self.store().get_many(&hashes) {
+            Ok(f) => f,
+            Err(e) => return Box::new(std::iter::once(internal(e))),
+        };
+        let nodes: Vec<DeltaNode> = hashes
+            .into_iter()
+            .zip(found)
+            .filter_map(|(id, bytes)| {
+                let bytes = bytes?;
+                // A leaf names its entries' bodies (what the asker then takes).
+                let values = match Node::decode(&bytes) {
+                    Ok(node) if leaf_bodies => node
+                        .entries
+                        .into_iter()
+                        .filter_map(|e| match e.val {
+                            Val::Leaf(v) => Some(v),
+                            Val::Child { .. } => None,
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+                Some(DeltaNode {
+                    node: NodeBytes { id, bytes },
+                    values,
+                })
+            })
+            .collect();
+        // Bodies asked for by id may go first; those a leaf names, after the leaf; each once.
         let mut seen = HashSet::new();
-        bodies.retain(|b| seen.insert(*b));
-        Box::new(self.frames(nodes, bodies, leaf_bodies, free))
+        let bodies: Vec<MessageId> = bodies.into_iter().filter(|b| seen.insert(*b)).collect();
+        Box::new(self.frames(
+            nodes.into_iter().map(Ok),
+            bodies,
+            leaf_bodies,
+            seen,
+            leaf_bodies,
+        ))
     }
 
     /// `nodes` and the held bodies among `bodies`, in `Nodes` frames filled to
-    /// [`frame_target`] (growing to about 1 MiB); bodies are read from the store only as frames
-    /// are made. With `gated`, a body goes only once a node naming it has gone (or with the
-    /// last frames, if none does), since the asker takes only bodies named by a leaf it holds or
-    /// that it asked for (`free`). A body goes as soon as it may: a leaf's bodies follow it, so
-    /// the asker stores bodies from the first frames on instead of after every node.
-    fn frames(
-        &self,
-        nodes: Vec<Vec<u8>>,
+    /// [`frame_target`] (growing to about 1 MiB); nodes are taken from `nodes` (a lazy walk,
+    /// for a diff) and bodies read from the store only as frames are made. With `gated`, a body
+    /// goes only once a node naming it has gone (or with the last frames, if none does), since
+    /// the asker takes only bodies named by a leaf it holds or that it asked for (`free`).
+    /// With `of_leaves`, the bodies a leaf names follow it, each once (besides `bodies`). A
+    /// body goes as soon as it may: a leaf's bodies follow it, so the asker stores bodies from
+    /// the first frames on instead of after every node.
+    fn frames<'a>(
+        &'a self,
+        nodes: impl Iterator<Item = Result<DeltaNode, rookery_prolly::Error>> + Send + 'a,
         bodies: Vec<MessageId>,
         gated: bool,
         free: HashSet<MessageId>,
-    ) -> impl Iterator<Item = Response> + Send + '_ {
-        let mut nodes = nodes.into_iter().peekable();
+        of_leaves: bool,
+    ) -> impl Iterator<Item = Response> + Send + 'a {
+        let mut nodes = nodes.peekable();
         let mut ids: VecDeque<MessageId> = bodies.into();
         let mut named = free;
         let mut ready: VecDeque<Vec<u8>> = VecDeque::new();
@@ -443,15 +462,23 @@ impl Answers {
                     }
                     continue;
                 }
-                let Some(n) = nodes.next() else { break };
-                if gated && let Ok(node) = Node::decode(&n) {
-                    named.extend(node.entries.iter().filter_map(|e| match &e.val {
-                        Val::Leaf(v) => id_of(v),
-                        Val::Child { .. } => None,
-                    }));
+                let n = match nodes.next() {
+                    None => break,
+                    Some(Ok(n)) => n,
+                    Some(Err(e)) => {
+                        done = true;
+                        return Some(internal(e));
+                    }
+                };
+                if gated {
+                    for id in n.values.iter().filter_map(|v| id_of(v)) {
+                        if named.insert(id) && of_leaves {
+                            ids.push_back(id);
+                        }
+                    }
                 }
-                size += n.len() + 4;
-                out_nodes.push(n);
+                size += n.node.bytes.len() + 4;
+                out_nodes.push(n.node.bytes);
             }
             let more = nodes.peek().is_some() || !ready.is_empty() || !ids.is_empty();
             done = !more;
