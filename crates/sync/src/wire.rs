@@ -325,6 +325,22 @@ pub enum WireError {
 }
 
 impl Request {
+    /// The QUIC send priority of this request's answer on its connection (higher goes first;
+    /// a lower one takes the bandwidth a higher one leaves, e.g. while the asker's flow-control
+    /// window for it is shut). What a person waits on goes first: subscriptions (heads, the
+    /// first page), range proofs and fetches are small and read on demand. Then the `Diff`
+    /// answers that carry bodies, since checking their signatures is most of the asker's work
+    /// in a catch-up: a whole feed's bodies then start arriving while QUIC's window is still
+    /// small, instead of sharing it with the diffs of the indexes that carry nodes alone,
+    /// which are cheap to take in and fill the gaps.
+    pub fn priority(&self) -> i32 {
+        match self {
+            Request::Subscribe { .. } | Request::Range { .. } | Request::Fetch { .. } => 2,
+            Request::Diff { bodies: true, .. } => 1,
+            Request::Diff { bodies: false, .. } => 0,
+        }
+    }
+
     /// Checks the request against the limits of this module.
     pub fn check(&self) -> Result<(), WireError> {
         let bound_ok = |r: &WireRange| {

@@ -155,6 +155,8 @@ impl Server {
         req.check()
             .map_err(|e| Violation::protocol(format!("bad request: {e}")))?;
         let _ = recv.stop(VarInt::from_u32(CLOSE_NORMAL));
+        // Fails only on a stream already closed, which the write below finds out.
+        let _ = send.set_priority(req.priority());
         if write(&mut send, &hello()).await.is_err() {
             // The asker gave up on this request (it may, e.g. when it re-subscribes).
             return Ok(());
