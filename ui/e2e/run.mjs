@@ -414,6 +414,32 @@ async function main() {
     if (pwned) fail(`script from the SVG avatar ran on the app's origin (${pwned})`);
   });
 
+  ok.block = await stepIf(ok.live, "A blocks B on B's profile, B's posts leave Home and the profile, and Unblock in Settings brings them back", async () => {
+    await go(pa, `#/profile/${B.key}`);
+    await pa.waitForSelector('[data-testid=profile-block]', { timeout: WAIT }).catch(() => fail("B's profile shows no Block button"));
+    await pa.locator('[data-testid=post]', { hasText: hello }).first().waitFor({ timeout: WAIT }).catch(() => fail("B's post is not on B's profile"));
+    await pa.click('[data-testid=profile-block]');
+    await pa.click('[data-testid=confirm-ok]');
+    await pa.waitForSelector('[data-testid=profile-unblock]', { timeout: 30_000 }).catch(async () => fail(`no Unblock button after blocking; toasts: ${await toastsText(pa)}`));
+    await pa.waitForSelector(`[data-testid=post]:has-text("${hello}")`, { state: 'detached', timeout: 10_000 }).catch(() => fail("B's post is still on B's profile after the block"));
+    await go(pa, '#/');
+    await pa.waitForSelector('main h1:text-is("Home")');
+    await pa.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    if (await pa.locator('[data-testid=post]', { hasText: hello }).count()) fail("B's post is still on Home after the block");
+    await go(pa, '#/settings');
+    const row = pa.locator('[data-testid=settings-blocked] li', { hasText: 'Bob' });
+    await row.waitFor({ timeout: 30_000 }).catch(() => fail('Settings does not list Bob as blocked'));
+    await row.scrollIntoViewIfNeeded();
+    await pa.screenshot({ path: join(OUT, 'blocked.png') });
+    await row.locator('[data-testid=settings-unblock]').click();
+    await pa.locator('[data-testid=settings-blocked]', { hasText: 'You have blocked no one.' }).waitFor({ timeout: 30_000 }).catch(async () => fail(`Bob is still listed as blocked; toasts: ${await toastsText(pa)}`));
+    await go(pa, '#/');
+    await pa.waitForSelector('main h1:text-is("Home")');
+    await waitOnHome(pa, hello, "B's post, after the unblock");
+    const profile = await call(A, 'profile', { key: B.key });
+    if (profile.blocked_by_me) fail('the API still says B is blocked');
+  });
+
   await step('no dialogs, CSP violations or uncaught errors on either page', async () => {
     if (incidents.length) fail(incidents.join('\n'));
   });

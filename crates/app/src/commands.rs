@@ -62,6 +62,8 @@ macro_rules! with_commands {
             }) -> $crate::view::Profile;
             /// Everyone known here, followed first: for autocomplete and the people list.
             people(PeopleArgs {}) -> Vec<$crate::view::Person>;
+            /// The people I blocked: where a block is undone.
+            blocked(BlockedArgs {}) -> Vec<$crate::view::Person>;
             /// Per followed author, the posts new since they were last marked seen.
             unread_counts(UnreadCountsArgs {}) -> Vec<$crate::view::Unread>;
             /// The latest notifications, read or not, and how many are unread.
@@ -112,6 +114,11 @@ macro_rules! with_commands {
             /// Blocks someone: their messages leave every view.
             block(BlockArgs {
                 /// The key to block.
+                key: String,
+            }) -> $crate::view::Profile;
+            /// Unblocks someone: my block in force against them is deleted.
+            unblock(UnblockArgs {
+                /// The key to unblock.
                 key: String,
             }) -> $crate::view::Profile;
             /// Deletes one of my messages.
@@ -228,6 +235,12 @@ impl App {
         Ok(people.iter().map(Person::from).collect())
     }
 
+    /// The people I blocked.
+    pub async fn blocked(&self, _: args::BlockedArgs) -> Result<Vec<Person>, AppError> {
+        let people = self.read(|node| node.blocked_people()).await?;
+        Ok(people.iter().map(Person::from).collect())
+    }
+
     /// Unread posts per followed author.
     pub async fn unread_counts(&self, _: args::UnreadCountsArgs) -> Result<Vec<Unread>, AppError> {
         let u = self.read(|node| node.unread_counts()).await?;
@@ -331,6 +344,14 @@ impl App {
     pub async fn block(&self, a: args::BlockArgs) -> Result<Profile, AppError> {
         let k = hex::key(&a.key)?;
         self.node.block(k)?;
+        self.profile_of(&k).await
+    }
+
+    /// Unblocks someone (nothing is published if they are not blocked); returns their
+    /// profile.
+    pub async fn unblock(&self, a: args::UnblockArgs) -> Result<Profile, AppError> {
+        let k = hex::key(&a.key)?;
+        self.node.unblock(k)?;
         self.profile_of(&k).await
     }
 

@@ -158,7 +158,15 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             ErrorCode::BadRequest,
         ),
         (
-            a.block(BlockArgs { key: me }).await.map(drop),
+            a.block(BlockArgs { key: me.clone() }).await.map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.unblock(UnblockArgs {
+                key: "nothex".into(),
+            })
+            .await
+            .map(drop),
             ErrorCode::BadRequest,
         ),
         (
@@ -235,6 +243,9 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
         assert_eq!(e.code, code, "case {i}: {e}");
         assert!(!e.to_string().is_empty());
     }
+    // Unblocking someone not blocked publishes nothing.
+    let p = a.unblock(UnblockArgs { key: me }).await.unwrap();
+    assert!(!p.blocked_by_me);
     assert_eq!(a.node().store().digest().unwrap(), digest);
     a.shutdown().await;
 }

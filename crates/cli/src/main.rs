@@ -88,6 +88,11 @@ enum Command {
         /// Their key.
         key: String,
     },
+    /// Unblock someone: your block in force against them is deleted.
+    Unblock {
+        /// Their key.
+        key: String,
+    },
     /// Delete one of your messages.
     Delete {
         /// The id of the message to delete (one of yours).
@@ -410,6 +415,10 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
         Command::Block { key } => {
             let p = run_op(app.block(BlockArgs { key }))?;
             say!("blocked {}", p.key);
+        }
+        Command::Unblock { key } => {
+            let p = run_op(app.unblock(UnblockArgs { key }))?;
+            say!("unblocked {}", p.key);
         }
         Command::Delete { id } => run_op(app.delete_message(DeleteMessageArgs { id }))?,
         Command::Feed {

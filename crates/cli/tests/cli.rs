@@ -82,6 +82,23 @@ fn two_nodes_by_bundle_files() {
     let profile = json(&b, &["profile", "show", &a_id]);
     assert_eq!(profile["name"], "Ada");
     assert!(ok(&a, &["feed", "--limit", "2"]).contains("more: --cursor"));
+    // A block hides Bea's posts from her profile's feed too; unblocking brings them back,
+    // and unblocking again says so without publishing anything.
+    let theirs = |dir: &Path| {
+        json(dir, &["feed", "--author", &b_id])["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(theirs(&a), 3);
+    ok(&a, &["block", &b_id]);
+    assert_eq!(theirs(&a), 0);
+    assert!(ok(&a, &["unblock", &b_id]).contains(&format!("unblocked {b_id}")));
+    assert_eq!(theirs(&a), 3);
+    let seq = json(&a, &["profile", "show", &a_id])["seq"].clone();
+    ok(&a, &["unblock", &b_id]);
+    assert_eq!(json(&a, &["profile", "show", &a_id])["seq"], seq);
+    fails(&a, &["unblock", "nothex"]);
 }
 
 #[test]

@@ -293,6 +293,41 @@ impl Node {
         self.publish(Content::Block { target })
     }
 
+    /// Unblocks `target`: the Block message in force against them is deleted (the block is a
+    /// signed message of my feed, so undoing it is too, and my followers see it undone). `None`
+    /// when they are not blocked: nothing is published.
+    pub fn unblock(&self, target: PublicKey) -> Result<Option<SignedMessage>, NodeError> {
+        let Some(seq) = self.store.block_of(&target)? else {
+            return Ok(None);
+        };
+        // The block's id, from the keys of my own `messages` tree (timestamp ‖ seq, and my feed
+        // is always whole): a reverse scan from my newest message, reading no body but the
+        // one found.
+        let head = self.store.head(&self.me)?.ok_or(NodeError::NotAllowed(
+            "a block is recorded but your feed is empty",
+        ))?;
+        let newest_first = Query::new(KeyRange::all()).reverse();
+        let mut block = None;
+        for entry in self.trees.range(&head.head().roots.messages, newest_first) {
+            let (key, value) = entry?;
+            match keys::parse_message(&key) {
+                Some((_, s)) if s == seq => {
+                    block = Some(id_of(&value)?);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let id = block.ok_or(NodeError::NotAllowed(
+            "the block in force is no longer in your feed",
+        ))?;
+        match self.store.body(&id)?.map(|m| m.message().content.clone()) {
+            Some(Content::Block { target: t }) if t == target => {}
+            _ => return Err(NodeError::NotAllowed("the block in force is not a block")),
+        }
+        self.publish(Content::Delete { target: id }).map(Some)
+    }
+
     /// Likes a message.
     pub fn like(&self, target: MessageId) -> Result<SignedMessage, NodeError> {
         self.publish(Content::Like { target })

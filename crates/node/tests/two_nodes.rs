@@ -159,6 +159,58 @@ fn blocked_authors_leave_the_views() {
 }
 
 #[test]
+fn unblock_deletes_the_block_in_force_and_the_posts_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Node::open(dir.path().join("data")).unwrap();
+    let (_db, b) = node();
+    a.follow(b.id()).unwrap();
+    b.post("still here").unwrap();
+    sync(&b, &a);
+    let shown = |n: &Node| {
+        let home = n.timeline(None, 10).unwrap().items.len();
+        let profile = n.author_feed(&b.id(), None, 10).unwrap().items.len();
+        (home, profile)
+    };
+    assert_eq!(shown(&a), (1, 1));
+    // Not blocked: nothing to undo, nothing published.
+    let seq = |n: &Node| n.store().head(&n.id()).unwrap().unwrap().head().seq;
+    let before = seq(&a);
+    assert!(a.unblock(b.id()).unwrap().is_none());
+    assert_eq!(seq(&a), before);
+    // Blocked twice: the later block is the one in force; the posts leave Home and the
+    // profile alike, and the block survives a restart.
+    a.block(b.id()).unwrap();
+    a.post("between").unwrap();
+    let second = a.block(b.id()).unwrap();
+    assert_eq!(
+        shown(&a),
+        (1, 0),
+        "only my own post on Home, none on theirs"
+    );
+    drop(a);
+    let a = Node::open(dir.path().join("data")).unwrap();
+    assert!(a.profile(&b.id()).unwrap().blocked_by_me);
+    assert_eq!(shown(&a), (1, 0));
+    let blocked: Vec<_> = a
+        .blocked_people()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(blocked, [b.id()]);
+    assert!(a.people().unwrap().iter().all(|p| p.key != b.id()));
+    let undo = a.unblock(b.id()).unwrap().expect("a block in force");
+    assert!(matches!(undo.message().content, Content::Delete { target } if target == id(&second)));
+    assert!(!a.profile(&b.id()).unwrap().blocked_by_me);
+    assert_eq!(shown(&a), (2, 1));
+    assert!(a.unblock(b.id()).unwrap().is_none(), "undone once");
+    assert!(a.blocked_people().unwrap().is_empty());
+    // Blocking again works as the first time.
+    a.block(b.id()).unwrap();
+    assert!(a.profile(&b.id()).unwrap().blocked_by_me);
+}
+
+#[test]
 fn bad_imports_are_refused_and_change_nothing() {
     let (_da, a) = node();
     let (_db, b) = node();

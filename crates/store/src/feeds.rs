@@ -477,6 +477,15 @@ impl Store {
         })
     }
 
+    /// The seq of the local identity's Block message in force against `target`, if one is.
+    pub fn block_of(&self, target: &PublicKey) -> Result<Option<u64>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BLOCKED)?;
+            Ok(table.get(target.as_bytes())?.map(|v| v.value()))
+        })
+    }
+
     /// The address bytes known for a peer.
     pub fn peer(&self, id: &PublicKey) -> Result<Option<Vec<u8>>, Error> {
         self.guard(|| {

@@ -154,9 +154,15 @@ async fn catch_up(
 }
 
 impl crate::Node {
-    /// Whether `author`'s newest posts are here to show (their head alone may be).
+    /// Whether `author`'s newest posts are here to show (their head alone may be), blocked
+    /// or not: a block hides them, it does not mean they are held.
     pub(crate) fn has_first_screen(&self, author: &rookery_feed::PublicKey) -> bool {
-        self.author_feed(author, None, FIRST_SCREEN).is_ok()
+        let Ok(ctx) = crate::read::Ctx::new(self) else {
+            return false;
+        };
+        ctx.head_of(author)
+            .and_then(|h| ctx.merged(h.into_iter().collect(), None, FIRST_SCREEN))
+            .is_ok()
     }
 }
 

@@ -135,6 +135,30 @@ impl Node {
         Ok(out)
     }
 
+    /// The people the local identity blocked, by name then key: where a block is undone
+    /// (they are left out of [`Node::people`] and every other view).
+    pub fn blocked_people(&self) -> Result<Vec<Person>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let followed = ctx.followed()?;
+        let mut out = Vec::new();
+        for key in self.blocked()? {
+            let head = ctx.head_of(&key)?;
+            out.push(Person {
+                key,
+                about: match &head {
+                    Some(h) => about_of(self, h)?,
+                    None => None,
+                },
+                followed: followed.contains(&key),
+                seq: head.as_ref().map(|h| h.seq),
+                updated_ms: head.as_ref().map(|h| h.timestamp_ms),
+            });
+        }
+        let name = |p: &Person| p.about.as_ref().map(|a| a.name.to_lowercase());
+        out.sort_by(|a, b| (name(a), a.key.as_bytes()).cmp(&(name(b), b.key.as_bytes())));
+        Ok(out)
+    }
+
     /// For each author followed: how many entries their feed gained since it was last marked
     /// seen, from subtree counts (O(depth) per author, nothing read in full). An author whose
     /// path for that count has not arrived yet is left out until it has.

@@ -68,7 +68,7 @@ impl Ctx<'_> {
     /// all named in one [`NodeError::MissingNodes`] — the merge goes on without them to find
     /// every author the page may need — so a read through the network fetches one level of all
     /// of them at once.
-    fn merged(
+    pub(crate) fn merged(
         &self,
         authors: Vec<Head>,
         cursor: Option<&Cursor>,
@@ -186,7 +186,7 @@ impl Node {
         ctx.merged(heads, cursor, limit)
     }
 
-    /// One author's posts, newest first.
+    /// One author's posts, newest first (none while they are blocked).
     pub fn author_feed(
         &self,
         author: &PublicKey,
@@ -194,7 +194,12 @@ impl Node {
         limit: usize,
     ) -> Result<Page, NodeError> {
         let ctx = Ctx::new(self)?;
-        let heads = ctx.head_of(author)?.into_iter().collect();
+        // A blocked author's posts leave their profile too, not only the timelines.
+        let heads = ctx
+            .head_of(author)?
+            .into_iter()
+            .filter(|h| !ctx.is_blocked(&h.author))
+            .collect();
         ctx.merged(heads, cursor, limit)
     }
 }

@@ -420,6 +420,10 @@ key: string, };
  */
 export type PeopleArgs = Record<symbol, never>;
 /**
+ * The people I blocked: where a block is undone.
+ */
+export type BlockedArgs = Record<symbol, never>;
+/**
  * Per followed author, the posts new since they were last marked seen.
  */
 export type UnreadCountsArgs = Record<symbol, never>;
@@ -505,6 +509,14 @@ export type BlockArgs = {
  */
 key: string, };
 /**
+ * Unblocks someone: my block in force against them is deleted.
+ */
+export type UnblockArgs = { 
+/**
+ * The key to unblock.
+ */
+key: string, };
+/**
  * Deletes one of my messages.
  */
 export type DeleteMessageArgs = { 
@@ -572,6 +584,7 @@ export type Commands = {
   thread: { args: ThreadArgs; ret: Thread };
   profile: { args: ProfileArgs; ret: Profile };
   people: { args: PeopleArgs; ret: Array<Person> };
+  blocked: { args: BlockedArgs; ret: Array<Person> };
   unread_counts: { args: UnreadCountsArgs; ret: Array<Unread> };
   notifications: { args: NotificationsArgs; ret: Notifications };
   mark_notification_read: { args: MarkNotificationReadArgs; ret: Notifications };
@@ -582,6 +595,7 @@ export type Commands = {
   follow: { args: FollowArgs; ret: Profile };
   unfollow: { args: UnfollowArgs; ret: Profile };
   block: { args: BlockArgs; ret: Profile };
+  unblock: { args: UnblockArgs; ret: Profile };
   delete_message: { args: DeleteMessageArgs; ret: null };
   set_profile: { args: SetProfileArgs; ret: Profile };
   set_avatar: { args: SetAvatarArgs; body: Uint8Array; ret: Profile };

@@ -1,4 +1,4 @@
-//! The actions several views share (follow, unfollow, block, delete, the demo network): each
+//! The actions several views share (follow, unfollow, block, unblock, delete, the demo network): each
 //! calls the node, says in a toast what happened, and tells the app what changed so that lists
 //! and the people known catch up. They never throw; a failure is a toast and a `null`/`false`.
 
@@ -31,6 +31,18 @@ export async function block(key: string): Promise<Profile | null> {
     return p;
   } catch (e) {
     toasts.error(e, 'Could not block');
+    return null;
+  }
+}
+
+export async function unblock(key: string): Promise<Profile | null> {
+  try {
+    const p = await session.api.call('unblock', { key });
+    events.emit({ type: 'unblocked', key });
+    toasts.info(`Unblocked ${displayName(p.name, key)}`);
+    return p;
+  } catch (e) {
+    toasts.error(e, 'Could not unblock');
     return null;
   }
 }

@@ -1,5 +1,5 @@
 //! The app's event bus: the node's events, fanned out to whichever views and state listen, plus
-//! the app's own (a post deleted or an author blocked here, follows changed, the stream back
+//! the app's own (a post deleted or an author blocked or unblocked here, follows changed, the stream back
 //! after a gap), so that lists can drop or re-read what changed.
 
 import type { NodeEvent } from '../backend/types';
@@ -9,6 +9,7 @@ export type AppEvent =
   | NodeEvent
   | { type: 'deleted'; id: string }
   | { type: 'blocked'; key: string }
+  | { type: 'unblocked'; key: string }
   | { type: 'follows_changed' }
   /** The event stream came back after a gap: anything may have been missed. */
   | { type: 'resynced' };

@@ -30,7 +30,7 @@ class Session {
    *  of mine published elsewhere comes as `follows_changed` too) or heads arrive. */
   readonly people = new Resource(() => this.api.call('people'), {
     invalidate: (e) => {
-      if (e.type === 'follows_changed' || e.type === 'blocked') return true;
+      if (e.type === 'follows_changed' || e.type === 'blocked' || e.type === 'unblocked') return true;
       return e.type === 'head_imported' ? 1500 : false;
     },
   });
