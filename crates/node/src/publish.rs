@@ -325,7 +325,10 @@ impl Node {
             Some(Content::Block { target: t }) if t == target => {}
             _ => return Err(NodeError::NotAllowed("the block in force is not a block")),
         }
-        self.publish(Content::Delete { target: id }).map(Some)
+        let undone = self.publish(Content::Delete { target: id })?;
+        // Served again: subscriptions that asked about them hear of their head now.
+        let _ = self.changes.send(target);
+        Ok(Some(undone))
     }
 
     /// Likes a message.

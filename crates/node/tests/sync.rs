@@ -693,3 +693,51 @@ async fn a_newcomer_following_many_has_home_with_their_heads() {
     net.shutdown().await;
     hub.net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_author_is_not_served_until_unblocked() {
+    let a = peer(true).await;
+    let d = peer(true).await;
+    let b = peer(true).await;
+    let c = peer(true).await;
+    a.node.post("by A").unwrap();
+    d.node.post("by D").unwrap();
+    follow(&b.net, &a.net);
+    follow(&b.net, &d.net);
+    until("B holds A and D", || {
+        [&a, &d].iter().all(|p| {
+            b.node
+                .export(&p.node.id())
+                .is_ok_and(|x| x.bodies.len() == 1)
+        })
+    })
+    .await;
+    b.node.block(a.node.id()).unwrap();
+    a.net.shutdown().await;
+    d.net.shutdown().await;
+    // C reaches A and D only through B, which holds both and blocked A.
+    c.net.connect(&b.net.ticket()).await.unwrap();
+    c.net.follow(a.node.id(), None).unwrap();
+    c.net.follow(d.node.id(), None).unwrap();
+    until("C has D's post from B", || {
+        timeline_texts(&c.node).contains(&"by D".to_string())
+    })
+    .await;
+    // A's head would have come in the same subscription answer as D's: it was left out.
+    assert!(c.node.store().head(&a.node.id()).unwrap().is_none());
+    assert!(
+        b.node.store().head(&a.node.id()).unwrap().is_some(),
+        "B still holds A"
+    );
+    // Unblocked, A's head is pushed to the subscription that asked about A.
+    b.node
+        .unblock(a.node.id())
+        .unwrap()
+        .expect("the block in force");
+    until("C has A's post from B", || {
+        timeline_texts(&c.node).contains(&"by A".to_string())
+    })
+    .await;
+    b.net.shutdown().await;
+    c.net.shutdown().await;
+}

@@ -235,6 +235,10 @@ impl Answers {
 
     /// Whether `author`'s head is held: a request about anyone else is refused.
     fn held(&self, author: &PublicKey) -> Result<(), Response> {
+        // An author the local identity blocked is not served: to the asker, not held here.
+        if self.blocked(author) {
+            return Err(error(ErrorCode::NotFound, "author not held"));
+        }
         match self.store().head(author) {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(error(ErrorCode::NotFound, "author not held")),
@@ -242,9 +246,15 @@ impl Answers {
         }
     }
 
+    /// Whether the local identity blocked `author`: their data is held (it may be unblocked)
+    /// but not served to anyone. A store that cannot tell serves nothing of them either.
+    pub(crate) fn blocked(&self, author: &PublicKey) -> bool {
+        !matches!(self.store().block_of(author), Ok(None))
+    }
+
     /// The heads held for `authors` (named by key prefix: at most [`SAME_PREFIX`] heads for
-    /// one), each only if newer than the seq given with it; a failure of our store as the
-    /// answer to send instead.
+    /// one), each only if newer than the seq given with it, less those of authors the local
+    /// identity blocked; a failure of our store as the answer to send instead.
     pub(crate) fn heads(&self, authors: &[(KeyPrefix, u64)]) -> Result<Vec<SignedHead>, Response> {
         let mut seen = HashSet::new();
         let asked: Vec<(KeyPrefix, u64)> = authors
@@ -257,10 +267,17 @@ impl Answers {
             .store()
             .heads_by_prefix(&prefixes, SAME_PREFIX)
             .map_err(internal)?;
+        let blocked: HashSet<PublicKey> = self
+            .store()
+            .blocked()
+            .map_err(internal)?
+            .into_iter()
+            .collect();
         Ok(asked
             .iter()
             .zip(found)
             .flat_map(|((_, since), hs)| hs.into_iter().filter(move |h| h.head().seq > *since))
+            .filter(|h| !blocked.contains(&h.head().author))
             .collect())
     }
 

@@ -317,6 +317,7 @@ impl Server {
             };
             if let Ok(Some(h)) = self.answers.store().head(&author)
                 && h.head().seq > last
+                && !self.answers.blocked(&author)
             {
                 let pushed = catch_up
                     .map(|c| self.answers.catch_up(&h, last, &c))
