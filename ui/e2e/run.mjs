@@ -291,6 +291,11 @@ async function main() {
     await follow(pa, ticket, B.key);
   });
 
+  ok.followers = await stepIf(ok.follow, "B's profile on A lists A among B's followers", async () => {
+    await go(pa, `#/profile/${B.key}/followers`);
+    await pa.locator('[data-testid=profile-followers] li', { hasText: 'Ada' }).waitFor({ timeout: WAIT }).catch(() => fail("Ada is not among B's followers"));
+  });
+
   ok.followBack = await step("B follows A (so B's mentions and A's replies travel)", async () => {
     const ticket = await myTicket(pa);
     await follow(pb, ticket, A.key);

@@ -62,6 +62,12 @@ macro_rules! with_commands {
             }) -> $crate::view::Profile;
             /// Everyone known here, followed first: for autocomplete and the people list.
             people(PeopleArgs {}) -> Vec<$crate::view::Person>;
+            /// Who follows someone, among the feeds held: me first, then the people I follow,
+            /// then by name.
+            followers(FollowersArgs {
+                /// The key whose followers to list.
+                key: String,
+            }) -> Vec<$crate::view::Person>;
             /// The people I blocked: where a block is undone.
             blocked(BlockedArgs {}) -> Vec<$crate::view::Person>;
             /// Per followed author, the posts new since they were last marked seen.
@@ -232,6 +238,13 @@ impl App {
     /// Everyone known here.
     pub async fn people(&self, _: args::PeopleArgs) -> Result<Vec<Person>, AppError> {
         let people = self.read(|node| node.people()).await?;
+        Ok(people.iter().map(Person::from).collect())
+    }
+
+    /// Who follows someone, among the feeds held.
+    pub async fn followers(&self, a: args::FollowersArgs) -> Result<Vec<Person>, AppError> {
+        let author = hex::key(&a.key)?;
+        let people = self.read(|node| node.followers(&author)).await?;
         Ok(people.iter().map(Person::from).collect())
     }
 

@@ -162,6 +162,12 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             ErrorCode::BadRequest,
         ),
         (
+            a.followers(FollowersArgs { key: "12".into() })
+                .await
+                .map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
             a.unblock(UnblockArgs {
                 key: "nothex".into(),
             })

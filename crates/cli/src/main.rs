@@ -212,6 +212,11 @@ enum ProfileCmd {
         /// The key whose profile to show (yours by default).
         key: Option<String>,
     },
+    /// Who follows someone (you by default), among the feeds held here.
+    Followers {
+        /// The key whose followers to list (yours by default).
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -383,6 +388,23 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
             let bio = Some(bio);
             let p = run_op(app.set_profile(SetProfileArgs { name, bio }))?;
             say!("{}", safe(p.name.as_deref().unwrap_or("")));
+        }
+        Command::Profile(ProfileCmd::Followers { key }) => {
+            let key = key.unwrap_or(me);
+            let people = run_op(app.followers(FollowersArgs { key }))?;
+            if json {
+                return print_json(&people);
+            }
+            if people.is_empty() {
+                say!("No followers among the feeds held here.");
+            }
+            for p in people {
+                say!(
+                    "{}  {}",
+                    p.key,
+                    safe(p.name.as_deref().unwrap_or("(no name)"))
+                );
+            }
         }
         Command::Profile(ProfileCmd::Show { key }) => {
             let key = key.unwrap_or(me);

@@ -81,6 +81,11 @@ fn two_nodes_by_bundle_files() {
     assert!(ok(&a, &["notifications"]).contains("No new mentions"));
     let profile = json(&b, &["profile", "show", &a_id]);
     assert_eq!(profile["name"], "Ada");
+    // Ada follows Bea: Bea's node, holding Ada's feed, lists her among Bea's followers.
+    let followers = json(&b, &["profile", "followers"]);
+    assert_eq!(followers[0]["key"], a_id.as_str());
+    assert_eq!(followers.as_array().unwrap().len(), 1);
+    assert!(ok(&a, &["profile", "followers"]).contains("No followers"));
     assert!(ok(&a, &["feed", "--limit", "2"]).contains("more: --cursor"));
     // A block hides Bea's posts from her profile's feed too; unblocking brings them back,
     // and unblocking again says so without publishing anything.

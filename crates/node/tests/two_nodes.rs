@@ -211,6 +211,33 @@ fn unblock_deletes_the_block_in_force_and_the_posts_come_back() {
 }
 
 #[test]
+fn followers_are_listed_from_the_follows_trees_held() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    let (_dc, c) = node();
+    b.set_profile("Bea", "", None).unwrap();
+    c.set_profile("Cy", "", None).unwrap();
+    b.follow(a.id()).unwrap();
+    c.follow(a.id()).unwrap();
+    a.follow(c.id()).unwrap();
+    sync(&b, &a);
+    sync(&c, &a);
+    let keys = |v: Vec<rookery_node::Person>| v.into_iter().map(|p| p.key).collect::<Vec<_>>();
+    // Who follows me: the one I follow back first, then by name.
+    assert_eq!(keys(a.followers(&a.id()).unwrap()), [c.id(), b.id()]);
+    assert_eq!(a.profile(&a.id()).unwrap().followers, 2);
+    // Who follows Cy: me, listed first.
+    assert_eq!(keys(a.followers(&c.id()).unwrap()), [a.id()]);
+    assert!(a.profile(&c.id()).unwrap().followed_by_me);
+    // A follow undone, and a follower blocked, leave the list.
+    b.unfollow(a.id()).unwrap();
+    sync(&b, &a);
+    assert_eq!(keys(a.followers(&a.id()).unwrap()), [c.id()]);
+    a.block(c.id()).unwrap();
+    assert!(a.followers(&a.id()).unwrap().is_empty());
+}
+
+#[test]
 fn bad_imports_are_refused_and_change_nothing() {
     let (_da, a) = node();
     let (_db, b) = node();

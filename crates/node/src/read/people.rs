@@ -56,6 +56,26 @@ pub struct Unread {
     pub count: u64,
 }
 
+impl Ctx<'_> {
+    /// The authors held (not blocked, me included) whose `follows` tree holds `author`.
+    /// Another author's tree still arriving leaves them out rather than failing the read; my
+    /// own tree is always whole.
+    fn followers_of(&self, author: &PublicKey) -> Result<HashSet<PublicKey>, NodeError> {
+        let mut out = HashSet::new();
+        for h in self.heads()?.iter().filter(|h| h.author != *author) {
+            let follows = match self.node.trees.get(&h.roots.follows, &keys::follow(author)) {
+                Ok(v) => v.is_some(),
+                Err(rookery_prolly::Error::MissingNodes(_)) if h.author != self.me => false,
+                Err(e) => return Err(e.into()),
+            };
+            if follows {
+                out.insert(h.author);
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Node {
     /// An author's profile: latest About, follows, and followers among the authors held.
     pub fn profile(&self, author: &PublicKey) -> Result<Profile, NodeError> {
@@ -65,28 +85,13 @@ impl Node {
             Some(h) => (about_of(self, h)?, follows_of(self, h)?),
             None => (None, vec![]),
         };
-        let mut followers = 0;
-        let mut followed_by_me = false;
-        for h in ctx.heads()?.iter().filter(|h| h.author != *author) {
-            // Followers are counted among the feeds held; another author's `follows` tree
-            // still arriving leaves them out of the count rather than failing the profile.
-            // My own tree is always whole, so `followed_by_me` is exact.
-            let follows = match self.trees.get(&h.roots.follows, &keys::follow(author)) {
-                Ok(v) => v.is_some(),
-                Err(rookery_prolly::Error::MissingNodes(_)) if h.author != self.me => false,
-                Err(e) => return Err(e.into()),
-            };
-            if follows {
-                followers += 1;
-                followed_by_me |= h.author == self.me;
-            }
-        }
+        let followers = ctx.followers_of(author)?;
         Ok(Profile {
             key: *author,
             about,
             follows,
-            followers,
-            followed_by_me,
+            followers: followers.len() as u64,
+            followed_by_me: followers.contains(&self.me),
             blocked_by_me: ctx.is_blocked(author),
             seq: head.map(|h| h.seq),
         })
@@ -131,6 +136,41 @@ impl Node {
                 name(b),
                 b.key.as_bytes(),
             ))
+        });
+        Ok(out)
+    }
+
+    /// Who follows `author` among the feeds held (not blocked), as people: me first, then
+    /// the people list's order (followed by me first, then by name). One lookup of
+    /// `author`'s key in each held author's `follows` tree, O(depth) each, and one About
+    /// read per follower.
+    pub fn followers(&self, author: &PublicKey) -> Result<Vec<Person>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let followed = ctx.followed()?;
+        let mut out = Vec::new();
+        for key in ctx.followers_of(author)? {
+            let head = ctx.head_of(&key)?;
+            out.push(Person {
+                key,
+                about: match &head {
+                    Some(h) => about_of(self, h)?,
+                    None => None,
+                },
+                followed: followed.contains(&key),
+                seq: head.as_ref().map(|h| h.seq),
+                updated_ms: head.as_ref().map(|h| h.timestamp_ms),
+            });
+        }
+        let name = |p: &Person| {
+            p.about
+                .as_ref()
+                .map(|a| a.name.to_lowercase())
+                .filter(|n| !n.is_empty())
+        };
+        let me = self.me;
+        out.sort_by(|a, b| {
+            let order = |p: &Person| (p.key != me, !p.followed, name(p).is_none(), name(p));
+            (order(a), a.key.as_bytes()).cmp(&(order(b), b.key.as_bytes()))
         });
         Ok(out)
     }

@@ -420,6 +420,15 @@ key: string, };
  */
 export type PeopleArgs = Record<symbol, never>;
 /**
+ * Who follows someone, among the feeds held: me first, then the people I follow,
+ * then by name.
+ */
+export type FollowersArgs = { 
+/**
+ * The key whose followers to list.
+ */
+key: string, };
+/**
  * The people I blocked: where a block is undone.
  */
 export type BlockedArgs = Record<symbol, never>;
@@ -584,6 +593,7 @@ export type Commands = {
   thread: { args: ThreadArgs; ret: Thread };
   profile: { args: ProfileArgs; ret: Profile };
   people: { args: PeopleArgs; ret: Array<Person> };
+  followers: { args: FollowersArgs; ret: Array<Person> };
   blocked: { args: BlockedArgs; ret: Array<Person> };
   unread_counts: { args: UnreadCountsArgs; ret: Array<Unread> };
   notifications: { args: NotificationsArgs; ret: Notifications };

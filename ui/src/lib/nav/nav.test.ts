@@ -14,6 +14,7 @@ describe('routes', () => {
     expect(parseRoute(`#/thread/${ID}/${ID2}`)).toEqual({ name: 'thread', id: ID, focus: ID2 });
     expect(parseRoute(`#/profile/${ID}`)).toEqual({ name: 'profile', key: ID, tab: 'posts' });
     expect(parseRoute(`#/profile/${ID}/follows`)).toEqual({ name: 'profile', key: ID, tab: 'follows' });
+    expect(parseRoute(`#/profile/${ID}/followers`)).toEqual({ name: 'profile', key: ID, tab: 'followers' });
     expect(parseRoute('#/notifications')).toEqual({ name: 'notifications' });
     expect(parseRoute('#/follow')).toEqual({ name: 'follow' });
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' });

@@ -11,7 +11,7 @@ export type Route =
   | { name: 'settings' }
   | { name: 'not_found'; path: string };
 
-export type ProfileTab = 'posts' | 'replies' | 'follows';
+export type ProfileTab = 'posts' | 'replies' | 'follows' | 'followers';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -30,7 +30,7 @@ export function parseRoute(hash: string): Route {
     return { name: 'thread', id: a, focus: b && HEX64.test(b) ? b : null };
   }
   if (head === 'profile' && a && HEX64.test(a) && parts.length <= 3) {
-    const tab: ProfileTab = b === 'replies' || b === 'follows' ? b : 'posts';
+    const tab: ProfileTab = b === 'replies' || b === 'follows' || b === 'followers' ? b : 'posts';
     return { name: 'profile', key: a, tab };
   }
   if (parts.length === 1 && (head === 'notifications' || head === 'follow' || head === 'settings')) {
