@@ -21,8 +21,8 @@ use crate::args;
 use crate::demo::Demo;
 use crate::hex::{self, Address};
 use crate::view::{
-    Blob, KeyBackup, Me, MessageView, Notifications, Page, PeerView, Person, Profile, Settings,
-    Status, Thread, Unread,
+    Blob, KeyBackup, Me, MessageView, Muted, MutedThread, Notifications, Page, PeerView, Person,
+    Profile, Settings, Status, Thread, Unread,
 };
 use crate::{AppError, ErrorCode};
 
@@ -127,6 +127,30 @@ macro_rules! with_commands {
                 /// The key to unblock.
                 key: String,
             }) -> $crate::view::Profile;
+            /// Mutes someone, here only (nothing is published): their posts leave Home and
+            /// their mentions the notifications.
+            mute(MuteArgs {
+                /// The key to mute.
+                key: String,
+            }) -> $crate::view::Profile;
+            /// Unmutes someone.
+            unmute(UnmuteArgs {
+                /// The key to unmute.
+                key: String,
+            }) -> $crate::view::Profile;
+            /// Mutes the thread a message is in, here only: its mentions and replies are not
+            /// notified. Returns the thread.
+            mute_thread(MuteThreadArgs {
+                /// Any message of the thread (its root, or a reply in it).
+                id: String,
+            }) -> $crate::view::Thread;
+            /// Unmutes the thread a message is in; returns the thread.
+            unmute_thread(UnmuteThreadArgs {
+                /// Any message of the thread.
+                id: String,
+            }) -> $crate::view::Thread;
+            /// What I muted: people, and threads by their root.
+            muted(MutedArgs {}) -> $crate::view::Muted;
             /// Deletes one of my messages.
             delete_message(DeleteMessageArgs {
                 /// The id of the message to delete (one of mine).
@@ -340,6 +364,7 @@ impl App {
                 followers: 0,
                 followed_by_me: true,
                 blocked_by_me: false,
+                muted_by_me: false,
                 seq: None,
             }),
             r => r,
@@ -366,6 +391,51 @@ impl App {
         let k = hex::key(&a.key)?;
         self.node.unblock(k)?;
         self.profile_of(&k).await
+    }
+
+    /// Mutes someone; returns their profile.
+    pub async fn mute(&self, a: args::MuteArgs) -> Result<Profile, AppError> {
+        let k = hex::key(&a.key)?;
+        self.node.mute(k)?;
+        self.profile_of(&k).await
+    }
+
+    /// Unmutes someone; returns their profile.
+    pub async fn unmute(&self, a: args::UnmuteArgs) -> Result<Profile, AppError> {
+        let k = hex::key(&a.key)?;
+        self.node.unmute(k)?;
+        self.profile_of(&k).await
+    }
+
+    /// Mutes the thread a message is in; returns the thread.
+    pub async fn mute_thread(&self, a: args::MuteThreadArgs) -> Result<Thread, AppError> {
+        let root = self.node.mute_thread(&hex::message_id(&a.id)?)?;
+        let id = hex::format_id(&root);
+        self.thread(args::ThreadArgs { id }).await
+    }
+
+    /// Unmutes the thread a message is in; returns the thread.
+    pub async fn unmute_thread(&self, a: args::UnmuteThreadArgs) -> Result<Thread, AppError> {
+        let root = self.node.unmute_thread(&hex::message_id(&a.id)?)?;
+        let id = hex::format_id(&root);
+        self.thread(args::ThreadArgs { id }).await
+    }
+
+    /// What I muted: the people (as the people list shows them) and the threads, each with
+    /// its root post where it is held.
+    pub async fn muted(&self, _: args::MutedArgs) -> Result<Muted, AppError> {
+        let m = self.read(|node| node.mutes()).await?;
+        Ok(Muted {
+            people: m.people.iter().map(Person::from).collect(),
+            threads: m
+                .threads
+                .iter()
+                .map(|(root, post)| MutedThread {
+                    root: hex::format_id(root),
+                    post: post.as_ref().map(MessageView::from),
+                })
+                .collect(),
+        })
     }
 
     /// Deletes one of my messages.

@@ -206,6 +206,8 @@ pub fn typescript() -> String {
         decl::<Thread>(),
         decl::<Profile>(),
         decl::<Person>(),
+        decl::<Muted>(),
+        decl::<MutedThread>(),
         decl::<Unread>(),
         decl::<NotificationKind>(),
         decl::<Notification>(),

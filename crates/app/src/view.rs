@@ -168,6 +168,8 @@ pub struct Thread {
     pub root: Option<MessageView>,
     /// Replies, oldest first.
     pub replies: Vec<MessageView>,
+    /// Whether I muted this thread (its mentions and replies are not notified).
+    pub muted: bool,
 }
 
 impl From<&rookery_node::Thread> for Thread {
@@ -175,8 +177,27 @@ impl From<&rookery_node::Thread> for Thread {
         Thread {
             root: t.root.as_ref().map(MessageView::from),
             replies: t.replies.iter().map(MessageView::from).collect(),
+            muted: t.muted,
         }
     }
+}
+
+/// What I muted (here only; nothing is published).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
+pub struct Muted {
+    /// The people muted, by name.
+    pub people: Vec<Person>,
+    /// The threads muted.
+    pub threads: Vec<MutedThread>,
+}
+
+/// A thread muted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+pub struct MutedThread {
+    /// The thread's root message id.
+    pub root: String,
+    /// Its root post, where it is held.
+    pub post: Option<MessageView>,
 }
 
 /// A profile.
@@ -198,6 +219,8 @@ pub struct Profile {
     pub followed_by_me: bool,
     /// Whether I blocked them.
     pub blocked_by_me: bool,
+    /// Whether I muted them (local and private).
+    pub muted_by_me: bool,
     /// Messages they published (their head's seq), if their head is held.
     pub seq: Option<u64>,
 }
@@ -216,6 +239,7 @@ impl From<&rookery_node::Profile> for Profile {
             followers: p.followers,
             followed_by_me: p.followed_by_me,
             blocked_by_me: p.blocked_by_me,
+            muted_by_me: p.muted_by_me,
             seq: p.seq,
         }
     }

@@ -162,6 +162,28 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             ErrorCode::BadRequest,
         ),
         (
+            a.mute(MuteArgs { key: me.clone() }).await.map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.mute(MuteArgs { key: "zz".into() }).await.map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.mute_thread(MuteThreadArgs { id: "zz".into() })
+                .await
+                .map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.mute_thread(MuteThreadArgs {
+                id: "ab".repeat(32),
+            })
+            .await
+            .map(drop),
+            ErrorCode::UnknownMessage,
+        ),
+        (
             a.followers(FollowersArgs { key: "12".into() })
                 .await
                 .map(drop),

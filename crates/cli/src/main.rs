@@ -93,6 +93,29 @@ enum Command {
         /// Their key.
         key: String,
     },
+    /// Mute someone, here only (nothing is published): their posts leave your home
+    /// timeline and their mentions your notifications.
+    Mute {
+        /// Their key.
+        key: String,
+    },
+    /// Unmute someone.
+    Unmute {
+        /// Their key.
+        key: String,
+    },
+    /// Mute the thread a message is in, here only: its mentions and replies are not notified.
+    MuteThread {
+        /// Any message of the thread.
+        id: String,
+    },
+    /// Unmute the thread a message is in.
+    UnmuteThread {
+        /// Any message of the thread.
+        id: String,
+    },
+    /// What you muted: people and threads.
+    Muted,
     /// Delete one of your messages.
     Delete {
         /// The id of the message to delete (one of yours).
@@ -437,6 +460,41 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
         Command::Block { key } => {
             let p = run_op(app.block(BlockArgs { key }))?;
             say!("blocked {}", p.key);
+        }
+        Command::Mute { key } => {
+            let p = run_op(app.mute(MuteArgs { key }))?;
+            say!("muted {}", p.key);
+        }
+        Command::Unmute { key } => {
+            let p = run_op(app.unmute(UnmuteArgs { key }))?;
+            say!("unmuted {}", p.key);
+        }
+        Command::MuteThread { id } => {
+            run_op(app.mute_thread(MuteThreadArgs { id }))?;
+            say!("thread muted");
+        }
+        Command::UnmuteThread { id } => {
+            run_op(app.unmute_thread(UnmuteThreadArgs { id }))?;
+            say!("thread unmuted");
+        }
+        Command::Muted => {
+            let m = run_op(app.muted(MutedArgs {}))?;
+            if json {
+                return print_json(&m);
+            }
+            if m.people.is_empty() && m.threads.is_empty() {
+                say!("Nothing muted.");
+            }
+            for p in &m.people {
+                say!(
+                    "person  {}  {}",
+                    p.key,
+                    safe(p.name.as_deref().unwrap_or("(no name)"))
+                );
+            }
+            for t in &m.threads {
+                say!("thread  {}", t.root);
+            }
         }
         Command::Unblock { key } => {
             let p = run_op(app.unblock(UnblockArgs { key }))?;

@@ -87,6 +87,21 @@ fn two_nodes_by_bundle_files() {
     assert_eq!(followers.as_array().unwrap().len(), 1);
     assert!(ok(&a, &["profile", "followers"]).contains("No followers"));
     assert!(ok(&a, &["feed", "--limit", "2"]).contains("more: --cursor"));
+    // A mute is here only: Bea's posts leave Home, nothing is published, and it is undone.
+    let home = |dir: &Path| json(dir, &["feed"])["items"].as_array().unwrap().len();
+    let seq = json(&a, &["profile", "show", &a_id])["seq"].clone();
+    ok(&a, &["mute", &b_id]);
+    assert_eq!(home(&a), 1);
+    ok(&a, &["mute-thread", &a_post]);
+    let muted = json(&a, &["muted"]);
+    assert_eq!(muted["people"][0]["key"], b_id.as_str());
+    assert_eq!(muted["threads"][0]["root"], a_post.as_str());
+    assert_eq!(json(&a, &["profile", "show", &a_id])["seq"], seq);
+    ok(&a, &["unmute", &b_id]);
+    ok(&a, &["unmute-thread", &a_post]);
+    assert!(ok(&a, &["muted"]).contains("Nothing muted"));
+    assert_eq!(home(&a), 4);
+    fails(&a, &["mute", &a_id]);
     // A block hides Bea's posts from her profile's feed too; unblocking brings them back,
     // and unblocking again says so without publishing anything.
     let theirs = |dir: &Path| {

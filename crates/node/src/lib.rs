@@ -27,8 +27,8 @@ pub use exchange::{Bundle, MAX_BUNDLE_BYTES};
 pub use local::Repaired;
 pub use net::{FIRST_SCREEN, MAX_AVATAR_BYTES, NetConfig, NetError, Network, PeerState};
 pub use read::{
-    Cursor, Item, Notification, NotificationKind, Notifications, Page, Person, Profile, Thread,
-    Unread,
+    Cursor, Item, Mutes, Notification, NotificationKind, Notifications, Page, Person, Profile,
+    Thread, Unread,
 };
 pub use rookery_store::{DemoState, Imported, LocalSettings, RepairReport};
 pub use rookery_sync::{Limits, NetOptions, Ticket};

@@ -1,13 +1,13 @@
-//! The node's own state, typed: the user's settings, the address cache, blocks, and the
+//! The node's own state, typed: the user's settings, the address cache, blocks, mutes, and the
 //! bookkeeping of background catch-up (the root each author's index is known complete at).
 //! Read marks of notifications are in `read/notify.rs`, with the notifications.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use rookery_feed::{Index, PublicKey};
+use rookery_feed::{Index, MessageId, PublicKey};
 use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, Query};
-use rookery_store::{LocalSettings, RepairReport, Store};
+use rookery_store::{LocalSettings, Muted, RepairReport, Store};
 
 use crate::read::id_of;
 use crate::{DB_FILE, Node, NodeError, Ticket};
@@ -144,6 +144,58 @@ impl Node {
                 Some((k, t))
             })
             .collect())
+    }
+
+    /// Mutes `who`: local and private (nothing is published, no peer can tell). Their posts
+    /// leave Home and their mentions and replies the notifications; their profile still
+    /// shows them. Whether that changed anything.
+    pub fn mute(&self, who: PublicKey) -> Result<bool, NodeError> {
+        if who == self.me {
+            return Err(NodeError::NotAllowed("you cannot mute yourself"));
+        }
+        Ok(self.store.set_muted(Muted::Person(who), true)?)
+    }
+
+    /// Unmutes `who`; whether they were muted.
+    pub fn unmute(&self, who: PublicKey) -> Result<bool, NodeError> {
+        Ok(self.store.set_muted(Muted::Person(who), false)?)
+    }
+
+    /// Mutes the thread of `message` (the thread it replies in, or the one it starts): its
+    /// mentions and replies leave the notifications. Local and private, as [`Node::mute`].
+    /// Returns the thread's root.
+    pub fn mute_thread(&self, message: &MessageId) -> Result<MessageId, NodeError> {
+        let root = self.thread_root(message)?;
+        self.store.set_muted(Muted::Thread(root), true)?;
+        Ok(root)
+    }
+
+    /// Unmutes the thread of `message`; returns the thread's root.
+    pub fn unmute_thread(&self, message: &MessageId) -> Result<MessageId, NodeError> {
+        let root = self.thread_root(message)?;
+        self.store.set_muted(Muted::Thread(root), false)?;
+        Ok(root)
+    }
+
+    /// Everything muted here, people first.
+    pub fn muted(&self) -> Result<Vec<Muted>, NodeError> {
+        Ok(self.store.muted()?)
+    }
+
+    /// The root of the thread `message` is in: the root its reply names, or itself. A thread
+    /// root not held is still a root (its replies may be).
+    fn thread_root(&self, message: &MessageId) -> Result<MessageId, NodeError> {
+        match self
+            .store
+            .body(message)?
+            .map(|m| m.message().content.clone())
+        {
+            Some(rookery_feed::Content::Post(rookery_feed::Post { reply: Some(r), .. })) => {
+                Ok(r.root)
+            }
+            Some(_) => Ok(*message),
+            None => Err(NodeError::UnknownMessage(*message)),
+        }
     }
 
     /// The authors the local identity blocked.

@@ -238,6 +238,70 @@ fn followers_are_listed_from_the_follows_trees_held() {
 }
 
 #[test]
+fn mutes_are_local_and_hide_people_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Node::open(dir.path().join("data")).unwrap();
+    let (_db, b) = node();
+    let (_dc, c) = node();
+    a.follow(b.id()).unwrap();
+    a.follow(c.id()).unwrap();
+    let at_a = format!("@{}", hex_key(&a.id()));
+    b.post("plain from B").unwrap();
+    b.post(&format!("hi {at_a} from B")).unwrap();
+    let root = c.post(&format!("a thread for {at_a}")).unwrap();
+    b.import(&c.export(&c.id()).unwrap()).unwrap();
+    let reply = b
+        .reply(&id(&root), &format!("in the thread, {at_a}"))
+        .unwrap();
+    c.post(&format!("elsewhere, {at_a}")).unwrap();
+    sync(&b, &a);
+    sync(&c, &a);
+    let seq = |n: &Node| n.store().head(&n.id()).unwrap().unwrap().head().seq;
+    let before = seq(&a);
+    let home = |n: &Node| n.timeline(None, 20).unwrap().items.len();
+    let notified = |n: &Node| {
+        let l = n.notifications(20).unwrap();
+        (l.items.len(), l.unread)
+    };
+    assert_eq!(home(&a), 5);
+    assert_eq!(notified(&a), (4, 4));
+    assert!(matches!(a.mute(a.id()), Err(NodeError::NotAllowed(_))));
+
+    // A muted person leaves Home, the notifications and the unread counts, not their profile.
+    assert!(a.mute(b.id()).unwrap());
+    assert!(!a.mute(b.id()).unwrap(), "muted already");
+    assert_eq!(home(&a), 2);
+    assert_eq!(notified(&a), (2, 2));
+    assert!(
+        a.unread_counts()
+            .unwrap()
+            .iter()
+            .all(|u| u.author != b.id())
+    );
+    assert!(a.profile(&b.id()).unwrap().muted_by_me);
+    assert_eq!(a.author_feed(&b.id(), None, 10).unwrap().items.len(), 3);
+
+    // A muted thread, named by any of its messages, leaves the notifications.
+    assert_eq!(a.mute_thread(&id(&reply)).unwrap(), id(&root));
+    assert_eq!(notified(&a), (1, 1), "only the mention elsewhere");
+    assert!(matches!(
+        a.mute_thread(&MessageId([3; 32])),
+        Err(NodeError::UnknownMessage(_))
+    ));
+
+    // Local and private: nothing published; kept across a restart; undone by unmuting.
+    assert_eq!(seq(&a), before);
+    drop(a);
+    let a = Node::open(dir.path().join("data")).unwrap();
+    assert_eq!(a.muted().unwrap().len(), 2);
+    assert!(a.unmute(b.id()).unwrap());
+    assert_eq!(a.unmute_thread(&id(&root)).unwrap(), id(&root));
+    assert!(a.muted().unwrap().is_empty());
+    assert_eq!(home(&a), 5);
+    assert_eq!(notified(&a).0, 4);
+}
+
+#[test]
 fn bad_imports_are_refused_and_change_nothing() {
     let (_da, a) = node();
     let (_db, b) = node();

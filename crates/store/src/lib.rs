@@ -20,7 +20,7 @@ mod log;
 mod repair;
 
 pub use feeds::{ForkEvidence, Imported, Published};
-pub use local::{DemoState, LocalSettings};
+pub use local::{DemoState, LocalSettings, Muted};
 pub use repair::RepairReport;
 
 use std::path::{Path, PathBuf};
@@ -44,7 +44,8 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// - 3: the untyped `settings` become `read_marks`, `backfill`, `local_settings` and `demo`.
 /// - 4: `nodes` and `bodies` (keyed by id) become logs: values by arrival number and an index
 ///   by id (see `log.rs`).
-pub const SCHEMA_VERSION: u64 = 4;
+/// - 5: adds `muted` (local mutes of people and threads).
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Migration `i` takes a database from schema version `i + 1` to `i + 2`, inside the write
 /// transaction that also records the new version.
@@ -53,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
     local::migrate_1_to_2,
     local::migrate_2_to_3,
     log::migrate_3_to_4,
+    local::migrate_4_to_5,
 ];
 
 /// Why a storage operation failed.

@@ -22,6 +22,9 @@ pub(crate) const LOCAL_SETTINGS: TableDefinition<'_, &str, &[u8]> =
     TableDefinition::new("local_settings");
 /// The demo network's state (in the first persona's store): one row → `postcard(DemoState)`.
 pub(crate) const DEMO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("demo");
+/// Mutes, local and private (schema 5): `kind byte ‖ key or thread root id → ()` (see
+/// [`Muted`]).
+pub(crate) const MUTED: TableDefinition<'_, &[u8; 33], ()> = TableDefinition::new("muted");
 /// The untyped settings of schema 2 (`name → bytes`), read only by the migration.
 const OLD_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
 
@@ -50,6 +53,37 @@ impl Default for LocalSettings {
     }
 }
 
+/// What the local identity muted: hidden here, nothing published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Muted {
+    /// A person: their posts leave Home and their mentions leave the notifications.
+    Person(PublicKey),
+    /// A thread, by its root: its replies and mentions leave the notifications.
+    Thread(MessageId),
+}
+
+impl Muted {
+    fn key(&self) -> [u8; 33] {
+        let (kind, id) = match self {
+            Muted::Person(k) => (0u8, *k.as_bytes()),
+            Muted::Thread(m) => (1u8, *m.as_bytes()),
+        };
+        let mut key = [0u8; 33];
+        key[0] = kind;
+        key[1..].copy_from_slice(&id);
+        key
+    }
+
+    fn from_key(key: &[u8; 33]) -> Option<Self> {
+        let id: [u8; 32] = key[1..].try_into().ok()?;
+        match key[0] {
+            0 => rookery_feed::public_key(id).ok().map(Muted::Person),
+            1 => Some(Muted::Thread(MessageId(id))),
+            _ => None,
+        }
+    }
+}
+
 /// The demo network's progress, so a run cut short finishes the job next time.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoState {
@@ -63,6 +97,13 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(BACKFILL)?;
     txn.open_table(LOCAL_SETTINGS)?;
     txn.open_table(DEMO)?;
+    txn.open_table(MUTED)?;
+    Ok(())
+}
+
+/// Migration 4 → 5 creates the `muted` table.
+pub(crate) fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), Error> {
+    txn.open_table(MUTED)?;
     Ok(())
 }
 
@@ -301,6 +342,42 @@ impl Store {
             }
             txn.commit()?;
             Ok(())
+        })
+    }
+}
+
+impl Store {
+    /// Mutes (`on`) or unmutes `what`; whether that changed anything.
+    pub fn set_muted(&self, what: Muted, on: bool) -> Result<bool, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            let changed = {
+                let mut t = txn.open_table(MUTED)?;
+                if on {
+                    t.insert(&what.key(), ())?.is_none()
+                } else {
+                    t.remove(&what.key())?.is_some()
+                }
+            };
+            txn.commit()?;
+            Ok(changed)
+        })
+    }
+
+    /// Everything muted, people first.
+    pub fn muted(&self) -> Result<Vec<Muted>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(MUTED)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, _) = row?;
+                out.push(
+                    Muted::from_key(k.value())
+                        .ok_or_else(|| self.damaged("a stored mute names nothing known"))?,
+                );
+            }
+            Ok(out)
         })
     }
 }

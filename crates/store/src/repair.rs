@@ -473,6 +473,7 @@ fn copy_into(fresh: &Store, from: &Path, report: &mut RepairReport) -> Result<()
         crate::local::READ_MARKS,
         crate::local::LOCAL_SETTINGS,
         crate::local::DEMO,
+        crate::local::MUTED,
     );
     Ok(())
 }
@@ -529,7 +530,7 @@ fn aside_path(path: &Path) -> PathBuf {
 
 impl Store {
     /// Reads every other table through once; a table that cannot be read is emptied, and a
-    /// settings or demo row that does not decode is dropped (the defaults come back). Returns
+    /// settings, demo or mute row that does not decode is dropped (the defaults come back). Returns
     /// the tables emptied.
     fn check_local(&self) -> Result<Vec<String>, Error> {
         let mut emptied = Vec::new();
@@ -549,9 +550,13 @@ impl Store {
             crate::local::BACKFILL,
             crate::local::LOCAL_SETTINGS,
             crate::local::DEMO,
+            crate::local::MUTED,
         );
         if self.settings().is_err() {
             self.clear(crate::local::LOCAL_SETTINGS)?;
+        }
+        if self.muted().is_err() {
+            self.clear(crate::local::MUTED)?;
         }
         if self.demo_state().is_err() {
             self.clear(crate::local::DEMO)?;

@@ -199,6 +199,12 @@ fn a_version_3_database_moves_its_nodes_and_bodies_into_logs() {
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    // Through 4 → 5 too: the mutes table is there, empty, and takes a mute.
+    assert!(store.muted().unwrap().is_empty());
+    let thread = rookery_store::Muted::Thread(bodies[0].id());
+    assert!(store.set_muted(thread, true).unwrap());
+    assert_eq!(store.muted().unwrap(), [thread]);
+    assert!(store.set_muted(thread, false).unwrap());
     assert_eq!(store.node_count().unwrap(), m.nodes.len() as u64);
     let ids: Vec<_> = bodies.iter().map(|b| b.id()).collect();
     let got = store.bodies(&ids).unwrap();

@@ -14,7 +14,7 @@ mod thread;
 mod timeline;
 
 pub use notify::{Notification, NotificationKind, Notifications};
-pub use people::{Person, Profile, Unread};
+pub use people::{Mutes, Person, Profile, Unread};
 pub use thread::Thread;
 pub use timeline::{Cursor, Page};
 
@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use rookery_feed::{About, Content, Head, MessageId, PublicKey, SignedMessage, keys};
 use rookery_prolly::{KeyRange, Query};
+use rookery_store::Muted;
 
 use crate::{Node, NodeError};
 
@@ -44,6 +45,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) me: PublicKey,
     my_head: Option<Head>,
     blocked: HashSet<PublicKey>,
+    /// People muted here: left out of Home, the notifications and the unread counts.
+    muted_people: HashSet<PublicKey>,
+    /// Threads muted here (by root): left out of the notifications.
+    muted_threads: HashSet<MessageId>,
     /// Every head held whose author is not blocked, mine included.
     heads: OnceCell<Vec<Head>>,
     /// The authors I follow (from my own `follows` tree).
@@ -53,11 +58,20 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(node: &'a Node) -> Result<Self, NodeError> {
+        let (mut muted_people, mut muted_threads) = (HashSet::new(), HashSet::new());
+        for m in node.store.muted()? {
+            match m {
+                Muted::Person(k) => muted_people.insert(k),
+                Muted::Thread(t) => muted_threads.insert(t),
+            };
+        }
         Ok(Ctx {
             node,
             me: node.me,
             my_head: node.store.head(&node.me)?.map(|h| h.head().clone()),
             blocked: node.blocked()?,
+            muted_people,
+            muted_threads,
             heads: OnceCell::new(),
             followed: OnceCell::new(),
             names: RefCell::default(),
@@ -71,6 +85,16 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn is_blocked(&self, author: &PublicKey) -> bool {
         self.blocked.contains(author)
+    }
+
+    /// Whether the local identity muted `author` (never myself).
+    pub(crate) fn is_muted(&self, author: &PublicKey) -> bool {
+        self.muted_people.contains(author)
+    }
+
+    /// Whether the local identity muted the thread whose root is `root`.
+    pub(crate) fn is_muted_thread(&self, root: &MessageId) -> bool {
+        self.muted_threads.contains(root)
     }
 
     /// Every head held whose author is not blocked, mine included.

@@ -1,7 +1,8 @@
-//! Notifications: mentions of and replies to the local identity. The list is the newest entries
-//! of every author's `mentions` index on my key's range; which of them are unread comes from
-//! root diffs — each author's last-seen `mentions` root against the current one, on the same
-//! range — less those marked read one by one.
+//! Notifications: mentions of and replies to the local identity, less those of people and in
+//! threads muted here. The list is the newest entries of every author's `mentions` index on my
+//! key's range; which of them are unread comes from root diffs — each author's last-seen
+//! `mentions` root against the current one, on the same range — less those marked read one by
+//! one.
 
 use std::collections::{BinaryHeap, HashSet};
 
@@ -83,6 +84,15 @@ impl Ctx<'_> {
         if m.author != *author || !mentions_me {
             return Ok(None);
         }
+        // A mention in a thread muted here is no notification (the thread's root: the
+        // reply's, or the post itself).
+        let root = match &m.content {
+            Content::Post(Post { reply: Some(r), .. }) => r.root,
+            _ => body.id(),
+        };
+        if self.is_muted_thread(&root) {
+            return Ok(None);
+        }
         let kind = match &m.content {
             Content::Post(Post { reply: Some(r), .. })
                 if self
@@ -139,7 +149,7 @@ impl Ctx<'_> {
     /// left out because their mentions of me are not all here yet.
     fn unseen(&self) -> Result<(HashSet<MessageId>, HashSet<PublicKey>), NodeError> {
         let (mut out, mut pending) = (HashSet::new(), HashSet::new());
-        for h in self.others()? {
+        for h in self.others()?.filter(|h| !self.is_muted(&h.author)) {
             match self.unseen_of(h)? {
                 Some(found) => out.extend(found.into_iter().map(|n| n.item.message.id())),
                 None => {
@@ -172,7 +182,7 @@ impl Node {
         // An author whose part of this has not all arrived is left out, as a pending one.
         let others: Vec<&Head> = ctx
             .others()?
-            .filter(|h| !pending.contains(&h.author))
+            .filter(|h| !pending.contains(&h.author) && !ctx.is_muted(&h.author))
             .collect();
         let mut sources = Vec::with_capacity(others.len());
         let mut heap = BinaryHeap::new();
@@ -270,7 +280,7 @@ impl Node {
         new: &Hash,
     ) -> Result<Vec<Notification>, NodeError> {
         let ctx = Ctx::new(self)?;
-        if ctx.is_blocked(author) || *author == self.me {
+        if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
             return Ok(vec![]);
         }
         ctx.mentions_between(author, old, new)

@@ -5,10 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
-use rookery_feed::{About, Index, PublicKey, keys};
+use rookery_feed::{About, Index, MessageId, PublicKey, keys};
 use rookery_prolly::{KeyRange, Query};
 
-use super::{Ctx, about_of, follows_of};
+use rookery_store::Muted;
+
+use super::{Ctx, Item, about_of, follows_of};
 use crate::{Node, NodeError};
 
 /// A profile.
@@ -26,6 +28,8 @@ pub struct Profile {
     pub followed_by_me: bool,
     /// Whether the local identity blocked them.
     pub blocked_by_me: bool,
+    /// Whether the local identity muted them (local and private).
+    pub muted_by_me: bool,
     /// Messages they published (their head's seq), if the head is held.
     pub seq: Option<u64>,
 }
@@ -45,6 +49,16 @@ pub struct Person {
     pub updated_ms: Option<u64>,
 }
 
+/// What the local identity muted (see [`Node::mute`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mutes {
+    /// The people, by name then key.
+    pub people: Vec<Person>,
+    /// The threads, by root, each with its root post where it is held (and not blocked nor
+    /// deleted).
+    pub threads: Vec<(MessageId, Option<Item>)>,
+}
+
 /// Unread posts of one followed author.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unread {
@@ -60,6 +74,42 @@ impl Ctx<'_> {
     /// The authors held (not blocked, me included) whose `follows` tree holds `author`.
     /// Another author's tree still arriving leaves them out rather than failing the read; my
     /// own tree is always whole.
+    /// `keys` as people (their latest About where held), by name then key.
+    fn people_of(
+        &self,
+        keys: impl IntoIterator<Item = PublicKey>,
+    ) -> Result<Vec<Person>, NodeError> {
+        let followed = self.followed()?;
+        let mut out = Vec::new();
+        for key in keys {
+            let head = self.head_of(&key)?;
+            out.push(Person {
+                key,
+                about: match &head {
+                    Some(h) => about_of(self.node, h)?,
+                    None => None,
+                },
+                followed: followed.contains(&key),
+                seq: head.as_ref().map(|h| h.seq),
+                updated_ms: head.as_ref().map(|h| h.timestamp_ms),
+            });
+        }
+        let name = |p: &Person| {
+            p.about
+                .as_ref()
+                .map(|a| a.name.to_lowercase())
+                .filter(|n| !n.is_empty())
+        };
+        out.sort_by(|a, b| {
+            (name(a).is_none(), name(a), a.key.as_bytes()).cmp(&(
+                name(b).is_none(),
+                name(b),
+                b.key.as_bytes(),
+            ))
+        });
+        Ok(out)
+    }
+
     fn followers_of(&self, author: &PublicKey) -> Result<HashSet<PublicKey>, NodeError> {
         let mut out = HashSet::new();
         for h in self.heads()?.iter().filter(|h| h.author != *author) {
@@ -93,6 +143,7 @@ impl Node {
             followers: followers.len() as u64,
             followed_by_me: followers.contains(&self.me),
             blocked_by_me: ctx.is_blocked(author),
+            muted_by_me: ctx.is_muted(author),
             seq: head.map(|h| h.seq),
         })
     }
@@ -141,37 +192,13 @@ impl Node {
     }
 
     /// Who follows `author` among the feeds held (not blocked), as people: me first, then
-    /// the people list's order (followed by me first, then by name). One lookup of
-    /// `author`'s key in each held author's `follows` tree, O(depth) each, and one About
-    /// read per follower.
+    /// the people I follow, then by name. One lookup of `author`'s key in each held author's
+    /// `follows` tree, O(depth) each, and one About read per follower.
     pub fn followers(&self, author: &PublicKey) -> Result<Vec<Person>, NodeError> {
         let ctx = Ctx::new(self)?;
-        let followed = ctx.followed()?;
-        let mut out = Vec::new();
-        for key in ctx.followers_of(author)? {
-            let head = ctx.head_of(&key)?;
-            out.push(Person {
-                key,
-                about: match &head {
-                    Some(h) => about_of(self, h)?,
-                    None => None,
-                },
-                followed: followed.contains(&key),
-                seq: head.as_ref().map(|h| h.seq),
-                updated_ms: head.as_ref().map(|h| h.timestamp_ms),
-            });
-        }
-        let name = |p: &Person| {
-            p.about
-                .as_ref()
-                .map(|a| a.name.to_lowercase())
-                .filter(|n| !n.is_empty())
-        };
-        let me = self.me;
-        out.sort_by(|a, b| {
-            let order = |p: &Person| (p.key != me, !p.followed, name(p).is_none(), name(p));
-            (order(a), a.key.as_bytes()).cmp(&(order(b), b.key.as_bytes()))
-        });
+        let mut out = ctx.people_of(ctx.followers_of(author)?)?;
+        // Stable: the name order of `people_of` stays within each group.
+        out.sort_by_key(|p| (p.key != self.me, !p.followed));
         Ok(out)
     }
 
@@ -179,33 +206,42 @@ impl Node {
     /// (they are left out of [`Node::people`] and every other view).
     pub fn blocked_people(&self) -> Result<Vec<Person>, NodeError> {
         let ctx = Ctx::new(self)?;
-        let followed = ctx.followed()?;
-        let mut out = Vec::new();
-        for key in self.blocked()? {
-            let head = ctx.head_of(&key)?;
-            out.push(Person {
-                key,
-                about: match &head {
-                    Some(h) => about_of(self, h)?,
-                    None => None,
-                },
-                followed: followed.contains(&key),
-                seq: head.as_ref().map(|h| h.seq),
-                updated_ms: head.as_ref().map(|h| h.timestamp_ms),
-            });
-        }
-        let name = |p: &Person| p.about.as_ref().map(|a| a.name.to_lowercase());
-        out.sort_by(|a, b| (name(a), a.key.as_bytes()).cmp(&(name(b), b.key.as_bytes())));
-        Ok(out)
+        ctx.people_of(self.blocked()?)
     }
 
-    /// For each author followed: how many entries their feed gained since it was last marked
-    /// seen, from subtree counts (O(depth) per author, nothing read in full). An author whose
+    /// What the local identity muted, as Settings lists it.
+    pub fn mutes(&self) -> Result<Mutes, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let (mut people, mut threads) = (Vec::new(), Vec::new());
+        for m in self.muted()? {
+            match m {
+                Muted::Person(k) => people.push(k),
+                Muted::Thread(root) => threads.push(root),
+            }
+        }
+        let mut roots = Vec::new();
+        for root in threads {
+            let post = match self.store.body(&root)? {
+                Some(m) if ctx.is_current(&m)? && !ctx.is_blocked(&m.message().author) => {
+                    Some(ctx.item(m)?)
+                }
+                _ => None,
+            };
+            roots.push((root, post));
+        }
+        Ok(Mutes {
+            people: ctx.people_of(people)?,
+            threads: roots,
+        })
+    }
+
+    /// For each author followed and not muted: how many entries their feed gained since it was
+    /// last marked seen, from subtree counts (O(depth) per author, nothing read in full). An author whose
     /// path for that count has not arrived yet is left out until it has.
     pub fn unread_counts(&self) -> Result<Vec<Unread>, NodeError> {
         let ctx = Ctx::new(self)?;
         let mut out = Vec::new();
-        for author in ctx.followed()? {
+        for author in ctx.followed()?.iter().filter(|a| !ctx.is_muted(a)) {
             let Some(h) = ctx.head_of(author)? else {
                 continue;
             };

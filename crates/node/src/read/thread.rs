@@ -14,6 +14,8 @@ pub struct Thread {
     pub root: Option<Item>,
     /// Replies, oldest first.
     pub replies: Vec<Item>,
+    /// Whether the local identity muted this thread (its notifications are left out).
+    pub muted: bool,
 }
 
 impl Ctx<'_> {
@@ -75,6 +77,7 @@ impl Node {
             .into_iter()
             .map(|m| ctx.item(m))
             .collect::<Result<Vec<_>, _>>()?;
+        let root_id = root;
         let root = match root_msg {
             Some(m) => Some(Item {
                 reply_count: Some(replies.len() as u64),
@@ -82,6 +85,10 @@ impl Node {
             }),
             None => None,
         };
-        Ok(Thread { root, replies })
+        Ok(Thread {
+            muted: ctx.is_muted_thread(root_id),
+            root,
+            replies,
+        })
     }
 }

@@ -171,12 +171,12 @@ impl Ctx<'_> {
 
 impl Node {
     /// The home timeline: posts of the authors followed and of the local identity, newest
-    /// first, `limit` at a time; blocked authors are left out.
+    /// first, `limit` at a time; blocked and muted authors are left out.
     pub fn timeline(&self, cursor: Option<&Cursor>, limit: usize) -> Result<Page, NodeError> {
         let ctx = Ctx::new(self)?;
         let mut heads = Vec::new();
         if let Some(me) = ctx.my_head() {
-            for author in ctx.followed()? {
+            for author in ctx.followed()?.iter().filter(|a| !ctx.is_muted(a)) {
                 if let Some(h) = ctx.head_of(author)? {
                     heads.push(h);
                 }

@@ -109,7 +109,11 @@ root: MessageView | null,
 /**
  * Replies, oldest first.
  */
-replies: Array<MessageView>, };
+replies: Array<MessageView>, 
+/**
+ * Whether I muted this thread (its mentions and replies are not notified).
+ */
+muted: boolean, };
 /**
  * A profile.
  */
@@ -147,6 +151,10 @@ followed_by_me: boolean,
  */
 blocked_by_me: boolean, 
 /**
+ * Whether I muted them (local and private).
+ */
+muted_by_me: boolean, 
+/**
  * Messages they published (their head's seq), if their head is held.
  */
 seq: number | null, };
@@ -178,6 +186,30 @@ seq: number | null,
  * The time of their latest message held.
  */
 updated_ms: number | null, };
+/**
+ * What I muted (here only; nothing is published).
+ */
+export type Muted = { 
+/**
+ * The people muted, by name.
+ */
+people: Array<Person>, 
+/**
+ * The threads muted.
+ */
+threads: Array<MutedThread>, };
+/**
+ * A thread muted.
+ */
+export type MutedThread = { 
+/**
+ * The thread's root message id.
+ */
+root: string, 
+/**
+ * Its root post, where it is held.
+ */
+post: MessageView | null, };
 /**
  * Unread posts of one followed author.
  */
@@ -526,6 +558,44 @@ export type UnblockArgs = {
  */
 key: string, };
 /**
+ * Mutes someone, here only (nothing is published): their posts leave Home and
+ * their mentions the notifications.
+ */
+export type MuteArgs = { 
+/**
+ * The key to mute.
+ */
+key: string, };
+/**
+ * Unmutes someone.
+ */
+export type UnmuteArgs = { 
+/**
+ * The key to unmute.
+ */
+key: string, };
+/**
+ * Mutes the thread a message is in, here only: its mentions and replies are not
+ * notified. Returns the thread.
+ */
+export type MuteThreadArgs = { 
+/**
+ * Any message of the thread (its root, or a reply in it).
+ */
+id: string, };
+/**
+ * Unmutes the thread a message is in; returns the thread.
+ */
+export type UnmuteThreadArgs = { 
+/**
+ * Any message of the thread.
+ */
+id: string, };
+/**
+ * What I muted: people, and threads by their root.
+ */
+export type MutedArgs = Record<symbol, never>;
+/**
  * Deletes one of my messages.
  */
 export type DeleteMessageArgs = { 
@@ -606,6 +676,11 @@ export type Commands = {
   unfollow: { args: UnfollowArgs; ret: Profile };
   block: { args: BlockArgs; ret: Profile };
   unblock: { args: UnblockArgs; ret: Profile };
+  mute: { args: MuteArgs; ret: Profile };
+  unmute: { args: UnmuteArgs; ret: Profile };
+  mute_thread: { args: MuteThreadArgs; ret: Thread };
+  unmute_thread: { args: UnmuteThreadArgs; ret: Thread };
+  muted: { args: MutedArgs; ret: Muted };
   delete_message: { args: DeleteMessageArgs; ret: null };
   set_profile: { args: SetProfileArgs; ret: Profile };
   set_avatar: { args: SetAvatarArgs; body: Uint8Array; ret: Profile };
