@@ -445,6 +445,39 @@ async function main() {
     if (profile.blocked_by_me) fail('the API still says B is blocked');
   });
 
+  ok.mute = await stepIf(ok.live, "A mutes B on B's profile, B's posts leave Home, and Unmute in Settings brings them back", async () => {
+    await go(pa, `#/profile/${B.key}`);
+    await pa.waitForSelector('[data-testid=profile-mute]', { timeout: WAIT }).catch(() => fail("B's profile shows no Mute button"));
+    await pa.click('[data-testid=profile-mute]');
+    await pa.waitForSelector('[data-testid=profile-muted]', { timeout: 30_000 }).catch(async () => fail(`B is not shown as muted; toasts: ${await toastsText(pa)}`));
+    await go(pa, '#/');
+    await pa.waitForSelector('main h1:text-is("Home")');
+    await pa.waitForSelector(`[data-testid=post]:has-text("${hello}")`, { state: 'detached', timeout: 10_000 }).catch(() => fail("B's post is still on Home after the mute"));
+    await go(pa, '#/settings');
+    const row = pa.locator('[data-testid=settings-muted] li', { hasText: 'Bob' });
+    await row.waitFor({ timeout: 30_000 }).catch(() => fail('Settings does not list Bob as muted'));
+    await row.scrollIntoViewIfNeeded();
+    await pa.screenshot({ path: join(OUT, 'muted.png') });
+    await row.locator('[data-testid=settings-unmute]').click();
+    await pa.locator('[data-testid=settings-muted]', { hasText: 'You have muted no one' }).waitFor({ timeout: 30_000 }).catch(async () => fail(`Bob is still listed as muted; toasts: ${await toastsText(pa)}`));
+    await go(pa, '#/');
+    await pa.waitForSelector('main h1:text-is("Home")');
+    await waitOnHome(pa, hello, "B's post, after the unmute");
+  });
+
+  ok.muteThread = await stepIf(ok.reply, 'A mutes the conversation from its thread view, and unmutes it', async () => {
+    await go(pa, threadHash);
+    const button = pa.locator('[data-testid=thread-mute]');
+    await button.waitFor({ timeout: WAIT }).catch(() => fail('the thread view shows no Mute button'));
+    await button.click();
+    await pa.waitForFunction(() => document.querySelector('[data-testid=thread-mute]')?.textContent?.includes('Unmute'), null, { timeout: 30_000 }).catch(() => fail('the button does not turn into Unmute'));
+    const muted = await call(A, 'muted');
+    if (muted.threads.length !== 1) fail(`the API lists ${muted.threads.length} muted threads, not 1`);
+    await button.click();
+    await pa.waitForFunction(() => !document.querySelector('[data-testid=thread-mute]')?.textContent?.includes('Unmute'), null, { timeout: 30_000 }).catch(() => fail('the button does not turn back into Mute'));
+    if ((await call(A, 'muted')).threads.length) fail('the thread is still muted');
+  });
+
   await step('no dialogs, CSP violations or uncaught errors on either page', async () => {
     if (incidents.length) fail(incidents.join('\n'));
   });

@@ -1,8 +1,8 @@
-//! The actions several views share (follow, unfollow, block, unblock, delete, the demo network): each
+//! The actions several views share (follow, unfollow, block, unblock, mute, delete, the demo network): each
 //! calls the node, says in a toast what happened, and tells the app what changed so that lists
 //! and the people known catch up. They never throw; a failure is a toast and a `null`/`false`.
 
-import type { MessageView, Profile } from '../backend/types';
+import type { MessageView, Profile, Thread } from '../backend/types';
 import { displayName } from '../text/keys';
 import { events } from './events';
 import { messages } from './messages.svelte';
@@ -45,6 +45,38 @@ export async function unblock(key: string): Promise<Profile | null> {
     toasts.error(e, 'Could not unblock');
     return null;
   }
+}
+
+/** Mutes (or unmutes) someone, here only: their posts leave Home, their mentions the
+ *  notifications. */
+export async function mute(key: string, on: boolean): Promise<Profile | null> {
+  try {
+    const p = on ? await session.api.call('mute', { key }) : await session.api.call('unmute', { key });
+    mutesChanged();
+    toasts.info(`${on ? 'Muted' : 'Unmuted'} ${displayName(p.name, key)}`);
+    return p;
+  } catch (e) {
+    toasts.error(e, on ? 'Could not mute' : 'Could not unmute');
+    return null;
+  }
+}
+
+/** Mutes (or unmutes) the thread `id` is in: its mentions and replies are not notified. */
+export async function muteThread(id: string, on: boolean): Promise<Thread | null> {
+  try {
+    const t = on ? await session.api.call('mute_thread', { id }) : await session.api.call('unmute_thread', { id });
+    mutesChanged();
+    toasts.info(on ? 'Conversation muted' : 'Conversation unmuted');
+    return t;
+  } catch (e) {
+    toasts.error(e, on ? 'Could not mute the conversation' : 'Could not unmute the conversation');
+    return null;
+  }
+}
+
+function mutesChanged() {
+  events.emit({ type: 'mutes_changed' });
+  void session.refreshUnread();
 }
 
 export async function follow(address: string): Promise<Profile | null> {

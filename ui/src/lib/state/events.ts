@@ -10,6 +10,8 @@ export type AppEvent =
   | { type: 'deleted'; id: string }
   | { type: 'blocked'; key: string }
   | { type: 'unblocked'; key: string }
+  /** A person or a thread muted or unmuted here. */
+  | { type: 'mutes_changed' }
   | { type: 'follows_changed' }
   /** The event stream came back after a gap: anything may have been missed. */
   | { type: 'resynced' };
