@@ -109,6 +109,7 @@ async fn forward(handle: tauri::AppHandle, app: Arc<App>) {
                 let title = match notification.kind {
                     NotificationKind::Reply => format!("{who} replied to your post"),
                     NotificationKind::Mention => format!("{who} mentioned you"),
+                    NotificationKind::Follow => format!("{who} followed you"),
                 };
                 let body = match &notification.message.content {
                     ContentView::Post { text, .. } => text.chars().take(140).collect(),

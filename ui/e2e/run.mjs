@@ -310,10 +310,10 @@ async function main() {
   });
 
   const mention = `Hi @Ada, this is for you ${stamp}`;
-  ok.badge = await stepIf(ok.follow && ok.followBack, "B mentions @Ada, and A's notification badge shows 1", async () => {
+  ok.badge = await stepIf(ok.follow && ok.followBack, "B mentions @Ada, and A's notification badge shows 2 (B's follow, then the mention)", async () => {
     await post(pb, mention);
-    await pa.waitForFunction(() => document.querySelector('[data-testid=notif-badge]')?.textContent?.trim() === '1', null, { timeout: WAIT }).catch(async () =>
-      fail(`the badge did not reach 1 (it shows ${await badgeCount(pa)})`),
+    await pa.waitForFunction(() => document.querySelector('[data-testid=notif-badge]')?.textContent?.trim() === '2', null, { timeout: WAIT }).catch(async () =>
+      fail(`the badge did not reach 2 (it shows ${await badgeCount(pa)})`),
     );
     await waitOnHome(pa, `this is for you ${stamp}`, 'the mention');
     await pa.screenshot({ path: join(OUT, 'home.png') });
@@ -326,6 +326,8 @@ async function main() {
     await item.waitFor({ timeout: WAIT }).catch(() => fail('the mention is not listed in Notifications'));
     if (!/mentioned you/.test((await item.textContent()) ?? '')) fail('the notification does not say "mentioned you"');
     if ((await item.getAttribute('data-read')) !== 'false') fail('the new notification is not shown as unread');
+    const followed = pa.locator('[data-testid=notification]', { hasText: 'Bob followed you' }).first();
+    await followed.waitFor({ timeout: WAIT }).catch(() => fail('"Bob followed you" is not listed in Notifications'));
     await pa.screenshot({ path: join(OUT, 'notifications.png') });
     await pa.click('[data-testid=mark-all-read]');
     await pa.waitForSelector('[data-testid=notif-badge]', { state: 'detached', timeout: 30_000 }).catch(() => fail('the badge is still there after "Mark all read"'));

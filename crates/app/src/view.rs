@@ -311,14 +311,16 @@ pub enum NotificationKind {
     Reply,
     /// A post that mentions me.
     Mention,
+    /// Someone followed me.
+    Follow,
 }
 
-/// A mention of, or reply to, me.
+/// A mention of, reply to, or follow of me.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 pub struct Notification {
-    /// Reply or mention.
+    /// Reply, mention or follow.
     pub kind: NotificationKind,
-    /// The post that mentions or replies to me.
+    /// The post that mentions or replies to me, or the Follow message.
     pub message: MessageView,
     /// Whether it was read.
     pub read: bool,
@@ -330,6 +332,7 @@ impl From<&rookery_node::Notification> for Notification {
             kind: match n.kind {
                 rookery_node::NotificationKind::Reply => NotificationKind::Reply,
                 rookery_node::NotificationKind::Mention => NotificationKind::Mention,
+                rookery_node::NotificationKind::Follow => NotificationKind::Follow,
             },
             message: MessageView::from(&n.item),
             read: n.read,

@@ -66,10 +66,10 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
             .await
             .unwrap();
     }
-    until("three notifications", || {
+    until("three mentions and Bob's follow", || {
         a.node()
             .notifications(10)
-            .is_ok_and(|n| n.unread == 3 && n.items.len() == 3)
+            .is_ok_and(|n| n.unread == 4 && n.items.len() == 4)
     })
     .await;
     let n = a
@@ -77,6 +77,15 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
         .await
         .unwrap();
     assert!(n.items.iter().all(|i| !i.read));
+    // Bob followed Ada before he mentioned her: the oldest, found by a root diff on her key.
+    let follow = n.items.last().unwrap();
+    assert_eq!(follow.kind, rookery_app::view::NotificationKind::Follow);
+    assert_eq!(follow.message.author, bob.key);
+    assert!(
+        n.items[..3]
+            .iter()
+            .all(|i| i.kind == rookery_app::view::NotificationKind::Mention)
+    );
     // Everyone's mentions are in: no one is still pending.
     assert_eq!(n.pending, 0);
     // One marked read: it stays in the list, read, and the count drops.
@@ -88,7 +97,7 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
         })
         .await
         .unwrap();
-    assert_eq!(after.unread, 2);
+    assert_eq!(after.unread, 3);
     assert!(
         after
             .items
@@ -103,7 +112,7 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
         .await
         .unwrap();
     assert_eq!(after.unread, 0);
-    assert_eq!(after.items.len(), 3);
+    assert_eq!(after.items.len(), 4);
     assert!(after.items.iter().all(|i| i.read));
     // A new one is unread again.
     b.post(post(&format!("@{ada} one more"))).await.unwrap();

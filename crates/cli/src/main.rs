@@ -550,6 +550,7 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
                 let kind = match item.kind {
                     NotificationKind::Reply => "reply",
                     NotificationKind::Mention => "mention",
+                    NotificationKind::Follow => "follow",
                 };
                 print_message(&item.message, &format!("[{kind}] "))?;
             }

@@ -101,6 +101,11 @@ pub mod keys {
         KeyRange::prefix(key.as_bytes())
     }
 
+    /// The `follows` keys of `key`: one key, what a diff of follow roots is restricted to.
+    pub fn follows_of(key: &PublicKey) -> KeyRange {
+        KeyRange::prefix(key.as_bytes())
+    }
+
     /// The `replies` keys of one thread.
     pub fn replies_in(root: &MessageId) -> KeyRange {
         KeyRange::prefix(root.as_bytes())

@@ -86,7 +86,10 @@ impl Node {
         bodies: &[SignedMessage],
     ) -> Result<Imported, NodeError> {
         let author = head.head().author;
-        let before = self.store.head(&author)?.map(|h| h.head().roots.mentions);
+        let before = self
+            .store
+            .head(&author)?
+            .map(|h| (h.head().roots.mentions, h.head().roots.follows));
         let imported = self.store.import(head, nodes, bodies)?;
         // A head taken alone had none of its trees: all of them is news now.
         let before = before.filter(|_| !imported.first);
@@ -96,13 +99,16 @@ impl Node {
                 author,
                 seq: head.head().seq,
             });
-            let old = before.unwrap_or(EMPTY_ROOT);
-            // A failure to read the new mentions (their nodes may not be here yet) is no
-            // failure of the import: they are found when they arrive.
-            if let Ok(found) = self.new_mentions(&author, &old, &head.head().roots.mentions) {
-                for n in found {
-                    self.emit(NodeEvent::Notification(n));
-                }
+            let (mentions, follows) = before.unwrap_or((EMPTY_ROOT, EMPTY_ROOT));
+            let roots = &head.head().roots;
+            // A failure to read the new mentions or follow (their nodes may not be here yet)
+            // is no failure of the import: they are found when they arrive.
+            let found = [
+                self.new_mentions(&author, &mentions, &roots.mentions),
+                self.new_follows(&author, &follows, &roots.follows),
+            ];
+            for n in found.into_iter().flat_map(Result::unwrap_or_default) {
+                self.emit(NodeEvent::Notification(n));
             }
         }
         Ok(imported)

@@ -302,6 +302,50 @@ fn mutes_are_local_and_hide_people_and_threads() {
 }
 
 #[test]
+fn a_follow_of_me_is_a_notification_found_by_a_root_diff() {
+    let (_da, a) = node();
+    let (_db, b) = node();
+    b.set_profile("Bea", "", None).unwrap();
+    let follows = |n: &Node| {
+        let l = n.notifications(10).unwrap();
+        let f: Vec<_> = l
+            .items
+            .into_iter()
+            .filter(|n| n.kind == NotificationKind::Follow)
+            .map(|n| (n.item.message.message().author, n.read))
+            .collect();
+        (f, l.unread)
+    };
+    let mut events = a.subscribe();
+    let first = b.follow(a.id()).unwrap();
+    sync(&b, &a);
+    assert_eq!(follows(&a), (vec![(b.id(), false)], 1));
+    // The import told of it, as it tells of a mention.
+    let told = std::iter::from_fn(|| events.try_recv().ok()).any(|e| {
+        matches!(e, rookery_node::NodeEvent::Notification(n)
+            if n.kind == NotificationKind::Follow && n.item.message.id() == id(&first))
+    });
+    assert!(told, "no notification event for the follow");
+    a.mark_all_notifications_read().unwrap();
+    assert_eq!(follows(&a), (vec![(b.id(), true)], 0));
+    // A follow of someone else is no notification; an unfollow takes it away; following
+    // again is news again.
+    let (_dc, c) = node();
+    b.follow(c.id()).unwrap();
+    sync(&b, &a);
+    assert_eq!(follows(&a).1, 0);
+    b.unfollow(a.id()).unwrap();
+    sync(&b, &a);
+    assert_eq!(follows(&a), (vec![], 0));
+    b.follow(a.id()).unwrap();
+    sync(&b, &a);
+    assert_eq!(follows(&a), (vec![(b.id(), false)], 1));
+    // Muted, they are not notified.
+    a.mute(b.id()).unwrap();
+    assert_eq!(follows(&a), (vec![], 0));
+}
+
+#[test]
 fn bad_imports_are_refused_and_change_nothing() {
     let (_da, a) = node();
     let (_db, b) = node();

@@ -1,5 +1,6 @@
-//! Notifications: mentions of and replies to the local identity, less those of people and in
-//! threads muted here. The list is the newest entries of every author's `mentions` index on my
+//! Notifications: mentions of, replies to and follows of the local identity, less those of
+//! people and in threads muted here. A follow is found the way a mention is: a root diff of the
+//! follower's `follows` tree, on the one key that is mine. The list is the newest entries of every author's `mentions` index on my
 //! key's range; which of them are unread comes from root diffs — each author's last-seen
 //! `mentions` root against the current one, on the same range — less those marked read one by
 //! one.
@@ -19,14 +20,16 @@ pub enum NotificationKind {
     Reply,
     /// A post that mentions me.
     Mention,
+    /// Someone followed me: their `follows` tree gained my key.
+    Follow,
 }
 
-/// A mention of, or reply to, the local identity.
+/// A mention of, reply to, or follow of the local identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
-    /// Reply or mention.
+    /// Reply, mention or follow.
     pub kind: NotificationKind,
-    /// The post that mentions or replies to me, with its author's name.
+    /// The post that mentions or replies to me, or the Follow message, with its author's name.
     pub item: Item,
     /// Whether it was read: seen before the last "mark all read", or marked read by itself.
     pub read: bool,
@@ -112,6 +115,58 @@ impl Ctx<'_> {
         }))
     }
 
+    /// The notification an entry of `author`'s `follows` index under my key makes: their
+    /// Follow of me (anything else is not what that key may hold, and is skipped).
+    fn follow_notification(
+        &self,
+        author: &PublicKey,
+        value: &[u8],
+    ) -> Result<Option<Notification>, NodeError> {
+        let body = self.body(&id_of(value)?)?;
+        let m = body.message();
+        if m.author != *author
+            || !matches!(m.content, Content::Follow { target } if target == self.me)
+        {
+            return Ok(None);
+        }
+        Ok(Some(Notification {
+            kind: NotificationKind::Follow,
+            item: self.item(body)?,
+            read: false,
+        }))
+    }
+
+    /// `author`'s Follow of me that their `follows` index gained from `old` to `new`, if it
+    /// did: a root diff on the one key that is mine.
+    pub(crate) fn follows_between(
+        &self,
+        author: &PublicKey,
+        old: &Hash,
+        new: &Hash,
+    ) -> Result<Vec<Notification>, NodeError> {
+        let mut out = Vec::new();
+        for change in self.node.trees.diff(old, new, keys::follows_of(&self.me)) {
+            let value = match change? {
+                Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
+                Change::Removed { .. } => continue,
+            };
+            out.extend(self.follow_notification(author, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// `author`'s Follow of me in their current `follows` tree, if they follow me: one lookup.
+    fn follow_of_me(&self, h: &Head) -> Result<Option<Notification>, NodeError> {
+        match self
+            .node
+            .trees
+            .get(&h.roots.follows, &keys::follow(&self.me))?
+        {
+            Some(value) => self.follow_notification(&h.author, &value),
+            None => Ok(None),
+        }
+    }
+
     /// The mentions of me that `author`'s index gained from `old` to `new`.
     pub(crate) fn mentions_between(
         &self,
@@ -145,14 +200,34 @@ impl Ctx<'_> {
         }
     }
 
+    /// `author`'s Follow of me if their `follows` index gained it since it was last seen, or
+    /// `None` while that part of it is not here yet.
+    fn unseen_follow_of(&self, h: &Head) -> Result<Option<Vec<Notification>>, NodeError> {
+        let seen = self
+            .node
+            .store
+            .last_seen(&h.author, Index::Follows)?
+            .unwrap_or(EMPTY_ROOT);
+        match self.follows_between(&h.author, &seen, &h.roots.follows) {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_synced() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The ids of every mention of me added since each author was last seen, and the authors
     /// left out because their mentions of me are not all here yet.
     fn unseen(&self) -> Result<(HashSet<MessageId>, HashSet<PublicKey>), NodeError> {
         let (mut out, mut pending) = (HashSet::new(), HashSet::new());
         for h in self.others()?.filter(|h| !self.is_muted(&h.author)) {
-            match self.unseen_of(h)? {
-                Some(found) => out.extend(found.into_iter().map(|n| n.item.message.id())),
-                None => {
+            match (self.unseen_of(h)?, self.unseen_follow_of(h)?) {
+                (Some(mentions), Some(follow)) => out.extend(
+                    mentions
+                        .into_iter()
+                        .chain(follow)
+                        .map(|n| n.item.message.id()),
+                ),
+                _ => {
                     pending.insert(h.author);
                 }
             }
@@ -162,9 +237,10 @@ impl Ctx<'_> {
 }
 
 impl Node {
-    /// The latest `limit` mentions of and replies to the local identity, newest first, read or
-    /// not, and how many are unread: new since "mark all read" (by root diffs) and not marked
-    /// read one by one.
+    /// The latest `limit` mentions of, replies to and follows of the local identity, newest
+    /// first, read or not, and how many are unread: new since "mark all read" (by root diffs,
+    /// of `mentions` on my key's range and of `follows` on my key) and not marked read one by
+    /// one.
     pub fn notifications(&self, limit: usize) -> Result<Notifications, NodeError> {
         let ctx = Ctx::new(self)?;
         let (unseen, mut pending) = ctx.unseen()?;
@@ -204,7 +280,19 @@ impl Node {
             });
             queue(next, i, author, &mut heap, &mut pending)?;
         }
+        // Who follows me: one lookup of my key in each of their `follows` trees, merged with
+        // the mentions by time, and the list cut to `limit` again.
+        for h in &others {
+            match ctx.follow_of_me(h) {
+                Ok(n) => all.extend(n),
+                Err(e) if e.is_not_synced() => {
+                    pending.insert(h.author);
+                }
+                Err(e) => return Err(e),
+            }
+        }
         all.sort_by(newest_first);
+        all.truncate(limit);
         for n in &mut all {
             n.read = !unread.contains(&n.item.message.id());
         }
@@ -220,19 +308,19 @@ impl Node {
         Ok(self.store.mark_read(id)?)
     }
 
-    /// Marks every notification read: each author's current `mentions` root becomes the last
-    /// seen.
+    /// Marks every notification read: each author's current `mentions` and `follows` roots
+    /// become the last seen.
     pub fn mark_all_notifications_read(&self) -> Result<(), NodeError> {
-        self.mark_seen_in(None, &[Index::Mentions])
+        self.mark_seen_in(None, &[Index::Mentions, Index::Follows])
     }
 
-    /// Marks one author (or, with `None`, every author held) as seen: their current `mentions`
-    /// and `messages` roots become the last seen, so their unread count and their
+    /// Marks one author (or, with `None`, every author held) as seen: their current `mentions`,
+    /// `follows` and `messages` roots become the last seen, so their unread count and their
     /// notifications start again from now. A root whose part that these read has not all
     /// arrived (a first screen in flight) is not taken: the last seen stays one that can be
     /// read, and what arrives later counts as new.
     pub fn mark_seen(&self, author: Option<&PublicKey>) -> Result<(), NodeError> {
-        self.mark_seen_in(author, &[Index::Mentions, Index::Messages])
+        self.mark_seen_in(author, &[Index::Mentions, Index::Follows, Index::Messages])
     }
 
     fn mark_seen_in(&self, author: Option<&PublicKey>, indexes: &[Index]) -> Result<(), NodeError> {
@@ -257,6 +345,7 @@ impl Node {
                 // What the unread counts and the notifications read of a last-seen root.
                 let readable = match i {
                     Index::Mentions => ctx.unseen_of(h)?.is_some(),
+                    Index::Follows => ctx.unseen_follow_of(h)?.is_some(),
                     _ => match self.newest_key(&h.roots.get(i)) {
                         Err(e) if e.is_not_synced() => false,
                         r => r.map(|_| true)?,
@@ -284,5 +373,20 @@ impl Node {
             return Ok(vec![]);
         }
         ctx.mentions_between(author, old, new)
+    }
+
+    /// The Follow of me that an import of `author`'s head brought (from `old`, the `follows`
+    /// root held before), for the events a new head raises; as [`Node::new_mentions`].
+    pub(crate) fn new_follows(
+        &self,
+        author: &PublicKey,
+        old: &Hash,
+        new: &Hash,
+    ) -> Result<Vec<Notification>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
+            return Ok(vec![]);
+        }
+        ctx.follows_between(author, old, new)
     }
 }

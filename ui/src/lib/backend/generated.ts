@@ -229,17 +229,17 @@ count: number, };
 /**
  * Why a notification is there.
  */
-export type NotificationKind = "reply" | "mention";
+export type NotificationKind = "reply" | "mention" | "follow";
 /**
- * A mention of, or reply to, me.
+ * A mention of, reply to, or follow of me.
  */
 export type Notification = { 
 /**
- * Reply or mention.
+ * Reply, mention or follow.
  */
 kind: NotificationKind, 
 /**
- * The post that mentions or replies to me.
+ * The post that mentions or replies to me, or the Follow message.
  */
 message: MessageView, 
 /**

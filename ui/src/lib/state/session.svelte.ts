@@ -155,7 +155,7 @@ class Session {
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     if (document.visibilityState === 'visible' && document.hasFocus()) return;
     const who = this.displayNameOf(m.author, m.author_name);
-    const title = kind === 'reply' ? `${who} replied to your post` : `${who} mentioned you`;
+    const title = kind === 'reply' ? `${who} replied to your post` : kind === 'follow' ? `${who} followed you` : `${who} mentioned you`;
     const body = isPost(m) ? excerpt(m.content.text, 160, this.nameOf) : '';
     try {
       const n = new Notification(title, { body, tag: m.id });
