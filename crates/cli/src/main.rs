@@ -154,7 +154,9 @@ enum Command {
         #[arg(long)]
         words: bool,
     },
-    /// Restore the identity from a backup (only into a data directory without one).
+    /// Restore the identity from a backup (only into a data directory without one). Into a new
+    /// data directory, nothing is published until sync has brought the feed back from peers.
+    #[command(alias = "restore")]
     ImportKey {
         /// A key file written by `export-key --file`.
         #[arg(long, conflicts_with = "words")]
@@ -741,7 +743,18 @@ fn import_key(dir: &Path, file: Option<&Path>, words: Option<&str>) -> anyhow::R
             dir.display()
         );
     }
-    identity::write_key_file(&path, &key)?;
+    if dir.join(rookery_node::DB_FILE).exists() {
+        // The key put back beside its own database (the way out `keys_are_never_lost`
+        // names): the feed is here.
+        identity::write_key_file(&path, &key)?;
+    } else {
+        // A restore on a new machine: the feed is at peers, and posting before it is back
+        // would fork it.
+        Node::restore(dir, &key)?;
+        eprintln!(
+            "restored: nothing is posted until `rookery sync --peer TICKET` (a follower's or a pub's ticket) has brought your feed back; if no peer has it, `rookery repair --start-over` begins a new one"
+        );
+    }
     say!("{}", hex::format_key(&key.public()));
     Ok(())
 }

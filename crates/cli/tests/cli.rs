@@ -131,6 +131,12 @@ fn key_backups_round_trip() {
     let restored = t.path().join("restored");
     assert_eq!(ok(&restored, &["import-key", "--words", &words]).trim(), id);
     assert_eq!(ok(&restored, &["id"]).trim(), id);
+    // Restored on a new machine, nothing is posted before sync brings the feed back (it would
+    // fork the feed followers hold); with no peer to ask, starting over is the way on.
+    let err = fails(&restored, &["post", "too soon"]);
+    assert!(err.contains("rookery sync --peer"), "{err}");
+    ok(&restored, &["repair", "--start-over"]);
+    ok(&restored, &["post", "a new beginning"]);
     let file = t.path().join("backup.key");
     ok(&a, &["export-key", "--file", file.to_str().unwrap()]);
     let again = t.path().join("again");

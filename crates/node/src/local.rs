@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use rookery_feed::{Index, MessageId, PublicKey};
+use rookery_feed::{Index, MessageId, PublicKey, SecretKey};
 use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, Query};
 use rookery_store::{LocalSettings, Muted, RepairReport, Store};
 
@@ -39,6 +39,27 @@ impl Node {
             store,
             own_feed_whole,
         })
+    }
+
+    /// Restores an identity from its backed-up key into `dir`, which must hold none: the node
+    /// opens with its own feed marked lost, as after damage, so it publishes nothing until
+    /// sync has brought its latest head and whole feed back from peers (its followers, a pub)
+    /// — a post before that would fork the feed they hold, and they would refuse this person
+    /// for good. If no peer has anything, [`Node::start_over`] begins a new feed.
+    pub fn restore(dir: impl AsRef<Path>, key: &SecretKey) -> Result<Node, NodeError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(crate::error::io("creating the data directory", dir))?;
+        let path = dir.join(crate::identity::KEY_FILE);
+        if path.exists() || dir.join(DB_FILE).exists() {
+            return Err(NodeError::NotAllowed(
+                "this data directory holds an identity already: restore into a new one",
+            ));
+        }
+        crate::identity::write_key_file(&path, key)?;
+        let node = Node::open(dir)?;
+        node.store.set_own_feed_lost(true)?;
+        Ok(node)
     }
 
     /// Whether my own feed is marked lost (by a repair) and not restored yet.

@@ -743,3 +743,77 @@ async fn a_blocked_author_is_not_served_until_unblocked() {
     b.net.shutdown().await;
     c.net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_identity_continues_its_feed_without_a_fork() {
+    let a = peer(true).await;
+    let b = peer(true).await;
+    a.node.set_profile("Ada", "", None).unwrap();
+    for t in ["one", "two", "three"] {
+        a.node.post(t).unwrap();
+    }
+    follow(&b.net, &a.net);
+    until("B holds all of A's feed", || {
+        b.node
+            .export(&a.node.id())
+            .is_ok_and(|x| x.bodies.len() == 4)
+    })
+    .await;
+    // A's machine is lost; the key was backed up.
+    let key = a.node.secret_key().clone();
+    a.net.shutdown().await;
+    let dir = tempfile::tempdir().unwrap();
+    let restored = Arc::new(Node::restore(dir.path(), &key).unwrap());
+    assert_eq!(restored.id(), a.node.id());
+    assert!(matches!(
+        Node::restore(dir.path(), &key),
+        Err(rookery_node::NodeError::NotAllowed(_))
+    ));
+    // Nothing is published before the feed is back: a post now would fork it.
+    assert!(matches!(
+        restored.post("too soon"),
+        Err(rookery_node::NodeError::OwnFeedLost)
+    ));
+    let net = restored.start(loopback(true)).await.unwrap();
+    net.connect(&b.net.ticket()).await.unwrap();
+    until("the restored node has its whole feed back", || {
+        !restored.own_feed_lost().unwrap_or(true)
+    })
+    .await;
+    let four = restored.post("four, after the restore").unwrap();
+    assert_eq!(four.message().seq, 5);
+    assert_eq!(
+        restored
+            .profile(&restored.id())
+            .unwrap()
+            .about
+            .map(|a| a.name),
+        Some("Ada".into())
+    );
+    // The follower sees one continuous person: the new post follows the old ones, no fork.
+    until("B has the post made after the restore", || {
+        b.node
+            .store()
+            .head(&a.node.id())
+            .is_ok_and(|h| h.is_some_and(|h| h.head().seq == 5))
+    })
+    .await;
+    assert!(
+        b.node
+            .store()
+            .fork_evidence(&a.node.id())
+            .unwrap()
+            .is_none()
+    );
+    let texts: Vec<String> = b
+        .node
+        .author_feed(&a.node.id(), None, 10)
+        .unwrap()
+        .items
+        .iter()
+        .map(|m| text(m).to_string())
+        .collect();
+    assert_eq!(texts, ["four, after the restore", "three", "two", "one"]);
+    net.shutdown().await;
+    b.net.shutdown().await;
+}
