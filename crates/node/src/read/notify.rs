@@ -136,25 +136,6 @@ impl Ctx<'_> {
         }))
     }
 
-    /// `author`'s Follow of me that their `follows` index gained from `old` to `new`, if it
-    /// did: a root diff on the one key that is mine.
-    pub(crate) fn follows_between(
-        &self,
-        author: &PublicKey,
-        old: &Hash,
-        new: &Hash,
-    ) -> Result<Vec<Notification>, NodeError> {
-        let mut out = Vec::new();
-        for change in self.node.trees.diff(old, new, keys::follows_of(&self.me)) {
-            let value = match change? {
-                Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
-                Change::Removed { .. } => continue,
-            };
-            out.extend(self.follow_notification(author, &value)?);
-        }
-        Ok(out)
-    }
-
     /// `author`'s Follow of me in their current `follows` tree, if they follow me: one lookup.
     fn follow_of_me(&self, h: &Head) -> Result<Option<Notification>, NodeError> {
         match self
@@ -167,48 +148,43 @@ impl Ctx<'_> {
         }
     }
 
-    /// The mentions of me that `author`'s index gained from `old` to `new`.
-    pub(crate) fn mentions_between(
+    /// The notifications `author`'s `index` gained from `old` to `new`: a root diff on my
+    /// key's range of their `mentions` (the posts mentioning me) or on my key in their
+    /// `follows` (their Follow of me).
+    pub(crate) fn gained(
         &self,
         author: &PublicKey,
+        index: Index,
         old: &Hash,
         new: &Hash,
     ) -> Result<Vec<Notification>, NodeError> {
+        let range = match index {
+            Index::Follows => keys::follows_of(&self.me),
+            _ => keys::mentions_of(&self.me),
+        };
         let mut out = Vec::new();
-        for change in self.node.trees.diff(old, new, keys::mentions_of(&self.me)) {
+        for change in self.node.trees.diff(old, new, range) {
             let value = match change? {
                 Change::Added { value, .. } | Change::Changed { new: value, .. } => value,
                 Change::Removed { .. } => continue,
             };
-            out.extend(self.notification(author, &value)?);
+            out.extend(match index {
+                Index::Follows => self.follow_notification(author, &value)?,
+                _ => self.notification(author, &value)?,
+            });
         }
         Ok(out)
     }
 
-    /// The mentions of me `author`'s index gained since it was last seen, or `None` while
-    /// some of them (or of the last-seen version) are not here yet.
-    fn unseen_of(&self, h: &Head) -> Result<Option<Vec<Notification>>, NodeError> {
+    /// What `author`'s `index` (`mentions` or `follows`) gained since it was last seen, or
+    /// `None` while some of it (or of the last-seen version) is not here yet.
+    fn unseen_in(&self, h: &Head, index: Index) -> Result<Option<Vec<Notification>>, NodeError> {
         let seen = self
             .node
             .store
-            .last_seen(&h.author, Index::Mentions)?
+            .last_seen(&h.author, index)?
             .unwrap_or(EMPTY_ROOT);
-        match self.mentions_between(&h.author, &seen, &h.roots.mentions) {
-            Ok(found) => Ok(Some(found)),
-            Err(e) if e.is_not_synced() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `author`'s Follow of me if their `follows` index gained it since it was last seen, or
-    /// `None` while that part of it is not here yet.
-    fn unseen_follow_of(&self, h: &Head) -> Result<Option<Vec<Notification>>, NodeError> {
-        let seen = self
-            .node
-            .store
-            .last_seen(&h.author, Index::Follows)?
-            .unwrap_or(EMPTY_ROOT);
-        match self.follows_between(&h.author, &seen, &h.roots.follows) {
+        match self.gained(&h.author, index, &seen, &h.roots.get(index)) {
             Ok(found) => Ok(Some(found)),
             Err(e) if e.is_not_synced() => Ok(None),
             Err(e) => Err(e),
@@ -220,7 +196,10 @@ impl Ctx<'_> {
     fn unseen(&self) -> Result<(HashSet<MessageId>, HashSet<PublicKey>), NodeError> {
         let (mut out, mut pending) = (HashSet::new(), HashSet::new());
         for h in self.others()?.filter(|h| !self.is_muted(&h.author)) {
-            match (self.unseen_of(h)?, self.unseen_follow_of(h)?) {
+            match (
+                self.unseen_in(h, Index::Mentions)?,
+                self.unseen_in(h, Index::Follows)?,
+            ) {
                 (Some(mentions), Some(follow)) => out.extend(
                     mentions
                         .into_iter()
@@ -344,8 +323,7 @@ impl Node {
             for &i in indexes {
                 // What the unread counts and the notifications read of a last-seen root.
                 let readable = match i {
-                    Index::Mentions => ctx.unseen_of(h)?.is_some(),
-                    Index::Follows => ctx.unseen_follow_of(h)?.is_some(),
+                    Index::Mentions | Index::Follows => ctx.unseen_in(h, i)?.is_some(),
                     _ => match self.newest_key(&h.roots.get(i)) {
                         Err(e) if e.is_not_synced() => false,
                         r => r.map(|_| true)?,
@@ -372,7 +350,7 @@ impl Node {
         if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
             return Ok(vec![]);
         }
-        ctx.mentions_between(author, old, new)
+        ctx.gained(author, Index::Mentions, old, new)
     }
 
     /// The Follow of me that an import of `author`'s head brought (from `old`, the `follows`
@@ -387,6 +365,6 @@ impl Node {
         if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
             return Ok(vec![]);
         }
-        ctx.follows_between(author, old, new)
+        ctx.gained(author, Index::Follows, old, new)
     }
 }

@@ -49,6 +49,16 @@ pub struct Person {
     pub updated_ms: Option<u64>,
 }
 
+impl Person {
+    /// Their name as lists sort by (lower case), if they have one.
+    fn sort_name(&self) -> Option<String> {
+        self.about
+            .as_ref()
+            .map(|a| a.name.to_lowercase())
+            .filter(|n| !n.is_empty())
+    }
+}
+
 /// What the local identity muted (see [`Node::mute`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mutes {
@@ -94,18 +104,9 @@ impl Ctx<'_> {
                 updated_ms: head.as_ref().map(|h| h.timestamp_ms),
             });
         }
-        let name = |p: &Person| {
-            p.about
-                .as_ref()
-                .map(|a| a.name.to_lowercase())
-                .filter(|n| !n.is_empty())
-        };
         out.sort_by(|a, b| {
-            (name(a).is_none(), name(a), a.key.as_bytes()).cmp(&(
-                name(b).is_none(),
-                name(b),
-                b.key.as_bytes(),
-            ))
+            let (na, nb) = (a.sort_name(), b.sort_name());
+            (na.is_none(), na, a.key.as_bytes()).cmp(&(nb.is_none(), nb, b.key.as_bytes()))
         });
         Ok(out)
     }
@@ -174,17 +175,12 @@ impl Node {
                 updated_ms: None,
             });
         }
-        let name = |p: &Person| {
-            p.about
-                .as_ref()
-                .map(|a| a.name.to_lowercase())
-                .filter(|n| !n.is_empty())
-        };
         out.sort_by(|a, b| {
-            (!a.followed, name(a).is_none(), name(a), a.key.as_bytes()).cmp(&(
+            let (na, nb) = (a.sort_name(), b.sort_name());
+            (!a.followed, na.is_none(), na, a.key.as_bytes()).cmp(&(
                 !b.followed,
-                name(b).is_none(),
-                name(b),
+                nb.is_none(),
+                nb,
                 b.key.as_bytes(),
             ))
         });
