@@ -149,6 +149,21 @@ macro_rules! with_commands {
                 /// Any message of the thread.
                 id: String,
             }) -> $crate::view::Thread;
+            /// Bookmarks a message, here only (nothing is published).
+            bookmark(BookmarkArgs {
+                /// The message's id.
+                id: String,
+            }) -> ();
+            /// Removes a bookmark.
+            unbookmark(UnbookmarkArgs {
+                /// The message's id.
+                id: String,
+            }) -> ();
+            /// The messages I bookmarked, the latest bookmarked first.
+            bookmarks(BookmarksArgs {
+                /// How many (50 if absent, at most 200).
+                limit: Option<u32>,
+            }) -> Vec<$crate::view::MessageView>;
             /// What I muted: people, and threads by their root.
             muted(MutedArgs {}) -> $crate::view::Muted;
             /// Deletes one of my messages.
@@ -391,6 +406,25 @@ impl App {
         let k = hex::key(&a.key)?;
         self.node.unblock(k)?;
         self.profile_of(&k).await
+    }
+
+    /// Bookmarks a message.
+    pub async fn bookmark(&self, a: args::BookmarkArgs) -> Result<(), AppError> {
+        self.node.bookmark(&hex::message_id(&a.id)?)?;
+        Ok(())
+    }
+
+    /// Removes a bookmark.
+    pub async fn unbookmark(&self, a: args::UnbookmarkArgs) -> Result<(), AppError> {
+        self.node.unbookmark(&hex::message_id(&a.id)?)?;
+        Ok(())
+    }
+
+    /// The messages I bookmarked.
+    pub async fn bookmarks(&self, a: args::BookmarksArgs) -> Result<Vec<MessageView>, AppError> {
+        let limit = a.limit.unwrap_or(50).min(200) as usize;
+        let items = self.read(|node| node.bookmarks(limit)).await?;
+        Ok(items.iter().map(MessageView::from).collect())
     }
 
     /// Mutes someone; returns their profile.

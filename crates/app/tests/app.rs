@@ -171,6 +171,18 @@ async fn bad_arguments_get_readable_errors_and_change_nothing() {
             ErrorCode::BadRequest,
         ),
         (
+            a.bookmark(BookmarkArgs { id: "zz".into() }).await.map(drop),
+            ErrorCode::BadRequest,
+        ),
+        (
+            a.bookmark(BookmarkArgs {
+                id: "cd".repeat(32),
+            })
+            .await
+            .map(drop),
+            ErrorCode::UnknownMessage,
+        ),
+        (
             a.mute(MuteArgs { key: me.clone() }).await.map(drop),
             ErrorCode::BadRequest,
         ),

@@ -116,6 +116,22 @@ enum Command {
     },
     /// What you muted: people and threads.
     Muted,
+    /// Bookmark a message, here only (nothing is published).
+    Bookmark {
+        /// The message's id.
+        id: String,
+    },
+    /// Remove a bookmark.
+    Unbookmark {
+        /// The message's id.
+        id: String,
+    },
+    /// The messages you bookmarked, the latest bookmarked first.
+    Bookmarks {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Delete one of your messages.
     Delete {
         /// The id of the message to delete (one of yours).
@@ -478,6 +494,26 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
         Command::UnmuteThread { id } => {
             run_op(app.unmute_thread(UnmuteThreadArgs { id }))?;
             say!("thread unmuted");
+        }
+        Command::Bookmark { id } => {
+            run_op(app.bookmark(BookmarkArgs { id }))?;
+            say!("bookmarked");
+        }
+        Command::Unbookmark { id } => {
+            run_op(app.unbookmark(UnbookmarkArgs { id }))?;
+            say!("bookmark removed");
+        }
+        Command::Bookmarks { limit } => {
+            let items = run_op(app.bookmarks(BookmarksArgs { limit: Some(limit) }))?;
+            if json {
+                return print_json(&items);
+            }
+            if items.is_empty() {
+                say!("No bookmarks.");
+            }
+            for m in &items {
+                print_message(m, "")?;
+            }
         }
         Command::Muted => {
             let m = run_op(app.muted(MutedArgs {}))?;

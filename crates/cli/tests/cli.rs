@@ -102,6 +102,14 @@ fn two_nodes_by_bundle_files() {
     assert!(ok(&a, &["muted"]).contains("Nothing muted"));
     assert_eq!(home(&a), 4);
     fails(&a, &["mute", &a_id]);
+    // Bookmarks, here only too.
+    ok(&a, &["bookmark", &a_post]);
+    let kept = json(&a, &["bookmarks"]);
+    assert_eq!(kept[0]["id"], a_post.as_str());
+    assert_eq!(json(&a, &["profile", "show", &a_id])["seq"], seq);
+    ok(&a, &["unbookmark", &a_post]);
+    assert!(ok(&a, &["bookmarks"]).contains("No bookmarks"));
+    fails(&a, &["bookmark", &"ab".repeat(32)]);
     // A block hides Bea's posts from her profile's feed too; unblocking brings them back,
     // and unblocking again says so without publishing anything.
     let theirs = |dir: &Path| {

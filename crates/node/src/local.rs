@@ -1,4 +1,5 @@
-//! The node's own state, typed: the user's settings, the address cache, blocks, mutes, and the
+//! The node's own state, typed: the user's settings, the address cache, blocks, mutes,
+//! bookmarks, and the
 //! bookkeeping of background catch-up (the root each author's index is known complete at).
 //! Read marks of notifications are in `read/notify.rs`, with the notifications.
 
@@ -196,6 +197,20 @@ impl Node {
         let root = self.thread_root(message)?;
         self.store.set_muted(Muted::Thread(root), false)?;
         Ok(root)
+    }
+
+    /// Bookmarks a message held here: local and private, as a mute is. Whether it was not
+    /// bookmarked yet.
+    pub fn bookmark(&self, id: &MessageId) -> Result<bool, NodeError> {
+        if self.store.body(id)?.is_none() {
+            return Err(NodeError::UnknownMessage(*id));
+        }
+        Ok(self.store.set_bookmark(id, Some(crate::now_ms()))?)
+    }
+
+    /// Removes a bookmark; whether there was one.
+    pub fn unbookmark(&self, id: &MessageId) -> Result<bool, NodeError> {
+        Ok(self.store.set_bookmark(id, None)?)
     }
 
     /// Everything muted here, people first.

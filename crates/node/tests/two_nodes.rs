@@ -346,6 +346,51 @@ fn a_follow_of_me_is_a_notification_found_by_a_root_diff() {
 }
 
 #[test]
+fn bookmarks_are_local_and_follow_deletes_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Node::open(dir.path().join("data")).unwrap();
+    let (_db, b) = node();
+    a.follow(b.id()).unwrap();
+    let theirs = b.post("worth keeping").unwrap();
+    sync(&b, &a);
+    let mine = a.post("mine to keep").unwrap();
+    let seq = |n: &Node| n.store().head(&n.id()).unwrap().unwrap().head().seq;
+    let before = seq(&a);
+    let kept = |n: &Node| -> Vec<MessageId> {
+        n.bookmarks(10)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.message.id())
+            .collect()
+    };
+    assert!(a.bookmark(&id(&theirs)).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    assert!(a.bookmark(&id(&mine)).unwrap());
+    assert!(!a.bookmark(&id(&theirs)).unwrap(), "bookmarked already");
+    assert!(matches!(
+        a.bookmark(&MessageId([5; 32])),
+        Err(NodeError::UnknownMessage(_))
+    ));
+    // The latest bookmarked first; local: nothing published; kept across a restart.
+    assert_eq!(kept(&a), [id(&mine), id(&theirs)]);
+    assert_eq!(a.bookmarks(1).unwrap().len(), 1);
+    assert_eq!(seq(&a), before);
+    drop(a);
+    let a = Node::open(dir.path().join("data")).unwrap();
+    assert_eq!(kept(&a), [id(&mine), id(&theirs)]);
+    // A deleted post leaves the list; a blocked author's too, until unblocked.
+    a.delete(id(&mine)).unwrap();
+    assert_eq!(kept(&a), [id(&theirs)]);
+    a.block(b.id()).unwrap();
+    assert!(kept(&a).is_empty());
+    a.unblock(b.id()).unwrap();
+    assert_eq!(kept(&a), [id(&theirs)]);
+    assert!(a.unbookmark(&id(&theirs)).unwrap());
+    assert!(!a.unbookmark(&id(&theirs)).unwrap());
+    assert!(kept(&a).is_empty());
+}
+
+#[test]
 fn bad_imports_are_refused_and_change_nothing() {
     let (_da, a) = node();
     let (_db, b) = node();

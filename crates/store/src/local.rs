@@ -25,6 +25,8 @@ pub(crate) const DEMO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("
 /// Mutes, local and private (schema 5): `kind byte ‖ key or thread root id → ()` (see
 /// [`Muted`]).
 pub(crate) const MUTED: TableDefinition<'_, &[u8; 33], ()> = TableDefinition::new("muted");
+/// Bookmarks, local and private (schema 5): `message id → when it was bookmarked (ms)`.
+pub(crate) const BOOKMARKS: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("bookmarks");
 /// The untyped settings of schema 2 (`name → bytes`), read only by the migration.
 const OLD_SETTINGS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("settings");
 
@@ -98,12 +100,14 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(LOCAL_SETTINGS)?;
     txn.open_table(DEMO)?;
     txn.open_table(MUTED)?;
+    txn.open_table(BOOKMARKS)?;
     Ok(())
 }
 
-/// Migration 4 → 5 creates the `muted` table.
+/// Migration 4 → 5 creates the `muted` and `bookmarks` tables.
 pub(crate) fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(MUTED)?;
+    txn.open_table(BOOKMARKS)?;
     Ok(())
 }
 
@@ -377,6 +381,41 @@ impl Store {
                         .ok_or_else(|| self.damaged("a stored mute names nothing known"))?,
                 );
             }
+            Ok(out)
+        })
+    }
+}
+
+impl Store {
+    /// Bookmarks `id` at `at_ms` (`Some`), or removes its bookmark (`None`); whether that
+    /// changed anything (a bookmark already there keeps its time).
+    pub fn set_bookmark(&self, id: &MessageId, at_ms: Option<u64>) -> Result<bool, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_write()?;
+            let changed = {
+                let mut t = txn.open_table(BOOKMARKS)?;
+                match at_ms {
+                    Some(_) if t.get(id.as_bytes())?.is_some() => false,
+                    Some(at) => t.insert(id.as_bytes(), at)?.is_none(),
+                    None => t.remove(id.as_bytes())?.is_some(),
+                }
+            };
+            txn.commit()?;
+            Ok(changed)
+        })
+    }
+
+    /// Every bookmark with the time it was made, the newest first.
+    pub fn bookmarks(&self) -> Result<Vec<(MessageId, u64)>, Error> {
+        self.guard(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(BOOKMARKS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                out.push((MessageId(*k.value()), v.value()));
+            }
+            out.sort_by(|a, b| (b.1, b.0.as_bytes()).cmp(&(a.1, a.0.as_bytes())));
             Ok(out)
         })
     }

@@ -474,6 +474,7 @@ fn copy_into(fresh: &Store, from: &Path, report: &mut RepairReport) -> Result<()
         crate::local::LOCAL_SETTINGS,
         crate::local::DEMO,
         crate::local::MUTED,
+        crate::local::BOOKMARKS,
     );
     Ok(())
 }
@@ -551,6 +552,7 @@ impl Store {
             crate::local::LOCAL_SETTINGS,
             crate::local::DEMO,
             crate::local::MUTED,
+            crate::local::BOOKMARKS,
         );
         if self.settings().is_err() {
             self.clear(crate::local::LOCAL_SETTINGS)?;

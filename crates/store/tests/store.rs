@@ -205,6 +205,17 @@ fn a_version_3_database_moves_its_nodes_and_bodies_into_logs() {
     assert!(store.set_muted(thread, true).unwrap());
     assert_eq!(store.muted().unwrap(), [thread]);
     assert!(store.set_muted(thread, false).unwrap());
+    assert!(store.bookmarks().unwrap().is_empty());
+    assert!(store.set_bookmark(&bodies[1].id(), Some(7)).unwrap());
+    assert!(
+        !store.set_bookmark(&bodies[1].id(), Some(9)).unwrap(),
+        "kept, with its time"
+    );
+    assert!(store.set_bookmark(&bodies[2].id(), Some(8)).unwrap());
+    assert_eq!(
+        store.bookmarks().unwrap(),
+        [(bodies[2].id(), 8), (bodies[1].id(), 7)]
+    );
     assert_eq!(store.node_count().unwrap(), m.nodes.len() as u64);
     let ids: Vec<_> = bodies.iter().map(|b| b.id()).collect();
     let got = store.bodies(&ids).unwrap();

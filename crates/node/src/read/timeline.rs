@@ -186,6 +186,28 @@ impl Node {
         ctx.merged(heads, cursor, limit)
     }
 
+    /// The messages bookmarked here, the latest bookmarked first, `limit` of them; one
+    /// deleted by its author, or by someone blocked, is left out (its bookmark stays, and
+    /// shows again if they are unblocked).
+    pub fn bookmarks(&self, limit: usize) -> Result<Vec<Item>, NodeError> {
+        let ctx = Ctx::new(self)?;
+        let mut out = Vec::new();
+        for (id, _) in self.store.bookmarks()? {
+            if out.len() == limit {
+                break;
+            }
+            let Some(m) = self.store.body(&id)? else {
+                continue;
+            };
+            if ctx.is_blocked(&m.message().author) || !ctx.is_current(&m)? {
+                continue;
+            }
+            out.push(ctx.item(m)?);
+        }
+        ctx.count_replies(&mut out)?;
+        Ok(out)
+    }
+
     /// One author's posts, newest first (none while they are blocked).
     pub fn author_feed(
         &self,

@@ -592,6 +592,30 @@ export type UnmuteThreadArgs = {
  */
 id: string, };
 /**
+ * Bookmarks a message, here only (nothing is published).
+ */
+export type BookmarkArgs = { 
+/**
+ * The message's id.
+ */
+id: string, };
+/**
+ * Removes a bookmark.
+ */
+export type UnbookmarkArgs = { 
+/**
+ * The message's id.
+ */
+id: string, };
+/**
+ * The messages I bookmarked, the latest bookmarked first.
+ */
+export type BookmarksArgs = { 
+/**
+ * How many (50 if absent, at most 200).
+ */
+limit?: number | null, };
+/**
  * What I muted: people, and threads by their root.
  */
 export type MutedArgs = Record<symbol, never>;
@@ -680,6 +704,9 @@ export type Commands = {
   unmute: { args: UnmuteArgs; ret: Profile };
   mute_thread: { args: MuteThreadArgs; ret: Thread };
   unmute_thread: { args: UnmuteThreadArgs; ret: Thread };
+  bookmark: { args: BookmarkArgs; ret: null };
+  unbookmark: { args: UnbookmarkArgs; ret: null };
+  bookmarks: { args: BookmarksArgs; ret: Array<MessageView> };
   muted: { args: MutedArgs; ret: Muted };
   delete_message: { args: DeleteMessageArgs; ret: null };
   set_profile: { args: SetProfileArgs; ret: Profile };
