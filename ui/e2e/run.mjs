@@ -480,6 +480,22 @@ async function main() {
     if ((await call(A, 'muted')).threads.length) fail('the thread is still muted');
   });
 
+  ok.bookmark = await stepIf(ok.live, "A bookmarks B's post from its menu, finds it under Bookmarks, and removes it there", async () => {
+    await go(pa, '#/');
+    await pa.waitForSelector('main h1:text-is("Home")');
+    const card = await waitOnHome(pa, hello, "B's post");
+    await card.locator('[data-testid=post-menu]').click();
+    await pa.click('[data-testid=post-bookmark]');
+    await pa.click('[data-testid=nav-bookmarks]');
+    await pa.waitForSelector('main h1:text-is("Bookmarks")');
+    const kept = pa.locator('[data-testid=bookmarks] [data-testid=post]', { hasText: hello });
+    await kept.waitFor({ timeout: 30_000 }).catch(async () => fail(`B's post is not under Bookmarks; toasts: ${await toastsText(pa)}`));
+    if ((await call(A, 'bookmarks', {})).length !== 1) fail('the API does not list one bookmark');
+    await kept.locator('[data-testid=post-menu]').click();
+    await pa.click('[data-testid=post-unbookmark]');
+    await pa.waitForSelector('[data-testid=bookmarks-empty]', { timeout: 30_000 }).catch(() => fail('the bookmark is still listed after removing it'));
+  });
+
   await step('no dialogs, CSP violations or uncaught errors on either page', async () => {
     if (incidents.length) fail(incidents.join('\n'));
   });

@@ -16,6 +16,7 @@ describe('routes', () => {
     expect(parseRoute(`#/profile/${ID}/follows`)).toEqual({ name: 'profile', key: ID, tab: 'follows' });
     expect(parseRoute(`#/profile/${ID}/followers`)).toEqual({ name: 'profile', key: ID, tab: 'followers' });
     expect(parseRoute('#/notifications')).toEqual({ name: 'notifications' });
+    expect(parseRoute('#/bookmarks')).toEqual({ name: 'bookmarks' });
     expect(parseRoute('#/follow')).toEqual({ name: 'follow' });
     expect(parseRoute('#/settings')).toEqual({ name: 'settings' });
   });

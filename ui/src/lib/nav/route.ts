@@ -1,5 +1,5 @@
 //! Hash routes: `#/`, `#/thread/<id>[/<reply id>]`, `#/profile/<key>`, `#/notifications`,
-//! `#/follow`, `#/settings`. The `#token=` fragment is taken off by the backend before any
+//! `#/bookmarks`, `#/follow`, `#/settings`. The `#token=` fragment is taken off by the backend before any
 //! route is read, so it never becomes one.
 
 export type Route =
@@ -7,6 +7,7 @@ export type Route =
   | { name: 'thread'; id: string; focus: string | null }
   | { name: 'profile'; key: string; tab: ProfileTab }
   | { name: 'notifications' }
+  | { name: 'bookmarks' }
   | { name: 'follow' }
   | { name: 'settings' }
   | { name: 'not_found'; path: string };
@@ -33,7 +34,7 @@ export function parseRoute(hash: string): Route {
     const tab: ProfileTab = b === 'replies' || b === 'follows' || b === 'followers' ? b : 'posts';
     return { name: 'profile', key: a, tab };
   }
-  if (parts.length === 1 && (head === 'notifications' || head === 'follow' || head === 'settings')) {
+  if (parts.length === 1 && (head === 'notifications' || head === 'bookmarks' || head === 'follow' || head === 'settings')) {
     return { name: head };
   }
   return { name: 'not_found', path };

@@ -1,4 +1,4 @@
-//! The actions several views share (follow, unfollow, block, unblock, mute, delete, the demo network): each
+//! The actions several views share (follow, unfollow, block, unblock, mute, bookmark, delete, the demo network): each
 //! calls the node, says in a toast what happened, and tells the app what changed so that lists
 //! and the people known catch up. They never throw; a failure is a toast and a `null`/`false`.
 
@@ -71,6 +71,20 @@ export async function muteThread(id: string, on: boolean): Promise<Thread | null
   } catch (e) {
     toasts.error(e, on ? 'Could not mute the conversation' : 'Could not unmute the conversation');
     return null;
+  }
+}
+
+/** Bookmarks (or un-bookmarks) a message, here only. */
+export async function bookmark(m: MessageView, on: boolean): Promise<boolean> {
+  try {
+    if (on) await session.api.call('bookmark', { id: m.id });
+    else await session.api.call('unbookmark', { id: m.id });
+    events.emit({ type: 'bookmarks_changed' });
+    toasts.info(on ? 'Bookmarked' : 'Bookmark removed');
+    return true;
+  } catch (e) {
+    toasts.error(e, on ? 'Could not bookmark' : 'Could not remove the bookmark');
+    return false;
   }
 }
 

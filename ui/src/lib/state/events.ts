@@ -12,6 +12,8 @@ export type AppEvent =
   | { type: 'unblocked'; key: string }
   /** A person or a thread muted or unmuted here. */
   | { type: 'mutes_changed' }
+  /** A message bookmarked or its bookmark removed here. */
+  | { type: 'bookmarks_changed' }
   | { type: 'follows_changed' }
   /** The event stream came back after a gap: anything may have been missed. */
   | { type: 'resynced' };

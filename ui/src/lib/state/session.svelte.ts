@@ -35,6 +35,12 @@ class Session {
     },
   });
   readonly settings = new Resource(() => this.api.call('settings'));
+  /** The messages bookmarked here (the newest 200 bookmarks), for the Bookmarks view and the
+   *  posts' menus; stale when one is added or removed, or a message deleted or blocked. */
+  readonly bookmarks = new Resource(() => this.api.call('bookmarks', { limit: 200 }), {
+    invalidate: (e) => e.type === 'bookmarks_changed' || e.type === 'deleted' || e.type === 'blocked' || e.type === 'unblocked',
+  });
+  bookmarked = $derived(new Set((this.bookmarks.data ?? []).map((m) => m.id)));
 
   peopleByKey = $derived(new Map((this.people.data ?? []).map((p) => [p.key, p])));
   peerList = $derived(Object.values(this.peers));
@@ -42,12 +48,15 @@ class Session {
   syncing = $derived(this.busy || this.peerList.some((p) => p.connected && p.fetching !== null));
 
   private stopPeople: (() => void) | null = null;
+  private stopBookmarks: (() => void) | null = null;
 
   /** Takes the API; `boot` then loads the first state. */
   start(api: Api) {
     this.api = api;
     this.stopPeople?.();
     this.stopPeople = this.people.listen();
+    this.stopBookmarks?.();
+    this.stopBookmarks = this.bookmarks.listen();
   }
 
   /** The first load; on failure the shell shows `bootError` with a retry button. */
@@ -69,7 +78,13 @@ class Session {
   async refreshAll() {
     // Names fall back to short keys and settings are read again when their view opens, so
     // neither failure is worth a toast.
-    await Promise.all([this.people.refresh(true), this.refreshUnread(), this.refreshStatus(), this.settings.refresh(true)]);
+    await Promise.all([
+      this.people.refresh(true),
+      this.refreshUnread(),
+      this.refreshStatus(),
+      this.settings.refresh(true),
+      this.bookmarks.refresh(true),
+    ]);
   }
 
   async refreshMe() {
