@@ -1,7 +1,7 @@
 //! The node's own state, typed: the user's settings, the address cache, blocks, mutes,
-//! bookmarks, and the
-//! bookkeeping of background catch-up (the root each author's index is known complete at).
-//! Read marks of notifications are in `read/notify.rs`, with the notifications.
+//! bookmarks, restoring an identity from its key, and the bookkeeping of background catch-up
+//! (the root each author's index is known complete at). Read marks of notifications are in
+//! `read/notify.rs`, with the notifications.
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,9 +1,9 @@
 //! Notifications: mentions of, replies to and follows of the local identity, less those of
-//! people and in threads muted here. A follow is found the way a mention is: a root diff of the
-//! follower's `follows` tree, on the one key that is mine. The list is the newest entries of every author's `mentions` index on my
-//! key's range; which of them are unread comes from root diffs — each author's last-seen
-//! `mentions` root against the current one, on the same range — less those marked read one by
-//! one.
+//! people and in threads muted here. The list is the newest entries of every author's
+//! `mentions` index on my key's range, with each author's Follow of me (my key in their
+//! `follows`); which of them are unread comes from root diffs — each author's last-seen
+//! `mentions` root against the current one on the same range, and their last-seen `follows`
+//! root on my key — less those marked read one by one.
 
 use std::collections::{BinaryHeap, HashSet};
 

@@ -7,7 +7,6 @@ use std::ops::Bound;
 
 use rookery_feed::{About, Index, MessageId, PublicKey, keys};
 use rookery_prolly::{KeyRange, Query};
-
 use rookery_store::Muted;
 
 use super::{Ctx, Item, about_of, follows_of};
@@ -81,9 +80,6 @@ pub struct Unread {
 }
 
 impl Ctx<'_> {
-    /// The authors held (not blocked, me included) whose `follows` tree holds `author`.
-    /// Another author's tree still arriving leaves them out rather than failing the read; my
-    /// own tree is always whole.
     /// `keys` as people (their latest About where held), by name then key.
     fn people_of(
         &self,
@@ -111,6 +107,9 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// The authors held (not blocked, me included) whose `follows` tree holds `author`.
+    /// Another author's tree still arriving leaves them out rather than failing the read; my
+    /// own tree is always whole.
     fn followers_of(&self, author: &PublicKey) -> Result<HashSet<PublicKey>, NodeError> {
         let mut out = HashSet::new();
         for h in self.heads()?.iter().filter(|h| h.author != *author) {
