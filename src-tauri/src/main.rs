@@ -100,7 +100,7 @@ async fn forward(handle: tauri::AppHandle, app: Arc<App>) {
                 .get_webview_window("main")
                 .and_then(|w| w.is_focused().ok())
                 .unwrap_or(false);
-            if !focused && app.notifications_on() {
+            if !focused && app.notifies(notification.kind) {
                 let who = notification
                     .message
                     .author_name

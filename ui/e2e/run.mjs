@@ -496,6 +496,21 @@ async function main() {
     await pa.waitForSelector('[data-testid=bookmarks-empty]', { timeout: 30_000 }).catch(() => fail('the bookmark is still listed after removing it'));
   });
 
+  ok.kinds = await stepIf(ok.names, 'A switches off desktop notifications of new followers in Settings, and the node keeps it', async () => {
+    await go(pa, '#/settings');
+    const box = pa.locator('[data-testid=settings-notify_follows]');
+    await box.waitFor({ timeout: WAIT }).catch(() => fail('Settings has no switch for follow notifications'));
+    if (!(await box.isChecked())) fail('follow notifications start switched off');
+    await box.uncheck();
+    const deadline = Date.now() + 30_000;
+    while ((await call(A, 'settings')).notify_follows) {
+      if (Date.now() > deadline) fail(`the node did not keep the change; toasts: ${await toastsText(pa)}`);
+      await new Promise((z) => setTimeout(z, 200));
+    }
+    const s = await call(A, 'settings');
+    if (!s.notify_mentions || !s.notify_replies) fail('the other kinds changed too');
+  });
+
   await step('no dialogs, CSP violations or uncaught errors on either page', async () => {
     if (incidents.length) fail(incidents.join('\n'));
   });

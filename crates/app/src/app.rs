@@ -132,9 +132,18 @@ impl App {
         Ok(MessageView::of(m, name))
     }
 
-    /// Whether desktop notifications are on.
-    pub fn notifications_on(&self) -> bool {
-        self.node.settings().is_ok_and(|s| s.notifications)
+    /// Whether a desktop notification of `kind` is to be shown: notifications are on, and
+    /// so is that kind.
+    pub fn notifies(&self, kind: crate::view::NotificationKind) -> bool {
+        use crate::view::NotificationKind::*;
+        self.node.settings().is_ok_and(|s| {
+            s.notifications
+                && match kind {
+                    Mention => s.notify.mentions,
+                    Reply => s.notify.replies,
+                    Follow => s.notify.follows,
+                }
+        })
     }
 
     /// Events from now on, as views.

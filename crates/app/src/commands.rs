@@ -195,6 +195,12 @@ macro_rules! with_commands {
                 relays: Option<bool>,
                 /// Desktop notifications on or off.
                 notifications: Option<bool>,
+                /// Desktop notifications of mentions on or off.
+                notify_mentions: Option<bool>,
+                /// Desktop notifications of replies on or off.
+                notify_replies: Option<bool>,
+                /// Desktop notifications of follows on or off.
+                notify_follows: Option<bool>,
             }) -> $crate::view::Settings;
             /// A backup of my secret key, as hex and as 24 words.
             export_key(ExportKeyArgs {}) -> $crate::view::KeyBackup;
@@ -560,6 +566,9 @@ impl App {
         Ok(Settings {
             relays: s.relays,
             notifications: s.notifications,
+            notify_mentions: s.notify.mentions,
+            notify_replies: s.notify.replies,
+            notify_follows: s.notify.follows,
             restart_required: self.restart_required.load(Ordering::Relaxed),
         })
     }
@@ -572,6 +581,16 @@ impl App {
             }
             if let Some(on) = a.notifications {
                 s.notifications = on;
+            }
+            let kinds = [
+                (a.notify_mentions, &mut s.notify.mentions),
+                (a.notify_replies, &mut s.notify.replies),
+                (a.notify_follows, &mut s.notify.follows),
+            ];
+            for (want, on) in kinds {
+                if let Some(want) = want {
+                    *on = want;
+                }
             }
         })?;
         if a.relays.is_some() {

@@ -430,8 +430,14 @@ pub struct Status {
 pub struct Settings {
     /// Relays and discovery (off: direct addresses only).
     pub relays: bool,
-    /// Desktop notifications of new mentions and replies.
+    /// Desktop notifications (of the kinds below that are on).
     pub notifications: bool,
+    /// Desktop notifications of mentions.
+    pub notify_mentions: bool,
+    /// Desktop notifications of replies.
+    pub notify_replies: bool,
+    /// Desktop notifications of follows.
+    pub notify_follows: bool,
     /// A changed setting takes effect after a restart.
     pub restart_required: bool,
 }

@@ -125,6 +125,30 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
     assert_eq!(people.len(), 1);
     assert_eq!(people[0].name.as_deref(), Some("Bob"));
     assert!(people[0].followed);
+    // Desktop notifications per kind: follows off, the rest on; all off with the switch.
+    use rookery_app::view::NotificationKind::{Follow, Mention, Reply};
+    let s = a
+        .set_settings(SetSettingsArgs {
+            relays: None,
+            notifications: None,
+            notify_mentions: None,
+            notify_replies: None,
+            notify_follows: Some(false),
+        })
+        .await
+        .unwrap();
+    assert!(s.notifications && s.notify_mentions && s.notify_replies && !s.notify_follows);
+    assert!(a.notifies(Mention) && a.notifies(Reply) && !a.notifies(Follow));
+    a.set_settings(SetSettingsArgs {
+        relays: None,
+        notifications: Some(false),
+        notify_mentions: None,
+        notify_replies: None,
+        notify_follows: None,
+    })
+    .await
+    .unwrap();
+    assert!(!a.notifies(Mention));
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -620,6 +620,9 @@ fn offline(app: &App, command: Command, dir: &Path, json: bool) -> anyhow::Resul
             run_op(app.set_settings(SetSettingsArgs {
                 relays,
                 notifications: None,
+                notify_mentions: None,
+                notify_replies: None,
+                notify_follows: None,
             }))?;
             say!("relays and discovery: {state}");
         }

@@ -20,7 +20,7 @@ mod log;
 mod repair;
 
 pub use feeds::{ForkEvidence, Imported, Published};
-pub use local::{DemoState, LocalSettings, Muted};
+pub use local::{DemoState, LocalSettings, Muted, NotifyKinds};
 pub use repair::RepairReport;
 
 use std::path::{Path, PathBuf};
@@ -44,7 +44,8 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// - 3: the untyped `settings` become `read_marks`, `backfill`, `local_settings` and `demo`.
 /// - 4: `nodes` and `bodies` (keyed by id) become logs: values by arrival number and an index
 ///   by id (see `log.rs`).
-/// - 5: adds `muted` (local mutes of people and threads) and `bookmarks`.
+/// - 5: adds `muted` (local mutes of people and threads) and `bookmarks`; the settings gain
+///   the kinds of desktop notification.
 pub const SCHEMA_VERSION: u64 = 5;
 
 /// Migration `i` takes a database from schema version `i + 1` to `i + 2`, inside the write

@@ -43,6 +43,8 @@ pub struct LocalSettings {
     pub notifications: bool,
     /// The UDP port bound last time, so a ticket stays valid across restarts.
     pub udp_port: Option<u16>,
+    /// Which kinds of desktop notification to show, while `notifications` is on (schema 5).
+    pub notify: NotifyKinds,
 }
 
 impl Default for LocalSettings {
@@ -51,8 +53,38 @@ impl Default for LocalSettings {
             relays: true,
             notifications: true,
             udp_port: None,
+            notify: NotifyKinds::default(),
         }
     }
+}
+
+/// The kinds of desktop notification, each on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyKinds {
+    /// A post that mentions me.
+    pub mentions: bool,
+    /// A reply to one of my posts.
+    pub replies: bool,
+    /// Someone followed me.
+    pub follows: bool,
+}
+
+impl Default for NotifyKinds {
+    fn default() -> Self {
+        NotifyKinds {
+            mentions: true,
+            replies: true,
+            follows: true,
+        }
+    }
+}
+
+/// [`LocalSettings`] as schemas 3 and 4 stored them, read only by migration 4 → 5.
+#[derive(Deserialize)]
+struct LocalSettingsV4 {
+    relays: bool,
+    notifications: bool,
+    udp_port: Option<u16>,
 }
 
 /// What the local identity muted: hidden here, nothing published.
@@ -104,10 +136,27 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), Error> {
     Ok(())
 }
 
-/// Migration 4 → 5 creates the `muted` and `bookmarks` tables.
+/// Migration 4 → 5 creates the `muted` and `bookmarks` tables, and gives the settings row the
+/// kinds of desktop notification (all on). A row that does not decode as schema 4's is left
+/// as it is: it is either already the new one (written by migration 2 → 3 in the same run) or
+/// damaged, which a repair drops (the defaults come back).
 pub(crate) fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(MUTED)?;
     txn.open_table(BOOKMARKS)?;
+    let mut table = txn.open_table(LOCAL_SETTINGS)?;
+    let old = table.get(SETTINGS_ROW)?.map(|v| v.value().to_vec());
+    if let Some(Ok((v4, []))) = old
+        .as_deref()
+        .map(postcard::take_from_bytes::<LocalSettingsV4>)
+    {
+        let new = LocalSettings {
+            relays: v4.relays,
+            notifications: v4.notifications,
+            udp_port: v4.udp_port,
+            notify: NotifyKinds::default(),
+        };
+        table.insert(SETTINGS_ROW, encode(&new).as_slice())?;
+    }
     Ok(())
 }
 

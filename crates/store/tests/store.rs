@@ -388,6 +388,7 @@ fn a_version_2_database_is_migrated_into_typed_tables() {
         (s.relays, s.notifications, s.udp_port),
         (false, false, Some(40123))
     );
+    assert_eq!(s.notify, rookery_store::NotifyKinds::default());
     assert!(store.demo_state().unwrap().ready);
     assert_eq!(
         store.are_read(&[read, MessageId([5; 32])]).unwrap(),
@@ -402,6 +403,38 @@ fn a_version_2_database_is_migrated_into_typed_tables() {
     let digest = store.digest().unwrap();
     drop(store);
     assert_eq!(Store::open(&path).unwrap().digest().unwrap(), digest);
+}
+
+#[test]
+fn a_version_4_database_keeps_its_settings_and_gains_the_notification_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 4)
+            .unwrap();
+        // Schema 4's row: relays off, notifications on, a port (postcard, field by field).
+        let row = postcard::to_allocvec(&(false, true, Some(40123u16))).unwrap();
+        txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("local_settings"))
+            .unwrap()
+            .insert("settings", row.as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let s = store.settings().unwrap();
+    assert_eq!(
+        (s.relays, s.notifications, s.udp_port),
+        (false, true, Some(40123))
+    );
+    assert_eq!(s.notify, rookery_store::NotifyKinds::default());
+    let s = store.update_settings(|s| s.notify.follows = false).unwrap();
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().settings().unwrap(), s);
 }
 
 #[test]

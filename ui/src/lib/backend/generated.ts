@@ -340,9 +340,21 @@ export type Settings = {
  */
 relays: boolean, 
 /**
- * Desktop notifications of new mentions and replies.
+ * Desktop notifications (of the kinds below that are on).
  */
 notifications: boolean, 
+/**
+ * Desktop notifications of mentions.
+ */
+notify_mentions: boolean, 
+/**
+ * Desktop notifications of replies.
+ */
+notify_replies: boolean, 
+/**
+ * Desktop notifications of follows.
+ */
+notify_follows: boolean, 
 /**
  * A changed setting takes effect after a restart.
  */
@@ -670,7 +682,19 @@ relays?: boolean | null,
 /**
  * Desktop notifications on or off.
  */
-notifications?: boolean | null, };
+notifications?: boolean | null, 
+/**
+ * Desktop notifications of mentions on or off.
+ */
+notify_mentions?: boolean | null, 
+/**
+ * Desktop notifications of replies on or off.
+ */
+notify_replies?: boolean | null, 
+/**
+ * Desktop notifications of follows on or off.
+ */
+notify_follows?: boolean | null, };
 /**
  * A backup of my secret key, as hex and as 24 words.
  */

@@ -164,7 +164,9 @@ class Session {
   }
 
   private desktopNotify(kind: NotificationKind, m: MessageView) {
-    if (!this.settings.data?.notifications) return;
+    const s = this.settings.data;
+    if (!s?.notifications) return;
+    if (!{ mention: s.notify_mentions, reply: s.notify_replies, follow: s.notify_follows }[kind]) return;
     // Inside the desktop app the shell shows native notifications itself.
     if (this.api.kind === 'tauri') return;
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
