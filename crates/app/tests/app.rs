@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rookery_app::args::*;
 use rookery_app::view::ContentView;
+use rookery_app::view::NotificationKind::{Follow, Mention, Reply};
 use rookery_app::{App, AppOptions, ErrorCode};
 use rookery_node::Node;
 
@@ -79,13 +80,9 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
     assert!(n.items.iter().all(|i| !i.read));
     // Bob followed Ada before he mentioned her: the oldest, found by a root diff on her key.
     let follow = n.items.last().unwrap();
-    assert_eq!(follow.kind, rookery_app::view::NotificationKind::Follow);
+    assert_eq!(follow.kind, Follow);
     assert_eq!(follow.message.author, bob.key);
-    assert!(
-        n.items[..3]
-            .iter()
-            .all(|i| i.kind == rookery_app::view::NotificationKind::Mention)
-    );
+    assert!(n.items[..3].iter().all(|i| i.kind == Mention));
     // Everyone's mentions are in: no one is still pending.
     assert_eq!(n.pending, 0);
     // One marked read: it stays in the list, read, and the count drops.
@@ -126,7 +123,6 @@ async fn notifications_are_marked_read_one_by_one_or_all_at_once() {
     assert_eq!(people[0].name.as_deref(), Some("Bob"));
     assert!(people[0].followed);
     // Desktop notifications per kind: follows off, the rest on; all off with the switch.
-    use rookery_app::view::NotificationKind::{Follow, Mention, Reply};
     let s = a
         .set_settings(SetSettingsArgs {
             relays: None,
