@@ -9,8 +9,8 @@
 //! Bundle format: the 16 bytes `ROOKERY-BUNDLE\0\x01` (magic and format version 1), then
 //! `postcard(Bundle)`.
 
-use rookery_feed::{HeadUpdate, Index, PublicKey, SignedHead, SignedMessage, keys};
-use rookery_prolly::{EMPTY_ROOT, Hash, KeyRange, NodeBytes, Overlay, Prolly, Query};
+use rookery_feed::{HeadUpdate, Index, PublicKey, Roots, SignedHead, SignedMessage, keys};
+use rookery_prolly::{Hash, KeyRange, NodeBytes, Overlay, Prolly, Query};
 use rookery_store::Imported;
 use serde::{Deserialize, Serialize};
 
@@ -86,10 +86,7 @@ impl Node {
         bodies: &[SignedMessage],
     ) -> Result<Imported, NodeError> {
         let author = head.head().author;
-        let before = self
-            .store
-            .head(&author)?
-            .map(|h| (h.head().roots.mentions, h.head().roots.follows));
+        let before = self.store.head(&author)?.map(|h| h.head().roots);
         let imported = self.store.import(head, nodes, bodies)?;
         // A head taken alone had none of its trees: all of them is news now.
         let before = before.filter(|_| !imported.first);
@@ -99,15 +96,11 @@ impl Node {
                 author,
                 seq: head.head().seq,
             });
-            let (mentions, follows) = before.unwrap_or((EMPTY_ROOT, EMPTY_ROOT));
-            let roots = &head.head().roots;
+            let old = before.unwrap_or_else(Roots::empty);
             // A failure to read the new mentions or follow (their nodes may not be here yet)
             // is no failure of the import: they are found when they arrive.
-            let found = [
-                self.new_mentions(&author, &mentions, &roots.mentions),
-                self.new_follows(&author, &follows, &roots.follows),
-            ];
-            for n in found.into_iter().flat_map(Result::unwrap_or_default) {
+            let found = self.new_notifications(&author, &old, &head.head().roots);
+            for n in found.unwrap_or_default() {
                 self.emit(NodeEvent::Notification(n));
             }
         }

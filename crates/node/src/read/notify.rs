@@ -7,7 +7,7 @@
 
 use std::collections::{BinaryHeap, HashSet};
 
-use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, keys};
+use rookery_feed::{Content, Head, Index, MessageId, Post, PublicKey, Roots, keys};
 use rookery_prolly::{Change, EMPTY_ROOT, Hash, KeyValue, Query};
 
 use super::{Ctx, Item, id_of};
@@ -337,34 +337,27 @@ impl Node {
         Ok(self.store.set_last_seen(&seen)?)
     }
 
-    /// The new mentions of me that an import of `author`'s head brought (from `old`, the
-    /// `mentions` root held before): for the events a new head raises. Partial data may not
-    /// reach every new mention yet; those are counted once their nodes arrive.
-    pub(crate) fn new_mentions(
+    /// The notifications an import of `author`'s head brought: the mentions of me and the
+    /// Follow of me its `mentions` and `follows` trees gained from `old` (the roots held
+    /// before), for the events a new head raises. Partial data may not reach every one yet;
+    /// those are counted once their nodes arrive, and a tree that cannot be read yet is left
+    /// out rather than failing the rest.
+    pub(crate) fn new_notifications(
         &self,
         author: &PublicKey,
-        old: &Hash,
-        new: &Hash,
+        old: &Roots,
+        new: &Roots,
     ) -> Result<Vec<Notification>, NodeError> {
         let ctx = Ctx::new(self)?;
         if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
             return Ok(vec![]);
         }
-        ctx.gained(author, Index::Mentions, old, new)
-    }
-
-    /// The Follow of me that an import of `author`'s head brought (from `old`, the `follows`
-    /// root held before), for the events a new head raises; as [`Node::new_mentions`].
-    pub(crate) fn new_follows(
-        &self,
-        author: &PublicKey,
-        old: &Hash,
-        new: &Hash,
-    ) -> Result<Vec<Notification>, NodeError> {
-        let ctx = Ctx::new(self)?;
-        if ctx.is_blocked(author) || ctx.is_muted(author) || *author == self.me {
-            return Ok(vec![]);
+        let mut out = Vec::new();
+        for index in [Index::Mentions, Index::Follows] {
+            if let Ok(found) = ctx.gained(author, index, &old.get(index), &new.get(index)) {
+                out.extend(found);
+            }
         }
-        ctx.gained(author, Index::Follows, old, new)
+        Ok(out)
     }
 }
